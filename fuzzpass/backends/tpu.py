@@ -1,0 +1,32 @@
+"""Compiled numerics on a TPU host (TPU-only: needs ``jax.devices()`` to show TPUs).
+
+It builds exactly what ``tpu-aot`` compiles deviceless here, then runs it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fuzzpass.backends.kernel import call_args, empty_outputs, load_module, outputs
+from fuzzpass.data import CaseData
+from reference.codegen import KernelSource
+
+
+def unavailable() -> str | None:
+    """Why this backend cannot run here, or None on a TPU host."""
+    import jax
+
+    try:
+        platform = jax.devices()[0].platform
+    except RuntimeError as e:
+        return f"no JAX devices: {e}"
+    return None if platform == "tpu" else f"no TPU on this machine (JAX runs on {platform})"
+
+
+def run(source: KernelSource, data: CaseData, dtype: str) -> dict[str, np.ndarray]:  # TPU-only
+    import jax
+
+    if 0 in data.grid:
+        return empty_outputs(source)
+    call = load_module(source).build(data.grid, interpret=False)
+    return outputs(source, data, jax.block_until_ready(jax.jit(call)(*call_args(source, data, dtype))))

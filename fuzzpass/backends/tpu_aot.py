@@ -1,0 +1,78 @@
+"""The real TPU compiler, run deviceless on the CPU (``../shared/TPU-AOT.md``).
+
+``jax.experimental.topologies`` describes TPU chips without hardware; lowering and compiling
+a ``pallas_call`` for them runs Mosaic in full (layout inference, vector layouts, LLO,
+scheduling). Nothing runs: this proves that a kernel compiles for a generation and catches
+what interpret mode accepts but Mosaic rejects. Needs libtpu (``pip install fuzzpass[tpu]``).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fuzzpass.backends.kernel import abstract_args, load_module
+from fuzzpass.data import CaseData
+from reference.codegen import KernelSource
+
+TOPOLOGIES = {"v4": "v4:2x2x1", "v5e": "v5e:2x2", "v5p": "v5p:2x2x1", "v6e": "v6e:2x2", "tpu7x": "tpu7x:2x2x1"}
+"""Generation -> the smallest topology name its deviceless description accepts."""
+
+DEFAULT_GENERATIONS = ("v5e", "v6e")
+
+UNSUPPORTED_DTYPES = {"float16": "Mosaic has no float16 vectors ('Invalid vector type for load')"}
+"""A TPU-tagged constraint, kept out of the ops: cases Mosaic refuses by design, not by bug."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """One variant compiled for one generation: ``ok``, the compiler's message, seconds."""
+
+    generation: str
+    ok: bool
+    seconds: float
+    message: str = ""
+
+
+def unavailable() -> str | None:
+    """Why deviceless TPU compiles cannot run here, or None when libtpu is installed."""
+    try:
+        import libtpu  # noqa: F401
+    except ImportError:
+        return "libtpu is not installed (pip install 'fuzzpass[tpu]')"
+    return None
+
+
+def unsupported(dtype: str) -> str | None:
+    return UNSUPPORTED_DTYPES.get(dtype)
+
+
+@functools.cache
+def _device(generation: str) -> Any:
+    from jax.experimental import topologies
+
+    return topologies.get_topology_desc(platform="tpu", topology_name=TOPOLOGIES[generation]).devices[0]
+
+
+def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: str) -> Compiled:
+    """Compile one variant for ``generation``; a rejection is returned, not raised."""
+    import jax
+    from jax.sharding import SingleDeviceSharding
+
+    start = time.perf_counter()
+    grid = tuple(max(n, 1) for n in data.grid)  # an empty grid still has a kernel to compile
+    try:
+        sharding = SingleDeviceSharding(_device(generation))
+        call = load_module(source).build(grid, interpret=False)
+        jax.jit(call).trace(*abstract_args(source, data, dtype, sharding)).lower().compile()
+    except Exception as e:  # the compiler's rejection is the finding
+        return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
+    return Compiled(generation, True, time.perf_counter() - start)
+
+
+def compiler_message(error: Exception) -> str:
+    """The compiler's reason in one line: its first line that says what failed."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return lines[0] if lines else type(error).__name__

@@ -1,0 +1,203 @@
+"""``fuzzpass check``: one case compiled both ways and judged.
+
+The eager variant (the pass off: Helion's "Before" kernel) and the deferred variant (the pass
+on: "After") are compiled from the case; the pass's decisions are checked against the case's
+``expect``; both run on the chosen backend and are compared with the float64 ground truth and
+with each other; where libtpu is installed, both also compile for real TPU generations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from fuzzpass.case import Case
+
+from fuzzpass.oracle import Comparison, agree_bitwise, compare, disagree
+from fuzzpass.verdict import Finding, Kind, Stage, verdict_of
+from reference.compile import Variant, compile_variant
+from reference.defer import MaskDeferral
+
+VARIANTS = ("eager", "deferred")
+
+
+class BackendUnavailable(Exception):
+    """The command asked for a backend this machine cannot provide (exit 2, one line)."""
+
+
+@dataclass
+class CheckResult:
+    """Everything one check learned: decisions, per-variant comparisons, findings."""
+
+    case: Case
+    poison: str
+    backends: dict[str, Any] = field(default_factory=dict)
+    variants: dict[str, Variant] = field(default_factory=dict)
+    comparisons: dict[str, Comparison] = field(default_factory=dict)
+    bitwise_equal: bool | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Kind:
+        return verdict_of(self.findings)
+
+    @property
+    def deferred(self) -> dict[str, list[str]]:
+        v = self.variants.get("deferred")
+        return v.deferred() if v else {}
+
+    def to_json(self) -> dict[str, Any]:
+        variants: dict[str, Any] = {}
+        for name in VARIANTS:
+            entry: dict[str, Any] = dict(self.comparisons[name].to_json()) if name in self.comparisons else {}
+            if name in self.variants:
+                entry["removed_masks"] = self.variants[name].removed_masks
+            variants[name] = entry
+        expect = self.case.expect_deferred
+        return {
+            "case": self.case.name,
+            "seed": self.case.seed,
+            "verdict": self.verdict.value,
+            "poison": self.poison,
+            "deferred": self.deferred,
+            "expected": None if expect is None else {k: list(v) for k, v in expect.items()},
+            "reasons": {
+                load: dict(d.reasons)
+                for load, d in (self.variants["deferred"].decisions.items() if "deferred" in self.variants else [])
+            },
+            "variants": variants,
+            "bitwise_equal": self.bitwise_equal,
+            "backends": self.backends,
+            "findings": [f.to_json() for f in self.findings],
+        }
+
+
+def check_decisions(case: Case, deferred: Variant) -> list[Finding]:
+    """The pass's choice per load against the case's ``expect.deferred``."""
+    if case.expect_deferred is None:
+        return []
+    got = deferred.deferred()
+    wrong = [
+        f"{load}: deferred {got.get(load, [])}, expected {list(tiles)}"
+        for load, tiles in case.expect_deferred.items()
+        if sorted(got.get(load, [])) != sorted(tiles)
+    ]
+    return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
+
+
+def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, np.ndarray]]) -> None:
+    """Verdicts from numerics (CASES.md): eager wrong is the baseline's bug; the deferred
+    variant leaking NaN/Inf the eager one did not, or disagreeing, is the pass's."""
+    eager, deferred = result.comparisons["eager"], result.comparisons["deferred"]
+    nan_poison = result.poison == "nan"
+    if eager.out_of_tolerance or (eager.nonfinite and not nan_poison):
+        result.findings.append(Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager)))
+        return
+    leaked = [
+        bool((deferred.nonfinite_at[dst] & ~(eager.nonfinite_at[dst] if nan_poison else False)).any())
+        for dst in deferred.nonfinite_at
+    ]
+    if any(leaked):
+        result.findings.append(Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred)))
+    elif deferred.out_of_tolerance:
+        result.findings.append(Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", describe(deferred)))
+    elif n := disagree(truth, outs["eager"], outs["deferred"]):
+        result.findings.append(
+            Finding(
+                Kind.MISMATCH,
+                Stage.VERIFY,
+                "deferred",
+                f"{n} valid elements differ from the eager variant beyond tolerance",
+            )
+        )
+
+
+def describe(c: Comparison) -> str:
+    w = c.worst or {}
+    return (
+        f"{c.out_of_tolerance} elements beyond tolerance{', non-finite values' if c.nonfinite else ''}; worst: "
+        f"{w.get('output')}[item {w.get('work_item')}][{','.join(map(str, w.get('index', [])))}] "
+        f"expected {w.get('expected')!r}, got {w.get('actual')!r} (tolerance {w.get('tolerance', 0):.3g})"
+    )
+
+
+def check_case(
+    case: Case,
+    *,
+    backend: str | None = None,
+    poison: str = "nan",
+    generations: Sequence[str] | None = None,
+    deferral: Callable[[], MaskDeferral] | None = None,
+) -> CheckResult:
+    """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
+    installed, TPU compiles; ``deferral`` makes the pass under test (a mutant, say)."""
+    from fuzzpass.backends import tpu_aot
+
+    result = CheckResult(case=case, poison=poison)
+    try:
+        result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
+        result.variants["deferred"] = compile_variant(
+            case.spec, "on", deferral() if deferral else None, title=f"{case.name}: deferred (After)"
+        )
+    except Exception as e:  # a codegen failure is a finding about the reference, with its message
+        result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
+        return result
+    result.findings += check_decisions(case, result.variants["deferred"])
+
+    numerics = backend or "interpret"
+    if numerics in ("interpret", "tpu"):
+        run_numerics(result, numerics)
+    if backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None):
+        run_tpu_compiles(result, generations or tpu_aot.DEFAULT_GENERATIONS)
+    elif backend is None:
+        result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable()}"
+    return result
+
+
+def run_numerics(result: CheckResult, backend: str) -> None:
+    from fuzzpass.backends import interpret, tpu
+    from fuzzpass.data import draw
+    from fuzzpass.ground_truth import ground_truth
+
+    if backend == "tpu" and (reason := tpu.unavailable()):
+        raise BackendUnavailable(f"--backend tpu: {reason}")
+    runner = interpret.run if backend == "interpret" else tpu.run
+    case = result.case
+    data = draw(case, result.poison)
+    truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+    outs: dict[str, dict[str, np.ndarray]] = {}
+    for name in VARIANTS:
+        try:
+            outs[name] = runner(result.variants[name].source, data, case.spec.dtype)
+        except Exception as e:  # one kernel's crash is a finding, never the end of the run
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            result.findings.append(Finding(Kind.CRASH, Stage.EXECUTE, name, f"{type(e).__name__}: {first}"))
+            continue
+        result.comparisons[name] = compare(truth, outs[name])
+    result.backends[backend] = "ran"
+    if len(outs) == 2:
+        result.bitwise_equal = agree_bitwise(truth, outs["eager"], outs["deferred"])
+        judge(result, truth, outs)
+
+
+def run_tpu_compiles(result: CheckResult, generations: Sequence[str]) -> None:
+    from fuzzpass.backends import tpu_aot
+    from fuzzpass.data import draw
+
+    if reason := tpu_aot.unavailable():
+        raise BackendUnavailable(f"--backend tpu-aot: {reason}")
+    if reason := tpu_aot.unsupported(result.case.spec.dtype):
+        result.backends["tpu-aot"] = f"unsupported: {reason}"
+        return
+    data = draw(result.case, result.poison)
+    report: dict[str, dict[str, str]] = {}
+    for gen in generations:
+        report[gen] = {}
+        for name in VARIANTS:
+            compiled = tpu_aot.compile_for(result.variants[name].source, data, result.case.spec.dtype, gen)
+            report[gen][name] = "compiled" if compiled.ok else f"rejected: {compiled.message}"
+            if not compiled.ok:
+                result.findings.append(Finding(Kind.COMPILE, Stage.COMPILE, name, f"{gen}: {compiled.message}"))
+    result.backends["tpu-aot"] = report

@@ -1,0 +1,226 @@
+"""``defer_pallas_load_masks``: move a load's eager mask past the transpose that follows it.
+
+What. Helion's Pallas backend masks a tiled load multiplicatively in the load's own layout
+(``ref[idx] * mask``). For a tile dim of a load, when the pass proves the mask redundant
+there, it drops it; the downstream zero-fill ``_mask_to`` applies it instead, after the
+transpose, in the consumer's layout (``jnp.where(mask[None, :, None], x, 0)``).
+
+Why it is safe (:meth:`MaskDeferral.all_uses_remask`). Every use of the load reaches a
+``_mask_to(_, 0)`` crossing only relayouts, and at every step the masked tile dim is present
+exactly once. A relayout here is ``aten.permute.default`` alone: it moves whole axes, so the
+lanes the later per-axis mask clears are exactly the lanes the eager mask cleared, and the
+zero fill gives them the value the eager mask gave them. Any other use (a store, an
+elementwise op, a dot without its mask, a max's ``-inf`` fill) would see the unmasked padding,
+so it keeps the eager mask. ``reshape`` is excluded although it also passes the masked value
+through: it can regroup elements, so "the tile dim survives once" does not imply "the same
+lanes are padding" (a ``[B, 2]`` tile with 3 valid rows reshaped to ``[2, B]``).
+
+When it pays (:meth:`MaskDeferral.passes_gate`). A mask on a major (outer) dim is applied per
+outer row; one in the last two (sublane, lane) dims is a per-register select. So defer only
+when the tile dim is major at the load and in the last two dims at every consumer mask. The
+reverse move puts the mask on the costlier axis: the pass's authors measured it about 1.5x
+slower on TPU. Because permutes keep rank, the gate also implies a permute moved the axis.
+
+After deferring, the load's masked value becomes unknown, so ``remove_unnecessary_masking``
+keeps the downstream ``_mask_to`` that now discharges the mask.
+
+The predicates carry Helion's names (``dim_index``, ``is_major_dim``, ``is_last_two_dim``,
+``is_relayout``, ``is_remask``, ``all_uses_remask``) so that a disagreement with Helion can
+say which one differed. They are methods so that a mutant overrides exactly one of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import torch
+import torch.fx
+
+from reference.masking import recompute_masked_values
+from reference.ops.mask import _mask_to
+from reference.ops.memory import load as load_target
+from reference.values import Value
+
+Mode = Literal["off", "on", "force"]
+"""``off``: the eager "Before" kernel. ``on``: the pass as specified ("After"). ``force``:
+defer every safe permute-only path that moves the axis, also against the gate (the slow
+direction, for benchmarks)."""
+
+MODES: tuple[Mode, ...] = ("off", "on", "force")
+
+RELAYOUT_TARGETS = frozenset({torch.ops.aten.permute.default})
+"""Ops a mask may be deferred through: rank-preserving, moving whole axes. Deliberately not
+``view``/``reshape`` (regroups elements), nor expand/gather (replicate or move padded lanes)."""
+
+Reason = Literal[
+    "deferred",
+    "mode-off",
+    "rank-2",
+    "last-two-at-load",
+    "no-uses",
+    "reshape",
+    "nonzero-fill",
+    "second-use",
+    "tile-not-unique",
+    "not-last-two-at-consumer",
+    "axis-not-moved",
+]
+"""Why the pass decided as it did for one (load, tile): ``deferred``, or the first rule that
+refused. Run summaries count these as the pass's decision coverage."""
+
+
+@dataclass
+class LoadDecision:
+    """What the pass decided for one load: per tile, why; for deferred tiles, the names of
+    the ``_mask_to`` nodes that discharge the mask."""
+
+    reasons: dict[str, Reason] = field(default_factory=dict)
+    consumers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def deferred(self) -> tuple[str, ...]:
+        return tuple(sorted(t for t, r in self.reasons.items() if r == "deferred"))
+
+
+def value(node: torch.fx.Node) -> Value | None:
+    return node.meta.get("value")
+
+
+class MaskDeferral:
+    """The pass, as named predicates. ``run`` applies it to a graph in the given mode."""
+
+    def __init__(self, mode: Mode = "on") -> None:
+        self.mode = mode
+
+    # -- where a tile dim sits -----------------------------------------------------------
+
+    def dim_index(self, node: torch.fx.Node, tile: str) -> int | None:
+        """Index of ``tile`` in ``node``'s value, or None unless it is exactly one dim."""
+        v = value(node)
+        return None if v is None else v.dim_index(tile)
+
+    def is_major_dim(self, node: torch.fx.Node, tile: str) -> bool:
+        """Outside the last two dims: a mask there is applied per outer row."""
+        idx = self.dim_index(node, tile)
+        return idx is not None and idx < value(node).rank - 2  # type: ignore[union-attr]
+
+    def is_last_two_dim(self, node: torch.fx.Node, tile: str) -> bool:
+        """Inside the (sublane, lane) vreg tile: a mask there is a per-register select."""
+        idx = self.dim_index(node, tile)
+        return idx is not None and idx >= value(node).rank - 2  # type: ignore[union-attr]
+
+    # -- safety --------------------------------------------------------------------------
+
+    def is_relayout(self, node: torch.fx.Node) -> bool:
+        """An op the mask may be deferred through: a permute (which passes masked values)."""
+        return node.op == "call_function" and node.target in RELAYOUT_TARGETS
+
+    def is_remask(self, node: torch.fx.Node, src: torch.fx.Node, tile: str) -> bool:
+        """A zero-fill ``_mask_to`` of ``src`` in which ``tile`` is one dim."""
+        return (
+            node.op == "call_function"
+            and node.target is _mask_to
+            and node.args[0] is src
+            and node.args[1] == 0
+            and self.dim_index(node, tile) is not None
+        )
+
+    def all_uses_remask(self, node: torch.fx.Node, tile: str, memo: dict[torch.fx.Node, bool]) -> bool:
+        """Safety: every use of ``node`` reaches a zero-fill remask of ``tile`` through
+        relayouts only, ``tile`` one dim at each step."""
+        if node in memo:
+            return memo[node]
+        memo[node] = False  # a revisit mid-walk is refused, not assumed
+        users = list(node.users)
+        result = bool(users) and all(
+            self.is_remask(user, node, tile)
+            or (
+                self.is_relayout(user)
+                and self.dim_index(user, tile) is not None
+                and self.all_uses_remask(user, tile, memo)
+            )
+            for user in users
+        )
+        memo[node] = result
+        return result
+
+    def remask_consumers(self, node: torch.fx.Node, tile: str) -> list[torch.fx.Node]:
+        """The zero-fill masks that discharge ``tile`` once ``all_uses_remask`` holds."""
+        found: list[torch.fx.Node] = []
+        for user in node.users:
+            if self.is_remask(user, node, tile):
+                found.append(user)
+            elif self.is_relayout(user):
+                found += self.remask_consumers(user, tile)
+        return found
+
+    def why_unsafe(self, node: torch.fx.Node, tile: str) -> Reason:
+        """The first use that breaks ``all_uses_remask``, as a coverage reason."""
+        for user in node.users:
+            if self.is_remask(user, node, tile):
+                continue
+            if self.is_relayout(user) and self.dim_index(user, tile) is not None:
+                if not self.all_uses_remask(user, tile, {}):
+                    return self.why_unsafe(user, tile)
+                continue
+            if user.target in (torch.ops.aten.reshape.default, torch.ops.aten.view.default):
+                return "reshape"
+            if user.target is _mask_to and user.args[1] != 0:
+                return "nonzero-fill"
+            if self.is_relayout(user) or user.target is _mask_to:
+                return "tile-not-unique"
+            return "second-use"
+        return "no-uses"
+
+    # -- profitability -------------------------------------------------------------------
+
+    def passes_gate(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
+        """Profitability: major at the load, last-two at every consumer mask. In ``force``
+        mode only that a permute moved the axis (the slow direction passes too)."""
+        if self.mode == "force":
+            at_load = self.dim_index(load, tile)
+            moved = all(self.dim_index(c, tile) != at_load for c in consumers)
+            return "deferred" if moved else "axis-not-moved"
+        if not self.is_major_dim(load, tile):
+            return "rank-2" if value(load).rank <= 2 else "last-two-at-load"  # type: ignore[union-attr]
+        if not all(self.is_last_two_dim(c, tile) for c in consumers):
+            return "not-last-two-at-consumer"
+        return "deferred"
+
+    # -- the pass ------------------------------------------------------------------------
+
+    def decide(self, load: torch.fx.Node, tile: str) -> tuple[Reason, list[torch.fx.Node]]:
+        """The decision for one (load, tile) and, when deferred, its consumer masks."""
+        if self.mode == "off":
+            return "mode-off", []
+        if self.mode == "on" and not self.is_major_dim(load, tile):
+            return self.passes_gate(load, tile, []), []
+        if not self.all_uses_remask(load, tile, {}):
+            return self.why_unsafe(load, tile), []
+        consumers = self.remask_consumers(load, tile)
+        return self.passes_gate(load, tile, consumers), consumers
+
+    def after_deferral(self, graph: torch.fx.Graph) -> None:
+        """Deferred loads are no longer pre-masked: recompute every masked value so that
+        ``remove_unnecessary_masking`` keeps the masks that now discharge them."""
+        recompute_masked_values(graph)
+
+    def run(self, graph: torch.fx.Graph) -> dict[str, LoadDecision]:
+        """Apply the pass; return the decision per load (by its variable name)."""
+        decisions: dict[str, LoadDecision] = {}
+        changed = False
+        for load in graph.find_nodes(op="call_function", target=load_target):
+            decision = LoadDecision()
+            for tile in value(load).tile_names:  # type: ignore[union-attr]
+                reason, consumers = self.decide(load, tile)
+                decision.reasons[tile] = reason
+                if reason == "deferred":
+                    decision.consumers[tile] = tuple(sorted(c.meta["var"] for c in consumers))
+            if decision.deferred:
+                load.meta["deferred_tiles"] = frozenset(decision.deferred)
+                changed = True
+            decisions[load.meta["var"]] = decision
+        if changed:
+            self.after_deferral(graph)
+        return decisions

@@ -1,0 +1,149 @@
+"""What an op is: four rules under fixed names, plus the fields a case gives it.
+
+Every op (CASES.md, "Ops") is one :class:`Op`: its shape rule (the value it makes, or a
+:class:`~reference.errors.SpecError` naming the bad field), its masked-value rule (what its
+padded lanes hold, given what its inputs' padded lanes hold), its Pallas rule (source lines
+for one work item) and its float64 rule (what it means, on valid elements only). The registry
+refuses a second op of the same name, and a test keeps the four tables in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+from reference.values import Value
+
+if TYPE_CHECKING:
+    import torch.fx
+
+    from reference.spec import KernelSpec, NodeSpec
+
+MaskedValue = float | None
+"""What every padded lane of a value is known to hold, or None when unknown."""
+
+FieldKind = Literal["value", "input", "output", "ints", "int", "shape", "number", "dtype", "pairs"]
+"""How a case field is checked: ``value`` names an earlier ``out``, ``input`` an input,
+``output`` a new output name, ``ints`` a list of integers, ``shape`` integers or tile names,
+``number`` a float, ``dtype`` an element type, ``pairs`` two lists of integers."""
+
+
+@dataclass
+class T64:
+    """A float64 value over all work items at once (leading axis: work item).
+
+    ``val`` holds the exact value on valid elements (NaN elsewhere, so a rule that lets an
+    invalid element through shows up as NaN); ``valid`` which elements are valid; ``err`` a
+    bound on how far a kernel that rounds as the codegen does may land from ``val``.
+    """
+
+    val: np.ndarray
+    valid: np.ndarray
+    err: np.ndarray
+
+    @property
+    def on_valid(self) -> np.ndarray:
+        """``val`` with invalid elements zeroed, for rules that combine valid elements only."""
+        return np.where(self.valid, self.val, 0.0)
+
+
+class F64Context(Protocol):
+    """What a float64 rule may ask the ground truth for."""
+
+    def load(self, src: str) -> T64: ...
+
+
+class Emitter(Protocol):
+    """What a Pallas rule may ask the kernel being generated for."""
+
+    spec: KernelSpec
+
+    def var(self, node: torch.fx.Node) -> str:
+        """The Python variable that holds ``node``'s value."""
+        ...
+
+    def mask(self, value: Value, tiles: Sequence[str]) -> str | None:
+        """A float32 0/1 expression of ``value``'s rank that is 1 where every dim of ``value``
+        named in ``tiles`` lies inside its work item's extent; None when ``tiles`` names no
+        dim of ``value``."""
+        ...
+
+    def ref(self, src: str) -> str:
+        """The kernel parameter bound to input ``src``."""
+        ...
+
+    def scratch(self, node: torch.fx.Node, shape: tuple[int, ...], dtype: str) -> tuple[str, str]:
+        """A VMEM buffer for ``node`` and the DMA semaphore that guards it."""
+        ...
+
+    def tile_start(self, tile: str) -> str:
+        """The scalar holding this work item's first row along ``tile``."""
+        ...
+
+    def out_ref(self, node: torch.fx.Node) -> str:
+        """The kernel parameter a store node writes."""
+        ...
+
+
+ShapeRule = Callable[["NodeSpec", list[Value], "KernelSpec"], Value | None]
+MaskedValueRule = Callable[["torch.fx.Node", list[MaskedValue]], MaskedValue]
+PallasRule = Callable[["torch.fx.Node", list[str], Emitter], list[str]]
+F64Rule = Callable[["NodeSpec", Value | None, list[T64], F64Context], T64]
+
+
+@dataclass(frozen=True)
+class Op:
+    """One op: its case fields, fx target, family, four rules and the fill it masks inputs with."""
+
+    name: str
+    fields: dict[str, FieldKind]
+    optional: frozenset[str]
+    target: Any
+    family: str
+    shape: ShapeRule
+    masked_value: MaskedValueRule
+    pallas: PallasRule
+    f64: F64Rule
+    consumer_fill: float | None = None
+    """A consumer op masks each tensor input with this fill first (Helion inserts
+    ``_mask_to(x, fill)``): 0 for both operands of a dot, a reduction's identity."""
+
+    def value_fields(self, node: NodeSpec) -> tuple[str, ...]:
+        """The fields of ``node`` that name earlier values, in argument order."""
+        return tuple(f for f, kind in self.fields.items() if kind == "value" and f in node.fields)
+
+
+REGISTRY: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    """Add ``op`` to the table; a second op of the same name is a bug, not an override."""
+    if op.name in REGISTRY:
+        raise ValueError(f"op {op.name!r} is registered twice")
+    REGISTRY[op.name] = op
+    return op
+
+
+def lookup(name: str) -> Op:
+    """The op called ``name``; an unknown name raises an error that names it."""
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        known = ", ".join(sorted(n for n in REGISTRY if not n.startswith("_")))
+        raise KeyError(f"unknown op {name!r} (known: {known})") from None
+
+
+def rounding(dtype: str, value: np.ndarray, ulps: float = 1.0) -> np.ndarray:
+    """Error of rounding ``value`` once to ``dtype`` (``ulps`` half-ulps, for approximations)."""
+    from reference.values import UNIT_ROUNDOFF
+
+    return ulps * UNIT_ROUNDOFF[dtype] * np.abs(np.nan_to_num(value))
+
+
+def expand_at(mask: str, rank: int, dim: int) -> str:
+    """``mask`` (a 1-D array) indexed so it broadcasts along ``dim`` of a rank-``rank`` value."""
+    index = ", ".join(":" if i == dim else "None" for i in range(rank))
+    return f"{mask}[{index}]"

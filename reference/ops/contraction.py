@@ -1,0 +1,122 @@
+"""``dot_general``: ``lax.dot_general`` with float32 accumulation.
+
+Both operands are masked to 0 first (Helion inserts ``_mask_to(x, 0)`` on each), because a
+padded lane along a contracted dim would otherwise add garbage into every valid output. The
+result's padded lanes are unknown: ``0 * NaN`` is NaN, so a zero operand lane does not make
+a zero product when the partner lane may be poison.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch.fx
+
+from reference.errors import SpecError
+from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register, rounding
+from reference.values import UNIT_ROUNDOFF, Value
+
+if TYPE_CHECKING:
+    from reference.spec import KernelSpec, NodeSpec
+
+
+def dot_general(lhs: object, rhs: object) -> None:
+    """fx target of ``lax.dot_general`` (dimension numbers in the node's kwargs)."""
+
+
+def _dims(node: NodeSpec | torch.fx.Node, key: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    pair = node.kwargs[key] if isinstance(node, torch.fx.Node) else node[key]
+    return tuple(pair[0]), tuple(pair[1])
+
+
+def _free(rank: int, *used: tuple[int, ...]) -> tuple[int, ...]:
+    taken = {d for group in used for d in group}
+    return tuple(d for d in range(rank) if d not in taken)
+
+
+def dot_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    lhs, rhs = args
+    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    for key, (ld, rd) in (("contract", (lc, rc)), ("batch", (lb, rb))):
+        if len(ld) != len(rd):
+            raise SpecError(key, f"lists {list(ld)} and {list(rd)} differ in length")
+        for side, dims, value in (("lhs", ld, lhs), ("rhs", rd, rhs)):
+            if any(not 0 <= d < value.rank for d in dims) or len(set(dims)) != len(dims):
+                raise SpecError(key, f"{list(dims)} are not distinct dims of {side} (rank {value.rank})")
+        for a, b in zip(ld, rd, strict=True):
+            if lhs.shape[a] != rhs.shape[b]:
+                raise SpecError(key, f"lhs dim {a} has {lhs.shape[a]} elements, rhs dim {b} has {rhs.shape[b]}")
+            if lhs.tiles[a] and rhs.tiles[b] and lhs.tiles[a] != rhs.tiles[b]:
+                raise SpecError(key, f"lhs dim {a} is tile {lhs.tiles[a]!r}, rhs dim {b} is tile {rhs.tiles[b]!r}")
+    if set(lc) & set(lb) or set(rc) & set(rb):
+        raise SpecError("batch", "a dim cannot be both batch and contracted")
+    lf, rf = _free(lhs.rank, lc, lb), _free(rhs.rank, rc, rb)
+    shape = [lhs.shape[d] for d in lb] + [lhs.shape[d] for d in lf] + [rhs.shape[d] for d in rf]
+    tiles = [lhs.tiles[a] or rhs.tiles[b] for a, b in zip(lb, rb, strict=True)]
+    tiles += [lhs.tiles[d] for d in lf] + [rhs.tiles[d] for d in rf]
+    return Value(tuple(shape), tuple(tiles), "float32")
+
+
+def dot_masked_value(node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedValue:
+    return None
+
+
+def dot_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    operands: list[Value] = [a.meta["value"] for a in node.args]  # type: ignore[union-attr]
+    # float32 operands: ask for full precision, or a TPU would multiply in bfloat16 passes.
+    precision = ", precision=lax.Precision.HIGHEST" if any(v.dtype == "float32" for v in operands) else ""
+    numbers = f"(({lc}, {rc}), ({lb}, {rb}))"
+    return [
+        f"{ctx.var(node)} = lax.dot_general({args[0]}, {args[1]}, {numbers}, "
+        f"preferred_element_type=jnp.float32{precision})"
+    ]
+
+
+def dot_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    lhs, rhs = args
+    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    lrank, rrank = lhs.val.ndim - 1, rhs.val.ndim - 1
+    # einsum labels: 0 is the work item; lhs dims 1..; rhs dims reuse lhs labels when paired.
+    lsub = [0, *range(1, lrank + 1)]
+    rsub = [0, *range(lrank + 1, lrank + rrank + 1)]
+    for a, b in (*zip(lc, rc, strict=True), *zip(lb, rb, strict=True)):
+        rsub[b + 1] = lsub[a + 1]
+    lf, rf = _free(lrank, lc, lb), _free(rrank, rc, rb)
+    osub = [0, *(lsub[d + 1] for d in lb), *(lsub[d + 1] for d in lf), *(rsub[d + 1] for d in rf)]
+
+    def ein(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.einsum(a, lsub, b, rsub, osub)
+
+    # Valid elements only: invalid ones are zeroed, and an output is valid when some pair is.
+    lv, rv = lhs.on_valid, rhs.on_valid
+    le, re = np.where(lhs.valid, lhs.err, 0.0), np.where(rhs.valid, rhs.err, 0.0)
+    val = ein(lv, rv)
+    valid = ein(lhs.valid.astype(np.float64), rhs.valid.astype(np.float64)) > 0
+    k = math.prod(lhs.val.shape[d + 1] for d in lc)
+    err = (
+        ein(le, np.abs(rv))
+        + ein(np.abs(lv), re)
+        + ein(le, re)
+        + k * UNIT_ROUNDOFF["float32"] * ein(np.abs(lv), np.abs(rv))
+        + rounding("float32", val)
+    )
+    return T64(np.where(valid, val, np.nan), valid, err)
+
+
+register(
+    Op(
+        name="dot_general",
+        fields={"lhs": "value", "rhs": "value", "contract": "pairs", "batch": "pairs"},
+        optional=frozenset(),
+        target=dot_general,
+        family="contraction",
+        shape=dot_shape,
+        masked_value=dot_masked_value,
+        pallas=dot_pallas,
+        f64=dot_f64,
+        consumer_fill=0.0,
+    )
+)

@@ -1,0 +1,108 @@
+"""``permute`` and ``reshape``: ops that move elements without computing on them.
+
+Both pass the masked value through (a padded lane moves, it does not change). Only
+``permute`` is a *relayout* the pass may defer a mask through: it moves whole axes, so the
+set of padded lanes along the masked axis is the same set after it. ``reshape`` can regroup
+elements so that a per-axis mask afterwards selects other elements than the eager mask did
+(Helion's counterexample: a ``[B, 2]`` tile with 3 valid rows reshaped to ``[2, B]``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch
+import torch.fx
+
+from reference.errors import SpecError
+from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register
+from reference.values import Value
+
+if TYPE_CHECKING:
+    from reference.spec import KernelSpec, NodeSpec
+
+
+def passthrough_masked_value(node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedValue:
+    """Padded lanes move with the data: they hold what they held before."""
+    return inputs[0]
+
+
+# -- permute ---------------------------------------------------------------------------
+
+
+def permute_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    (x,) = args
+    dims = node["dims"]
+    if sorted(dims) != list(range(x.rank)):
+        raise SpecError("dims", f"{dims} is not a permutation of the {x.rank} dims of {node['arg']!r}")
+    return Value(tuple(x.shape[d] for d in dims), tuple(x.tiles[d] for d in dims), x.dtype)
+
+
+def permute_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    return [f"{ctx.var(node)} = jnp.transpose({args[0]}, {tuple(node.kwargs['dims'])})"]
+
+
+def permute_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    axes = (0, *(d + 1 for d in node["dims"]))
+    x = args[0]
+    return T64(x.val.transpose(axes), x.valid.transpose(axes), x.err.transpose(axes))
+
+
+register(
+    Op(
+        name="permute",
+        fields={"arg": "value", "dims": "ints"},
+        optional=frozenset(),
+        target=torch.ops.aten.permute.default,
+        family="layout",
+        shape=permute_shape,
+        masked_value=passthrough_masked_value,
+        pallas=permute_pallas,
+        f64=permute_f64,
+    )
+)
+
+
+# -- reshape ---------------------------------------------------------------------------
+
+
+def reshape_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    (x,) = args
+    target = node["shape"]
+    for i, d in enumerate(target):
+        if isinstance(d, str) and d not in x.tile_names:
+            raise SpecError(f"shape[{i}]", f"tile {d!r} is not a dim of {node['arg']!r}")
+    shape = spec.block_shape(tuple(target))
+    if math.prod(shape) != math.prod(x.shape):
+        raise SpecError(
+            "shape", f"{list(shape)} has {math.prod(shape)} elements, {node['arg']!r} has {math.prod(x.shape)}"
+        )
+    return Value(shape, tuple(d if isinstance(d, str) else None for d in target), x.dtype)
+
+
+def reshape_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    value: Value = node.meta["value"]
+    return [f"{ctx.var(node)} = {args[0]}.reshape{value.shape}"]
+
+
+def reshape_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    assert out is not None
+    x = args[0]
+    shape = (x.val.shape[0], *out.shape)
+    return T64(x.val.reshape(shape), x.valid.reshape(shape), x.err.reshape(shape))
+
+
+register(
+    Op(
+        name="reshape",
+        fields={"arg": "value", "shape": "shape"},
+        optional=frozenset(),
+        target=torch.ops.aten.reshape.default,
+        family="layout",
+        shape=reshape_shape,
+        masked_value=passthrough_masked_value,
+        pallas=reshape_pallas,
+        f64=reshape_f64,
+    )
+)

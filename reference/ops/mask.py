@@ -1,0 +1,69 @@
+"""``_mask_to(x, fill)``: set every padded lane of ``x`` to ``fill`` (Helion's op).
+
+Not written in case files: the graph builder inserts it before consumers, as Helion does
+(both operands of a dot get a zero fill; a reduction's input gets the reduction's identity),
+and ``remove_unnecessary_masking`` drops it where its input already holds ``fill``. Its
+Pallas form is a select in the value's own layout, ``jnp.where(mask[None, :, None], x, 0)``,
+with the mask broadcast as float32 first (Mosaic cannot reshape boolean vectors). A select,
+unlike ``x * mask``, also clears NaN and Inf.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import torch.fx
+
+from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register
+from reference.values import Value
+
+if TYPE_CHECKING:
+    from reference.spec import KernelSpec, NodeSpec
+
+
+def _mask_to(x: object, fill: float) -> None:
+    """fx target: ``x`` with its padded lanes set to ``fill``."""
+
+
+def fill_source(fill: float) -> str:
+    """``fill`` as Python source (``-jnp.inf`` for the identity of max)."""
+    if math.isinf(fill):
+        return "jnp.inf" if fill > 0 else "-jnp.inf"
+    return repr(float(fill)) if fill != int(fill) else str(int(fill))
+
+
+def mask_to_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    return args[0]
+
+
+def mask_to_masked_value(node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedValue:
+    return float(node.args[1])  # type: ignore[arg-type]
+
+
+def mask_to_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    value: Value = node.meta["value"]
+    mask = ctx.mask(value, value.tile_names)
+    if mask is None:
+        return [f"{ctx.var(node)} = {args[0]}"]
+    return [f"{ctx.var(node)} = jnp.where({mask} != 0, {args[0]}, {fill_source(float(node.args[1]))})"]  # type: ignore[arg-type]
+
+
+def mask_to_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    # A case's meaning never depends on fill values (CASES.md): on valid elements, identity.
+    return args[0]
+
+
+register(
+    Op(
+        name="_mask_to",
+        fields={"arg": "value", "fill": "number"},
+        optional=frozenset(),
+        target=_mask_to,
+        family="mask",
+        shape=mask_to_shape,
+        masked_value=mask_to_masked_value,
+        pallas=mask_to_pallas,
+        f64=mask_to_f64,
+    )
+)

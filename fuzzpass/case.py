@@ -149,10 +149,9 @@ def _graph(data: object, tiles: dict[str, TileSpec], inputs: dict[str, tuple[Dim
     for index, raw in enumerate(_list(data, "graph", nonempty=True)):
         at = f"graph[{index}]"
         node = _object(raw, at)
-        if "op" not in node:
-            _fail(f"{at}.op", "missing")
-        if node["op"] not in CASE_OPS:
-            _fail(f"{at}.op", f"unknown op {_show(node['op'])} (known: {', '.join(sorted(CASE_OPS))})")
+        if node.get("op") not in CASE_OPS:
+            known = ", ".join(sorted(CASE_OPS))
+            _fail(f"{at}.op", f"unknown op {_show(node['op'])} (known: {known})" if "op" in node else "missing")
         op = lookup(node["op"])
         sink = "output" in op.fields.values()  # a store writes an output instead of defining a value
         if sink and "out" in node:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 
@@ -53,13 +52,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-def _quiet_libtpu() -> None:
-    # libtpu looks for TPU hosts at start-up; deviceless, that only prints noise.
-    os.environ.setdefault("TPU_WORKER_HOSTNAMES", "localhost")
-    os.environ.setdefault("TPU_ACCELERATOR_TYPE", "v5litepod-4")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     from fuzzpass.case import CaseError, load_case
 
@@ -70,7 +62,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(json.dumps({"verdict": "invalid", "error": str(e)}))
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
         return 2
-    _quiet_libtpu()
+    from fuzzpass.backends import prepare_environment
+
+    prepare_environment()
     from fuzzpass.check import BackendUnavailable, check_case
     from fuzzpass.report import render_check
 

@@ -10,8 +10,8 @@ them to NaN, so a rule that let one through would show as NaN in a valid output.
 from __future__ import annotations
 
 import numpy as np
-from fuzzpass.case import Case
 
+from fuzzpass.case import Case
 from fuzzpass.data import CaseData
 from reference.ops import T64, lookup
 from reference.values import Value

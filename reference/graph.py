@@ -20,10 +20,12 @@ from reference.ops.mask import _mask_to
 from reference.spec import KernelSpec, NodeSpec
 from reference.values import Value
 
-RESERVED = frozenset({"jax", "jnp", "lax", "pl", "pltpu", "kernel", "build", "functools", "dma_sem"})
+RESERVED = frozenset(
+    {"jax", "jnp", "lax", "pl", "pltpu", "kernel", "build", "grid", "interpret", "dma_sem", "i0", "i1"}
+)
 """Names generated kernels use for themselves; a case's ``out`` may not take them."""
 
-RESERVED_PREFIXES = ("mask_", "copy_", "i0", "i1")
+RESERVED_PREFIXES = ("mask_", "copy_", "win_")
 RESERVED_SUFFIXES = ("_ref", "_hbm", "_vmem", "_start", "_extent")
 
 FILL_SUFFIX = {0.0: "masked", -float("inf"): "masked_ninf", float("inf"): "masked_pinf"}
@@ -89,6 +91,8 @@ class _Builder:
         if node.out is not None:
             if node.out in self.env:
                 raise SpecError(f"{where}.out", f"{node.out!r} is defined twice")
+            if node.out in self.vars:
+                raise SpecError(f"{where}.out", f"{node.out!r} is the name of a generated mask; choose another")
             fx_node.meta["var"] = node.out
             self.vars.add(node.out)
             self.env[node.out] = fx_node

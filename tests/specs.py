@@ -22,7 +22,9 @@ def spec(
     return KernelSpec(dtype, {"t0": TileSpec(block, lengths)}, dict(inputs), tuple(graph))
 
 
-def dense_kv(q_shape: tuple[int | str, ...] = ("t0", 4, 128), dims: tuple[int, ...] = (1, 0, 2), batch: int = 0) -> KernelSpec:
+def dense_kv(
+    q_shape: tuple[int | str, ...] = ("t0", 4, 128), dims: tuple[int, ...] = (1, 0, 2), batch: int = 0
+) -> KernelSpec:
     """load q -> permute -> dot with k (batched over heads, contracting D) -> sum -> store."""
     return spec(
         {"q": q_shape, "k": (4, 16, 128)},

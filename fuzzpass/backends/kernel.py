@@ -6,6 +6,7 @@ The source is executed as it is printed (``--show-source``), under a filename re
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import linecache
 import types
@@ -18,15 +19,27 @@ from reference.codegen import KernelSource
 from reference.ops import memory
 
 
-def load_module(source: KernelSource) -> types.ModuleType:
+@functools.lru_cache(maxsize=256)
+def load_module(text: str) -> types.ModuleType:
     """Execute generated source as a module (cached by its text)."""
-    digest = hashlib.sha1(source.text.encode()).hexdigest()[:12]
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     filename = f"<fuzzpass kernel {digest}>"
-    linecache.cache[filename] = (len(source.text), None, source.text.splitlines(True), filename)
+    linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     module = types.ModuleType(f"fuzzpass_kernel_{digest}")
     module.__file__ = filename
-    exec(compile(source.text, filename, "exec"), module.__dict__)
+    exec(compile(text, filename, "exec"), module.__dict__)
     return module
+
+
+@functools.lru_cache(maxsize=256)
+def jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
+    """The jitted ``pallas_call`` of a source over ``grid``: compiled once per structure and
+    grid, whatever the data (interpret mode fills uninitialized VMEM with NaN)."""
+    import jax
+    from jax.experimental.pallas import tpu as pltpu
+
+    mode = pltpu.InterpretParams(uninitialized_memory="nan") if interpret else False
+    return jax.jit(load_module(text).build(grid, interpret=mode))
 
 
 def call_args(source: KernelSource, data: CaseData, dtype: str) -> list[Any]:

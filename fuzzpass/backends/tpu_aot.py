@@ -65,7 +65,7 @@ def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: st
     grid = tuple(max(n, 1) for n in data.grid)  # an empty grid still has a kernel to compile
     try:
         sharding = SingleDeviceSharding(_device(generation))
-        call = load_module(source).build(grid, interpret=False)
+        call = load_module(source.text).build(grid, interpret=False)
         jax.jit(call).trace(*abstract_args(source, data, dtype, sharding)).lower().compile()
     except Exception as e:  # the compiler's rejection is the finding
         return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))

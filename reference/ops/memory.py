@@ -116,7 +116,7 @@ def load_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
             elif not w.rotated:
                 index.append(f"pl.ds({ctx.tile_start(w.tile)}, {w.block})")
             else:
-                base = f"{out}_base{i}"
+                base = f"win_{out}_{i}"
                 lines.append(f"{base} = pl.multiple_of({ctx.tile_start(w.tile)} & ~{w.align - 1}, {w.align})")
                 index.append(f"pl.ds({base}, {w.size})")
         while index and index[-1] == ":":
@@ -134,7 +134,7 @@ def load_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
             # Rotate in float32: Mosaic rotates 32-bit sublanes; the round trip is exact.
             lines.append(f"{out} = {buf}[...].astype(jnp.float32)")
             for i, w in rotated:
-                shift = f"({w.size} - ({ctx.tile_start(w.tile)} - {out}_base{i})) % {w.size}"
+                shift = f"({w.size} - ({ctx.tile_start(w.tile)} - win_{out}_{i})) % {w.size}"
                 lines.append(f"{out} = pltpu.roll({out}, {shift}, {i})")
             sl = ", ".join(f":{w.block}" if w.rotated else ":" for w in wins)
             expr = f"{out}[{sl}].astype({JNP_DTYPE[spec.dtype]})"

@@ -1,0 +1,88 @@
+"""The oracle sees what deferral protects against: the eager NaN leak, and broken passes."""
+
+from __future__ import annotations
+
+import pytest
+
+from fuzzpass.case import Case
+from fuzzpass.check import check_case
+from fuzzpass.mutants import MUTANTS
+from reference.spec import KernelSpec
+from tests.specs import dense_kv, node, spec
+
+
+def case(s: KernelSpec, expect: dict[str, tuple[str, ...]] | None = None, seed: int = 5) -> Case:
+    return Case(name="test", seed=seed, spec=s, expect_deferred=expect)
+
+
+def sum_over_tile() -> KernelSpec:
+    """load q[t0, 4, 128] -> permute the tile to the lane dim -> sum over it."""
+    return spec(
+        {"q": ("t0", 4, 128)},
+        node("load", "x", src="q"),
+        node("permute", "xt", arg="x", dims=[1, 2, 0]),
+        node("sum", "r", arg="xt", axis=2),
+        node("store", arg="r", dst="out"),
+        lengths=(13, 40, 7, 11),
+    )
+
+
+def regrouping_reshape(second_use: bool) -> KernelSpec:
+    """A reshape that regroups tile rows: [t0, 4, 32] -> [4, t0, 32], summed over t0."""
+    path = [node("reshape", "y", arg="x", shape=[4, "t0", 32]), node("sum", "r", arg="y", axis=1)]
+    if second_use:  # the reshape is a second use beside a clean permute path
+        path += [
+            node("permute", "xt", arg="x", dims=[1, 2, 0]),
+            node("sum", "u", arg="xt", axis=2),
+            node("store", arg="u", dst="out2"),
+        ]
+    return spec(
+        {"q": ("t0", 4, 32)},
+        node("load", "x", src="q"),
+        *path,
+        node("store", arg="r", dst="out"),
+        block=8,
+        lengths=(5, 11, 3),
+        dtype="float32",
+    )
+
+
+def test_eager_mask_leaks_nan_that_deferral_keeps_out() -> None:
+    result = check_case(case(sum_over_tile()), backend="interpret", poison="nan")
+    assert result.deferred == {"x": ["t0"]}
+    assert result.comparisons["eager"].nonfinite  # NaN * 0 is NaN: the baseline's hazard
+    assert not result.comparisons["deferred"].nonfinite  # jnp.where clears it
+    assert result.verdict.value == "pass"  # the hazard is reported, not failed
+
+
+@pytest.mark.parametrize("poison", ["finite", "zero"])
+def test_no_leak_without_nan_poison(poison: str) -> None:
+    result = check_case(case(sum_over_tile()), backend="interpret", poison=poison)
+    assert not result.comparisons["eager"].nonfinite
+    assert result.verdict.value == "pass"
+    assert result.comparisons["deferred"].out_of_tolerance == 0
+
+
+@pytest.mark.parametrize(
+    ("mutant", "make", "kind"),
+    [
+        ("through-reshape", lambda: regrouping_reshape(second_use=False), "mismatch"),
+        ("ignore-second-use", lambda: regrouping_reshape(second_use=True), "mismatch"),
+        ("drop-remask", sum_over_tile, "mismatch"),
+    ],
+)
+def test_oracle_kills_mutant(mutant: str, make: object, kind: str) -> None:
+    s = make()  # type: ignore[operator]
+    real = check_case(case(s), backend="interpret", poison="finite")
+    assert real.verdict.value == "pass", real.findings
+    assert real.deferred["x"] == ([] if mutant != "drop-remask" else ["t0"])
+    broken = check_case(case(s), backend="interpret", poison="finite", deferral=MUTANTS[mutant])
+    assert broken.deferred["x"] == ["t0"]
+    assert broken.verdict.value == kind, broken.findings
+    assert broken.comparisons["eager"].out_of_tolerance == 0  # the baseline stays right
+
+
+def test_decision_expectation_is_checked() -> None:
+    result = check_case(case(dense_kv(), expect={"x": (), "kt": ()}), backend="interpret", poison="zero")
+    assert result.verdict.value == "decision"
+    assert "x: deferred ['t0'], expected []" in result.findings[0].message

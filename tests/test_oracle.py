@@ -7,7 +7,7 @@ import pytest
 from fuzzpass.case import Case
 from fuzzpass.check import check_case
 from fuzzpass.mutants import MUTANTS
-from reference.spec import KernelSpec
+from reference.spec import KernelSpec, TileSpec
 from tests.specs import dense_kv, node, spec
 
 
@@ -86,3 +86,47 @@ def test_decision_expectation_is_checked() -> None:
     result = check_case(case(dense_kv(), expect={"x": (), "kt": ()}), backend="interpret", poison="zero")
     assert result.verdict.value == "decision"
     assert "x: deferred ['t0'], expected []" in result.findings[0].message
+
+
+def two_tiles() -> KernelSpec:
+    """Two jagged tile dims: a [t0, t1] score tile reduced over both (a 2-D grid)."""
+    return KernelSpec(
+        "float32",
+        {"t0": TileSpec(8, (5, 11)), "t1": TileSpec(16, (20, 3))},
+        {"q": ("t0", 2, 64), "k": ("t1", 2, 64)},
+        (
+            node("load", "x", src="q"),
+            node("load", "y", src="k"),
+            node("permute", "xt", arg="x", dims=[1, 0, 2]),
+            node("permute", "yt", arg="y", dims=[1, 0, 2]),
+            node("dot_general", "s", lhs="xt", rhs="yt", contract=[[2], [2]], batch=[[0], [0]]),
+            node("sum", "r", arg="s", axis=2),
+            node("sum", "total", arg="r", axis=1),
+            node("store", arg="total", dst="out"),
+        ),
+    )
+
+
+def lane_tile() -> KernelSpec:
+    """A tile on the lane dim: read through an aligned window and rotated into place."""
+    return spec(
+        {"q": (4, 8, "t0")},
+        node("load", "x", src="q"),
+        node("exp", "e", arg="x"),
+        node("max", "r", arg="e", axis=2),
+        node("store", arg="r", dst="out"),
+        lengths=(130, 5, 17),
+    )
+
+
+@pytest.mark.parametrize("make", [two_tiles, lane_tile], ids=["two-tiles", "lane-tile"])
+@pytest.mark.parametrize("poison", ["nan", "finite"])
+def test_grid_and_window_shapes_hold(make: object, poison: str) -> None:
+    result = check_case(case(make()), backend="interpret", poison=poison)  # type: ignore[operator]
+    assert result.verdict.value == "pass", result.findings
+    assert result.comparisons["deferred"].out_of_tolerance == 0
+
+
+def test_two_tiles_defer_both_loads() -> None:
+    result = check_case(case(two_tiles()), backend="interpret", poison="zero")
+    assert result.deferred == {"x": ["t0"], "y": ["t1"]}

@@ -36,3 +36,14 @@ def test_shared_case_compiles_for_tpu(path: Path) -> None:
         gen: {"eager": "compiled", "deferred": "compiled"} for gen in ("v5e", "v6e")
     }, result.findings
     assert result.verdict.value == "pass"
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[1] / "examples").glob("*.json"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_shipped_example_passes(path: Path) -> None:
+    case = load_case(path)
+    result = check_case(case, backend="interpret")
+    assert result.verdict.value == "pass", result.findings
+    assert result.deferred == {k: list(v) for k, v in (case.expect_deferred or {}).items()}

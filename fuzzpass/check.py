@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from fuzzpass.case import Case
 
+from fuzzpass.case import Case
 from fuzzpass.oracle import Comparison, agree_bitwise, compare, disagree
 from fuzzpass.verdict import Finding, Kind, Stage, verdict_of
 from reference.compile import Variant, compile_variant

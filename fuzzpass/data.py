@@ -18,8 +18,8 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from fuzzpass.case import Case
 
+from fuzzpass.case import Case
 from reference.ops import memory
 from reference.values import round_to
 

@@ -15,10 +15,8 @@ import torch.fx
 
 from reference.errors import SpecError
 from reference.ops import lookup
-from reference.ops.base import Op
 from reference.ops.mask import _mask_to
 from reference.spec import KernelSpec, NodeSpec
-from reference.values import Value
 
 RESERVED = frozenset(
     {"jax", "jnp", "lax", "pl", "pltpu", "kernel", "build", "grid", "interpret", "dma_sem", "i0", "i1"}
@@ -106,12 +104,3 @@ def build_graph(spec: KernelSpec) -> torch.fx.Graph:
     builder.graph.output(None)
     builder.graph.lint()
     return builder.graph
-
-
-def op_of(node: torch.fx.Node) -> Op | None:
-    """The op table entry of ``node`` (None for the output node)."""
-    return node.meta.get("op")
-
-
-def value_of(node: torch.fx.Node) -> Value | None:
-    return node.meta.get("value")

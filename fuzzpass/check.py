@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from fuzzpass.case import Case
+from fuzzpass.data import CaseData, draw
 from fuzzpass.oracle import Comparison, agree_bitwise, compare, disagree
 from fuzzpass.verdict import Finding, Kind, Stage, verdict_of
 from reference.compile import Variant, compile_variant
@@ -146,26 +147,25 @@ def check_case(
         return result
     result.findings += check_decisions(case, result.variants["deferred"])
 
+    data = draw(case, poison)
     numerics = backend or "interpret"
     if numerics in ("interpret", "tpu"):
-        run_numerics(result, numerics)
+        run_numerics(result, numerics, data)
     if backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None):
-        run_tpu_compiles(result, generations or tpu_aot.DEFAULT_GENERATIONS)
+        run_tpu_compiles(result, generations or tpu_aot.DEFAULT_GENERATIONS, data)
     elif backend is None:
         result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable()}"
     return result
 
 
-def run_numerics(result: CheckResult, backend: str) -> None:
+def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:
     from fuzzpass.backends import interpret, tpu
-    from fuzzpass.data import draw
     from fuzzpass.ground_truth import ground_truth
 
     if backend == "tpu" and (reason := tpu.unavailable()):
         raise BackendUnavailable(f"--backend tpu: {reason}")
     runner = interpret.run if backend == "interpret" else tpu.run
     case = result.case
-    data = draw(case, result.poison)
     truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
     outs: dict[str, dict[str, np.ndarray]] = {}
     for name in VARIANTS:
@@ -182,16 +182,14 @@ def run_numerics(result: CheckResult, backend: str) -> None:
         judge(result, truth, outs)
 
 
-def run_tpu_compiles(result: CheckResult, generations: Sequence[str]) -> None:
+def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: CaseData) -> None:
     from fuzzpass.backends import tpu_aot
-    from fuzzpass.data import draw
 
     if reason := tpu_aot.unavailable():
         raise BackendUnavailable(f"--backend tpu-aot: {reason}")
     if reason := tpu_aot.unsupported(result.case.spec.dtype):
         result.backends["tpu-aot"] = f"unsupported: {reason}"
         return
-    data = draw(result.case, result.poison)
     report: dict[str, dict[str, str]] = {}
     for gen in generations:
         report[gen] = {}

@@ -27,15 +27,7 @@ class IgnoreSecondUse(MaskDeferral):
     """Defers when *some* use reaches a remask, ignoring the others."""
 
     def all_uses_remask(self, node: torch.fx.Node, tile: str, memo: dict[torch.fx.Node, bool]) -> bool:
-        return any(
-            self.is_remask(user, node, tile)
-            or (
-                self.is_relayout(user)
-                and self.dim_index(user, tile) is not None
-                and self.all_uses_remask(user, tile, memo)
-            )
-            for user in node.users
-        )
+        return any(self.use_remasks(user, node, tile, memo) for user in node.users)
 
 
 class DropRemask(MaskDeferral):

@@ -133,17 +133,16 @@ class MaskDeferral:
             return memo[node]
         memo[node] = False  # a revisit mid-walk is refused, not assumed
         users = list(node.users)
-        result = bool(users) and all(
-            self.is_remask(user, node, tile)
-            or (
-                self.is_relayout(user)
-                and self.dim_index(user, tile) is not None
-                and self.all_uses_remask(user, tile, memo)
-            )
-            for user in users
-        )
+        result = bool(users) and all(self.use_remasks(user, node, tile, memo) for user in users)
         memo[node] = result
         return result
+
+    def use_remasks(self, user: torch.fx.Node, node: torch.fx.Node, tile: str, memo: dict[torch.fx.Node, bool]) -> bool:
+        """One use of ``node`` re-masks ``tile``: directly, or through a relayout whose own
+        uses all do."""
+        return self.is_remask(user, node, tile) or (
+            self.is_relayout(user) and self.dim_index(user, tile) is not None and self.all_uses_remask(user, tile, memo)
+        )
 
     def remask_consumers(self, node: torch.fx.Node, tile: str) -> list[torch.fx.Node]:
         """The zero-fill masks that discharge ``tile`` once ``all_uses_remask`` holds."""

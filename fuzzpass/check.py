@@ -8,7 +8,7 @@ with each other; where libtpu is installed, both also compile for real TPU gener
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +16,10 @@ import numpy as np
 
 from fuzzpass.case import Case
 from fuzzpass.data import CaseData, draw
+from fuzzpass.mutants import Mutant
 from fuzzpass.oracle import Comparison, agree_bitwise, compare, disagree
 from fuzzpass.verdict import Finding, Kind, Stage, verdict_of
 from reference.compile import Variant, compile_variant
-from reference.defer import MaskDeferral
 
 VARIANTS = ("eager", "deferred")
 
@@ -130,17 +130,18 @@ def check_case(
     backend: str | None = None,
     poison: str = "nan",
     generations: Sequence[str] | None = None,
-    deferral: Callable[[], MaskDeferral] | None = None,
+    mutant: Mutant | None = None,
 ) -> CheckResult:
     """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
-    installed, TPU compiles; ``deferral`` makes the pass under test (a mutant, say)."""
+    installed, TPU compiles; ``mutant`` swaps in a broken pass for the deferred variant."""
     from fuzzpass.backends import tpu_aot
 
     result = CheckResult(case=case, poison=poison)
     try:
         result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
-        result.variants["deferred"] = compile_variant(
-            case.spec, "on", deferral() if deferral else None, title=f"{case.name}: deferred (After)"
+        title = f"{case.name}: deferred (After)"
+        result.variants["deferred"] = (
+            mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title)
         )
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))

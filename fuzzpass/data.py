@@ -2,8 +2,9 @@
 
 Real data is standard normal, rounded to the case's dtype, drawn from ``seed`` alone, so the
 same file gives the same bytes under every poison. Past the end of each tiled dim the harness
-adds the rows a DMA window may read (``reference.ops.memory.padding``) and fills them with
-the poison, drawn from a second stream of the same seed:
+adds the rows a DMA window may read (``reference.ops.memory.padding``), rounds the rows up to
+a power of two (so kernels of one structure share a compile, ``backends.kernel.bucket``) and
+fills them with the poison, drawn from a second stream of the same seed:
 
 - ``nan``: NaN, +Inf and -Inf (the default: a multiplicative mask lets these through),
 - ``finite``: large finite garbage (+/-1e3..1e4), which no mask may let reach a valid output,
@@ -24,6 +25,19 @@ from reference.ops import memory
 from reference.values import round_to
 
 POISONS = ("nan", "finite", "zero")
+
+ROWS_BUCKET = 8
+"""A tiled input has at least this many DMA windows of rows: the lengths a generator draws
+(a few blocks per sequence) then fall in one or two buckets per structure."""
+
+
+def bucket(n: int, at_least: int = 1) -> int:
+    """``n`` rounded up to a power of two, and to at least ``at_least``.
+
+    Grids and the rows of tiled inputs are padded to buckets, so the kernels of one structure
+    compile once per bucket, not once per set of lengths: extents and data are runtime inputs.
+    """
+    return 1 << (max(n, at_least, 1) - 1).bit_length()
 
 
 @dataclass(frozen=True)
@@ -65,7 +79,7 @@ def draw(case: Case, poison: str = "nan") -> CaseData:
     for src, shape in spec.inputs.items():
         real_shape = tuple(spec.tiles[d].total if isinstance(d, str) else d for d in shape)
         pad = memory.padding(spec, src)
-        full = tuple(r + p for r, p in zip(real_shape, pad, strict=True))
+        full = tuple(bucket(r + p, ROWS_BUCKET * p) if p else r for r, p in zip(real_shape, pad, strict=True))
         real = round_to(spec.dtype, real_rng.standard_normal(real_shape))
         array = _poison(poison_rng, full, poison, spec.dtype)
         array[tuple(slice(0, r) for r in real_shape)] = real

@@ -1,19 +1,30 @@
 """Deliberately broken versions of the pass: the harness is only as good as the bugs it kills.
 
-Each mutant overrides exactly one predicate or step of
-:class:`~reference.defer.MaskDeferral` and breaks one rule of its safety argument.
+Each mutant breaks one rule of the pass's argument (``reference/defer.py``). Five override one
+predicate or step of :class:`~reference.defer.MaskDeferral`; two (``wrong-axis`` and
+``off-by-one``) edit the deferred kernel's discharging mask lines, as a bug in the code that
+applies the deferred mask would. ``inverted-gate`` and ``nonzero-fill`` compute right answers
+(a max's ``-inf`` fill still clears the padding, a slow-direction deferral is still correct):
+only the decision oracle sees them, as it should, since one is a performance bug and the other
+a rule the numerics of this model cannot tell from a correct one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import torch
 import torch.fx
 
+from reference.compile import Variant, compile_variant
 from reference.defer import MaskDeferral
 from reference.masking import cached_masked_value
+from reference.ops.base import expand_at
+from reference.ops.mask import _mask_to
 from reference.ops.memory import load
+from reference.spec import KernelSpec
 
 
 class ThroughReshape(MaskDeferral):
@@ -43,9 +54,98 @@ class DropRemask(MaskDeferral):
             cached_masked_value(node)
 
 
-MUTANTS: dict[str, Callable[[], MaskDeferral]] = {
-    "through-reshape": ThroughReshape,
-    "ignore-second-use": IgnoreSecondUse,
-    "drop-remask": DropRemask,
+class NonzeroFill(MaskDeferral):
+    """Accepts any ``_mask_to`` as a remask, a max's ``-inf`` fill included."""
+
+    def is_remask(self, node: torch.fx.Node, src: torch.fx.Node, tile: str) -> bool:
+        return bool(node.target is _mask_to and node.args[0] is src and self.dim_index(node, tile) is not None)
+
+
+class InvertedGate(MaskDeferral):
+    """Swaps the profitability gate's two positions: defers last-two -> major, the direction
+    the pass's authors measured about 1.5x slower, and refuses the profitable one."""
+
+    def is_major_dim(self, node: torch.fx.Node, tile: str) -> bool:
+        return super().is_last_two_dim(node, tile)
+
+    def is_last_two_dim(self, node: torch.fx.Node, tile: str) -> bool:
+        return super().is_major_dim(node, tile)
+
+
+def _discharging_lines(variant: Variant) -> list[tuple[str, str, int]]:
+    """(consumer mask var, tile, the tile's dim at the load) for every deferred tile."""
+    found = []
+    for node in variant.graph.find_nodes(op="call_function", target=load):
+        decision = variant.decisions[node.meta["var"]]
+        for tile, consumers in decision.consumers.items():
+            at_load = node.meta["value"].dim_index(tile)
+            found += [(c, tile, at_load) for c in consumers]
+    return found
+
+
+def _edit_lines(variant: Variant, edit: Callable[[str, str, int], str]) -> Variant:
+    lines = variant.source.text.split("\n")
+    for var, tile, at_load in _discharging_lines(variant):
+        for i, line in enumerate(lines):
+            if line.lstrip().startswith(f"{var} = jnp.where("):
+                lines[i] = edit(line, tile, at_load)
+    return replace(variant, source=replace(variant.source, text="\n".join(lines)))
+
+
+def wrong_axis(variant: Variant) -> Variant:
+    """The discharging mask indexes the tile's dim where it sat at the load, not where it
+    sits at the consumer (``mask[:, None, None]`` for ``mask[None, :, None]``)."""
+
+    def edit(line: str, tile: str, at_load: int) -> str:
+        pattern = rf"mask_{tile}\[([^\]]*)\]"
+        rank = len(re.search(pattern, line).group(1).split(","))  # type: ignore[union-attr]
+        return re.sub(pattern, expand_at(f"mask_{tile}", rank, at_load), line)
+
+    return _edit_lines(variant, edit)
+
+
+def off_by_one(variant: Variant) -> Variant:
+    """The discharging mask keeps row ``extent`` too: ``iota <= extent``."""
+
+    def edit(line: str, tile: str, at_load: int) -> str:
+        return re.sub(rf"\bmask_{tile}\[", f"mask_{tile}_le[", line)
+
+    edited = _edit_lines(variant, edit)
+    text = edited.source.text
+    for tile in {t for _, t, _ in _discharging_lines(variant)}:
+        text = re.sub(
+            rf"( *)mask_{tile} = \(lax\.broadcasted_iota\((.*)\) < {tile}_extent\)(.*)\n",
+            rf"\g<0>\1mask_{tile}_le = (lax.broadcasted_iota(\2) <= {tile}_extent)\3\n",
+            text,
+        )
+    return replace(edited, source=replace(edited.source, text=text))
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A broken pass: the deferral it runs and, for kernel-level bugs, the edit it makes."""
+
+    name: str
+    breaks: str
+    deferral: Callable[[], MaskDeferral]
+    edit: Callable[[Variant], Variant] | None = None
+
+    def compile(self, spec: KernelSpec, title: str) -> Variant:
+        """The deferred variant as this mutant builds it."""
+        variant = compile_variant(spec, "on", self.deferral(), title=title)
+        return self.edit(variant) if self.edit else variant
+
+
+MUTANTS: dict[str, Mutant] = {
+    m.name: m
+    for m in (
+        Mutant("through-reshape", "only permutes are relayouts", ThroughReshape),
+        Mutant("ignore-second-use", "every use must reach a remask", IgnoreSecondUse),
+        Mutant("drop-remask", "a deferred load's masked value is unknown", DropRemask),
+        Mutant("nonzero-fill", "only a zero fill re-masks", NonzeroFill),
+        Mutant("wrong-axis", "the deferred mask applies at the consumer's dim", MaskDeferral, wrong_axis),
+        Mutant("off-by-one", "the deferred mask is iota < extent", MaskDeferral, off_by_one),
+        Mutant("inverted-gate", "defer only major -> last-two", InvertedGate),
+    )
 }
-"""Mutant name -> a factory of the broken pass (mode ``on``)."""
+"""Mutant name -> the broken pass. Every one must be killed by ``fuzzpass mutants``."""

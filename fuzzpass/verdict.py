@@ -19,6 +19,7 @@ class Kind(Enum):
     DECISION = "decision"  # the pass decided other than ``expect``
     CRASH = "crash"  # a kernel failed to build or run
     COMPILE = "compile"  # the TPU compiler rejected a kernel
+    TIMEOUT = "timeout"  # a check ran past ``fuzzpass run``'s per-case limit (its worker was replaced)
     INVALID = "invalid"  # the case file or command line
 
     @property
@@ -33,6 +34,8 @@ class Stage(Enum):
     COMPILE = "compile"
     EXECUTE = "execute"
     VERIFY = "verify"
+    HARNESS = "harness"  # an exception escaped the check itself: a fuzzpass bug, kept as a finding in a run
+    WORKER = "worker"  # a ``fuzzpass run`` worker process died or hung mid-case
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class Finding:
 
 SEVERITY = (
     Kind.INVALID,
+    Kind.TIMEOUT,
     Kind.CRASH,
     Kind.COMPILE,
     Kind.DECISION,

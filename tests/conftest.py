@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from fuzzpass.backends import prepare_environment
 
 prepare_environment()
+
+# CI: derandomized, bounded, no example database, so a red test is red on every machine.
+settings.register_profile(
+    "ci", derandomize=True, max_examples=60, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 SHARED_CASES = sorted((Path(__file__).resolve().parents[2] / "shared" / "cases").glob("*.json"))
 

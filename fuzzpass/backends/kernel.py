@@ -14,9 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from fuzzpass.data import CaseData
+from fuzzpass.data import CaseData, bucket
 from reference.codegen import KernelSource
 from reference.ops import memory
+
+
+def structural(text: str) -> str:
+    """``text`` with its title line (which names the case) made generic: everything that
+    compiles is kept, so cases of one structure share their compiled kernels."""
+    _, newline, rest = text.partition("\n")
+    return '"""A fuzzpass kernel."""' + newline + rest
 
 
 @functools.lru_cache(maxsize=256)
@@ -31,10 +38,19 @@ def load_module(text: str) -> types.ModuleType:
     return module
 
 
-@functools.lru_cache(maxsize=256)
+def bucketed_grid(data: CaseData) -> tuple[int, ...]:
+    """The grid a kernel runs over: each dim bucketed (at least 4); extra work items have extent 0."""
+    return tuple(bucket(n, 4) for n in data.grid)
+
+
 def jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
-    """The jitted ``pallas_call`` of a source over ``grid``: compiled once per structure and
-    grid, whatever the data (interpret mode fills uninitialized VMEM with NaN)."""
+    """The jitted ``pallas_call`` of a source over ``grid``: compiled once per structure,
+    grid bucket and input shapes (interpret mode fills uninitialized VMEM with NaN)."""
+    return _jitted(structural(text), grid, interpret)
+
+
+@functools.lru_cache(maxsize=256)
+def _jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
     import jax
     from jax.experimental.pallas import tpu as pltpu
 
@@ -43,32 +59,28 @@ def jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
 
 
 def call_args(source: KernelSource, data: CaseData, dtype: str) -> list[Any]:
-    """The kernel's arguments: per tile starts and extents, then inputs in case order."""
+    """The kernel's arguments: per tile starts and extents (padded to the grid bucket with
+    empty work items at row 0), then inputs in case order."""
     import jax.numpy as jnp
 
     from reference.values import np_dtype
 
     args: list[Any] = []
-    for tile in source.tiles:
-        args += [jnp.asarray(data.starts[tile]), jnp.asarray(data.extents[tile])]
+    for tile, n in zip(source.tiles, bucketed_grid(data), strict=True):
+        for per_item in (data.starts[tile], data.extents[tile]):
+            args.append(jnp.asarray(np.pad(per_item, (0, n - len(per_item)))))
     args += [jnp.asarray(data.inputs[src].astype(np_dtype(dtype))) for src in source.inputs]
     return args
 
 
-def abstract_args(source: KernelSource, data: CaseData, dtype: str, sharding: Any) -> list[Any]:
-    """Shapes and dtypes of :func:`call_args`, placed by ``sharding`` (for deviceless compiles)."""
-    import jax
-
-    return [jax.ShapeDtypeStruct(np.shape(a), a.dtype, sharding=sharding) for a in call_args(source, data, dtype)]
-
-
 def outputs(source: KernelSource, data: CaseData, results: list[Any]) -> dict[str, np.ndarray]:
-    """Kernel results as float64, one row per work item, shaped like the stored value."""
+    """Kernel results as float64, one row per real work item, shaped like the stored value."""
     n = int(np.prod(data.grid))
+    real = tuple(slice(0, k) for k in data.grid)
     out = {}
     for (dst, value), array in zip(source.outputs, results, strict=True):
-        assert np.shape(array) == (*data.grid, *memory.slot_shape(value))
-        out[dst] = np.asarray(array, dtype=np.float64).reshape((n, *value.shape))
+        assert np.shape(array) == (*bucketed_grid(data), *memory.slot_shape(value))
+        out[dst] = np.asarray(array, dtype=np.float64)[real].reshape((n, *value.shape))
     return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fuzzpass.backends.kernel import call_args, empty_outputs, jitted, outputs
+from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, jitted, outputs
 from fuzzpass.data import CaseData
 from reference.codegen import KernelSource
 
@@ -28,5 +28,5 @@ def run(source: KernelSource, data: CaseData, dtype: str) -> dict[str, np.ndarra
 
     if 0 in data.grid:
         return empty_outputs(source)
-    call = jitted(source.text, data.grid, interpret=False)
+    call = jitted(source.text, bucketed_grid(data), interpret=False)
     return outputs(source, data, jax.block_until_ready(call(*call_args(source, data, dtype))))

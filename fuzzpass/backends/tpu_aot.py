@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from fuzzpass.backends.kernel import abstract_args, load_module
+from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module, structural
 from fuzzpass.data import CaseData
 from reference.codegen import KernelSource
 
@@ -57,16 +57,24 @@ def _device(generation: str) -> Any:
 
 
 def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: str) -> Compiled:
-    """Compile one variant for ``generation``; a rejection is returned, not raised."""
+    """Compile one variant for ``generation``; a rejection is returned, not raised. Cached by
+    source, grid bucket and argument shapes, like interpret-mode kernels."""
+    shapes = tuple((tuple(a.shape), str(a.dtype)) for a in call_args(source, data, dtype))
+    return _compile(structural(source.text), bucketed_grid(data), shapes, generation)
+
+
+@functools.lru_cache(maxsize=512)
+def _compile(
+    text: str, grid: tuple[int, ...], shapes: tuple[tuple[tuple[int, ...], str], ...], generation: str
+) -> Compiled:
     import jax
     from jax.sharding import SingleDeviceSharding
 
     start = time.perf_counter()
-    grid = tuple(max(n, 1) for n in data.grid)  # an empty grid still has a kernel to compile
     try:
         sharding = SingleDeviceSharding(_device(generation))
-        call = load_module(source.text).build(grid, interpret=False)
-        jax.jit(call).trace(*abstract_args(source, data, dtype, sharding)).lower().compile()
+        call = load_module(text).build(grid, interpret=False)
+        jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower().compile()
     except Exception as e:  # the compiler's rejection is the finding
         return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
     return Compiled(generation, True, time.perf_counter() - start)

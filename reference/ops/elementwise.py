@@ -158,7 +158,7 @@ def binary_f64(name: str, node: NodeSpec, out: Value | None, args: list[T64], ct
     assert out is not None
     if len(args) == 1:
         scalar = round_to(out.dtype, float(node["scalar"]))
-        args = [args[0], T64(scalar, np.ones((), bool), np.zeros(()))]
+        args = [args[0], T64(np.full(1, scalar), np.ones(1, bool), np.zeros(1))]  # one value for every item
     a, b = (_align(t, out.rank) for t in args)
     with np.errstate(all="ignore"):
         val = BINARY[name][0](a.val, b.val)

@@ -141,6 +141,7 @@ def load_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
     eager = [t for t in value.tile_names if t not in deferred]
     mask = ctx.mask(value, eager)
     if mask is not None:
+        mask = f"({mask})" if " * " in mask else mask  # the cast covers every tile's factor
         expr = f"{expr} * {mask}.astype({JNP_DTYPE[value.dtype]})"
     lines.append(f"{out} = {expr}")
     if deferred:

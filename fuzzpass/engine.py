@@ -1,0 +1,193 @@
+"""Exploration in one process: Hypothesis draws examples, each case is checked and reported.
+
+``fuzzpass run`` runs one of these per worker process; tests run it in-process under a CI
+profile. Hypothesis drives the search in *segments*: a segment is one ``@given`` run that
+ends when a case shows a finding whose signature this explorer has not reported yet. Raising
+on it is what makes Hypothesis save the example to the corpus (``LastingCorpus``); the next
+segment starts with a new seed and knows that signature, so it only counts further cases of
+it. A new run replays the corpus first (Hypothesis' reuse phase): it starts from what the
+last one found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, settings
+from hypothesis import seed as hypothesis_seed
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.errors import Flaky
+
+from fuzzpass.case import Case
+from fuzzpass.signature import Signature, signature
+from generators import POLICIES, Example, examples
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a run checks and how: the same for every worker."""
+
+    policy: str = "mixed"
+    backend: str = "interpret"
+    poison: str = "nan"
+    mutant: str | None = None
+    generations: tuple[str, ...] | None = None
+    seed: int = 0
+
+
+@dataclass
+class Checked:
+    """One checked case, small and picklable: what a worker sends its parent."""
+
+    case: str  # the case file text
+    verdict: str
+    signature: Signature | None
+    report: dict[str, Any]  # CheckResult.to_json(), plus the generator's oracle reasons
+    seconds: float
+
+
+class NewFinding(Exception):
+    """Raised inside a segment so that Hypothesis saves the example and ends the segment."""
+
+
+class LastingCorpus(ExampleDatabase):
+    """Hypothesis' directory database that never forgets.
+
+    Hypothesis deletes a saved example that no longer fails. A fuzz corpus should outlive the
+    bug that put an example there: a fixed bug's case is a regression test, and an explorer
+    that already reported a signature does not raise on it again (so to Hypothesis it "no
+    longer fails"). Saves go through; deletes are dropped; a move keeps the source.
+    """
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self._db = DirectoryBasedExampleDatabase(str(path))
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self._db.save(key, value)
+
+    def fetch(self, key: bytes) -> Any:
+        return self._db.fetch(key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        pass
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self._db.save(dest, value)
+
+
+def derive_seed(*parts: object) -> int:
+    """A 64-bit seed from the run's seed and a worker's coordinates (stable across Pythons)."""
+    return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None = None) -> Checked:
+    """Check one case as ``config`` says; an exception escaping the check is kept as a
+    ``crash`` finding at stage ``harness`` (a fuzzpass bug), so the run goes on."""
+    from fuzzpass.check import check_case
+    from fuzzpass.mutants import MUTANTS
+
+    start = time.perf_counter()
+    try:
+        result = check_case(
+            case,
+            backend=config.backend,
+            poison=config.poison,
+            generations=config.generations,
+            mutant=MUTANTS[config.mutant] if config.mutant else None,
+        )
+        report = result.to_json()
+    except Exception as e:
+        last = traceback.extract_tb(e.__traceback__)[-1]
+        where = f"{Path(last.filename).name}:{last.lineno}"
+        message = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (at {where})"
+        report = {
+            "case": case.name,
+            "seed": case.seed,
+            "verdict": "crash",
+            "deferred": {},
+            "expected": None,
+            "reasons": {},
+            "findings": [{"kind": "crash", "stage": "harness", "variant": None, "message": message}],
+        }
+    if oracle is not None:
+        report["oracle"] = oracle
+    report["mutant"] = config.mutant
+    return Checked(case.dumps(), report["verdict"], signature(report, case.spec), report, time.perf_counter() - start)
+
+
+@dataclass
+class Explorer:
+    """Hypothesis segments over one policy and swarm subset, reporting every checked case."""
+
+    config: Config
+    disabled: frozenset[str]
+    on_case: Callable[[Checked], None]
+    on_start: Callable[[Case], None] = lambda case: None
+    database: ExampleDatabase | None = None
+    known: set[Signature] = field(default_factory=set)
+    name: str = "fuzz"
+    max_examples: int = 10**9
+    cases: int = 0
+
+    def digest(self) -> bytes:
+        """What the corpus is keyed by: examples replay only under the policy and swarm
+        subset that drew them (the same choices draw another graph elsewhere)."""
+        return f"fuzzpass/{self.config.policy}/{','.join(sorted(self.disabled))}".encode()
+
+    def segment(self, seed: int) -> Signature | None:
+        """One Hypothesis run; the new signature that ended it, or None when it ran out."""
+        pending: list[Signature] = []
+        memo: dict[str, Checked] = {}  # Hypothesis replays a failing example once to report it
+        policy = POLICIES[self.config.policy]
+
+        def body(example: Example) -> None:
+            seen = dict(memo)
+            memo.clear()
+            digest = hashlib.sha1(repr(example).encode()).hexdigest()[:10]  # stable when Hypothesis replays it
+            for case in example.cases(f"{self.config.policy}-{digest}"):
+                text = case.dumps()
+                checked = seen.get(text)
+                if checked is None:
+                    self.on_start(case)
+                    checked = check(case, self.config, example.structure.expect)
+                    self.cases += 1
+                    self.on_case(checked)
+                memo[text] = checked
+                if checked.signature is not None and checked.signature not in self.known:
+                    pending.append(checked.signature)
+                    raise NewFinding(str(checked.signature))
+
+        test = settings(
+            database=self.database,
+            max_examples=self.max_examples,
+            deadline=None,
+            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+            print_blob=False,
+        )(given(examples(policy, self.disabled))(body))
+        test.hypothesis.inner_test._hypothesis_internal_add_digest = self.digest()  # type: ignore[attr-defined]
+        test = hypothesis_seed(seed)(test)
+        with contextlib.suppress(NewFinding, Flaky):
+            test()
+        return pending[0] if pending else None
+
+    def explore(self, *coordinates: object) -> None:
+        """Segments until Hypothesis runs out of examples (never, in a budgeted run: the
+        parent stops the worker)."""
+        number = 0
+        while True:
+            found = self.segment(derive_seed(self.config.seed, *coordinates, number))
+            if found is None:
+                return
+            self.known.add(found)
+            number += 1

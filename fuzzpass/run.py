@@ -1,0 +1,424 @@
+"""``fuzzpass run``: a budgeted fuzz run over worker processes that survives its kernels.
+
+The parent process draws nothing and compiles nothing: it starts ``--jobs`` workers (each an
+:class:`~fuzzpass.engine.Explorer` with its own seed and swarm subset), receives every checked
+case, writes each new finding at once, shows progress and coverage, and enforces the budget
+and the per-case timeout. A worker that hangs past the timeout is killed and its case recorded
+as ``timeout``; one that dies is recorded as ``crash``; either way a new worker takes its place
+and the run goes on. Everything a worker sends is on disk before the next message is read, so
+killing the run loses nothing it already found.
+
+Layout of ``--out``: ``findings/<signature>/{case.json,verdict.json}``, ``corpus/`` (the
+Hypothesis example database), ``logs/worker-<n>.log`` and ``summary.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import queue
+import random
+import re
+import signal
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.case import Case, parse_case
+from fuzzpass.coverage import branches, reasons_of
+from fuzzpass.engine import Checked, Config, Explorer, LastingCorpus, derive_seed
+from fuzzpass.progress import Progress
+from fuzzpass.signature import Signature, pattern, signature
+from generators import swarm
+
+
+class BudgetError(ValueError):
+    """A ``--budget`` that is neither a duration nor a number of cases."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Seconds or cases (``120``, ``90s``, ``10m``, ``2h``, ``500cases``)."""
+
+    seconds: float | None = None
+    cases: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|c|cases)?\s*", text)
+        if not m or float(m.group(1)) <= 0:
+            raise BudgetError(f"{text!r} is not a budget (seconds: 120, 90s, 10m, 2h; cases: 500cases)")
+        number, unit = float(m.group(1)), m.group(2) or "s"
+        if unit in ("c", "cases"):
+            return cls(cases=int(number))
+        return cls(seconds=number * {"s": 1, "m": 60, "h": 3600}[unit])
+
+    def __str__(self) -> str:
+        return f"{self.cases} cases" if self.cases is not None else f"{self.seconds:g} s"
+
+
+@dataclass
+class Finding:
+    """One signature seen in this run: where its first case lies and how often it recurred."""
+
+    signature: Signature
+    case: Path
+    verdict: Path
+    first_at: float
+    count: int = 1
+    new: bool = True  # not in ``--out`` before this run
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "signature": str(self.signature),
+            **self.signature.to_json(),
+            "count": self.count,
+            "first_at_s": round(self.first_at, 2),
+            "case": str(self.case),
+            "verdict_json": str(self.verdict),
+            "new": self.new,
+        }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader (or a crash) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class FindingStore:
+    """``--out/findings``: one directory per signature, its first case and verdict."""
+
+    def __init__(self, out: Path) -> None:
+        self.root = out / "findings"
+        self.previous = {
+            Signature(**{k: v["signature"][k] for k in ("kind", "rule", "pattern")})
+            for v in (json.loads(p.read_text()) for p in sorted(self.root.glob("*/verdict.json")))
+        }
+        self.found: dict[Signature, Finding] = {}
+
+    def add(self, checked: Checked, at: float) -> Finding | None:
+        """Record ``checked``'s finding; the :class:`Finding` when its signature is new here."""
+        sig = checked.signature
+        assert sig is not None
+        if sig in self.found:
+            self.found[sig].count += 1
+            return None
+        where = self.root / sig.slug
+        report = dict(checked.report, signature=sig.to_json())
+        write_atomically(where / "case.json", checked.case + "\n")
+        write_atomically(where / "verdict.json", json.dumps(report, indent=2) + "\n")
+        finding = Finding(sig, where / "case.json", where / "verdict.json", at, new=sig not in self.previous)
+        self.found[sig] = finding
+        return finding
+
+
+@dataclass
+class Options:
+    config: Config
+    budget: Budget
+    jobs: int = 1
+    out: Path = Path("fuzzpass-out")
+    timeout: float = 60.0
+    use_swarm: bool = True
+    stop_at_first: bool = False
+    stop_at_kill: bool = False  # ``fuzzpass mutants``: stop at the first finding that blames the pass
+    progress: bool = True
+
+
+@dataclass
+class _Worker:
+    index: int
+    incarnation: int
+    process: Any
+    disabled: frozenset[str]
+    quota: int | None
+    ready: bool = False
+    done: bool = False
+    case: str | None = None  # the case text being checked
+    since: float = 0.0
+    checked: int = 0
+
+
+@dataclass
+class RunResult:
+    """What a run did: the summary written to ``--out/summary.json``."""
+
+    options: Options
+    cases: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    eager_nonfinite: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        c, o = self.options.config, self.options
+        return {
+            "seed": c.seed,
+            "policy": c.policy,
+            "backend": c.backend,
+            "poison": c.poison,
+            "mutant": c.mutant,
+            "jobs": o.jobs,
+            "budget": str(o.budget),
+            "stopped": self.stopped,
+            "cases": self.cases,
+            "seconds": round(self.seconds, 2),
+            "cases_per_s": round(self.cases / self.seconds, 2) if self.seconds else 0.0,
+            "findings": [f.to_json() for f in self.findings],
+            "coverage": dict(sorted(self.reasons.items())),
+            "branches": branches(self.reasons),
+            "verdicts": dict(sorted(self.verdicts.items())),
+            "eager_nonfinite": self.eager_nonfinite,
+            "timeouts": self.timeouts,
+            "worker_crashes": self.crashes,
+            "workers": self.workers,
+        }
+
+
+def worker_main(
+    index: int, incarnation: int, config: Config, disabled: frozenset[str], out: str, quota: int | None, q: Any
+) -> None:
+    """A worker process: explore until killed, or until ``quota`` cases are checked."""
+    log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    from fuzzpass.backends import prepare_environment
+
+    prepare_environment()
+    count = 0
+
+    def on_start(case: Case) -> None:
+        q.put(("start", index, incarnation, case.dumps()))
+
+    def on_case(checked: Checked) -> None:
+        nonlocal count
+        count += 1
+        q.put(("case", index, incarnation, checked))
+        if quota is not None and count >= quota:
+            q.put(("done", index, incarnation, None))
+            q.close()
+            q.join_thread()
+            os._exit(0)  # Hypothesis has nothing to save: findings were saved when found
+
+    explorer = Explorer(config, disabled, on_case, on_start, LastingCorpus(Path(out) / "corpus"), name=f"w{index}")
+    q.put(("ready", index, incarnation, None))
+    explorer.explore(index, incarnation)
+    q.put(("done", index, incarnation, None))
+    q.close()
+    q.join_thread()
+
+
+class Run:
+    """The parent: workers, budget, timeouts, findings, progress."""
+
+    def __init__(self, options: Options) -> None:
+        self.o = options
+        self.result = RunResult(options)
+        self.store = FindingStore(options.out)
+        self.ctx = mp.get_context("spawn")
+        self.queue = self.ctx.Queue()
+        self.workers: dict[int, _Worker] = {}
+        self.start = 0.0
+        self.startup_failures = 0
+        self.progress = Progress(options, enabled=options.progress)
+
+    # -- workers -------------------------------------------------------------------------
+
+    def quota(self, index: int) -> int | None:
+        cases = self.o.budget.cases
+        if cases is None:
+            return None
+        return cases // self.o.jobs + (1 if index < cases % self.o.jobs else 0)
+
+    def spawn(self, index: int, incarnation: int, quota: int | None) -> None:
+        disabled: frozenset[str] = frozenset()
+        if self.o.use_swarm and index > 0:  # worker 0 keeps every op kind
+            disabled = swarm(random.Random(derive_seed(self.o.config.seed, "swarm", index, incarnation)))
+        process = self.ctx.Process(
+            target=worker_main,
+            args=(index, incarnation, self.o.config, disabled, str(self.o.out), quota, self.queue),
+            daemon=True,
+        )
+        process.start()
+        self.workers[index] = _Worker(index, incarnation, process, disabled, quota)
+
+    def replace(self, w: _Worker, kind: str, message: str) -> None:
+        """Record what ``w`` was checking as a ``kind`` finding; start its successor."""
+        if w.process.is_alive():
+            w.process.kill()
+        w.process.join(timeout=10)
+        if w.case is not None:
+            self.record(_lost(w.case, kind, message), w)
+        elif not w.ready:
+            self.startup_failures += 1
+            if self.startup_failures >= 3:
+                log = self.o.out / "logs" / f"worker-{w.index}.log"
+                raise RuntimeError(f"workers die before their first case ({message}); see {log}")
+        remaining = None if w.quota is None else max(w.quota - w.checked - 1, 0)
+        if remaining == 0:
+            w.done = True
+            return
+        self.spawn(w.index, w.incarnation + 1, remaining)
+
+    # -- messages ------------------------------------------------------------------------
+
+    def record(self, checked: Checked, w: _Worker) -> None:
+        r = self.result
+        r.cases += 1
+        w.checked += 1
+        r.verdicts[checked.verdict] += 1
+        r.reasons.update(reasons_of(checked.report))
+        eager = checked.report.get("variants", {}).get("eager", {})
+        r.eager_nonfinite += bool(eager.get("nonfinite"))
+        if checked.verdict == "timeout":
+            r.timeouts += 1
+        if checked.signature is not None:
+            finding = self.store.add(checked, time.monotonic() - self.start)
+            if finding is not None:
+                r.findings.append(finding)
+                self.progress.finding(finding)
+                self.write_summary()
+
+    def handle(self, message: tuple[str, int, int, Any]) -> None:
+        kind, index, incarnation, payload = message
+        w = self.workers.get(index)
+        if w is None or w.incarnation != incarnation:
+            return  # from a worker already replaced
+        if kind == "ready":
+            w.ready = True
+        elif kind == "start":
+            w.case, w.since = payload, time.monotonic()
+        elif kind == "case":
+            w.case = None
+            self.record(payload, w)
+        elif kind == "done":
+            w.done = True
+
+    def watch(self) -> None:
+        now = time.monotonic()
+        for w in list(self.workers.values()):
+            if w.done:
+                continue
+            if w.case is not None and now - w.since > self.o.timeout:
+                self.replace(w, "timeout", f"no verdict after {self.o.timeout:g} s; the worker was replaced")
+            elif not w.process.is_alive():
+                self.result.crashes += 1
+                self.replace(w, "crash", f"worker died ({_exit_reason(w.process.exitcode)})")
+
+    def over(self) -> str:
+        if self.o.stop_at_first and self.result.findings:
+            return "first finding"
+        if self.o.stop_at_kill and any(f.signature.blames_pass for f in self.result.findings):
+            return "first finding that blames the pass"
+        if self.o.budget.seconds is not None and time.monotonic() - self.start >= self.o.budget.seconds:
+            return "time budget"
+        if all(w.done for w in self.workers.values()):
+            return "case budget" if self.o.budget.cases is not None else "search exhausted"
+        return ""
+
+    # -- the run -------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        (self.o.out / "logs").mkdir(parents=True, exist_ok=True)
+        self.start = time.monotonic()
+        for index in range(self.o.jobs):
+            self.spawn(index, 0, self.quota(index))
+        last_summary = self.start
+        try:
+            while not (stopped := self.over()):
+                try:
+                    self.handle(self.queue.get(timeout=0.2))
+                    while True:  # drain what is already there before redrawing
+                        self.handle(self.queue.get_nowait())
+                except queue.Empty:
+                    pass
+                self.watch()
+                self.result.seconds = time.monotonic() - self.start
+                self.progress.update(self.result, self.workers.values())
+                if time.monotonic() - last_summary > 10:
+                    self.write_summary()
+                    last_summary = time.monotonic()
+        except KeyboardInterrupt:
+            stopped = "interrupted"
+        finally:
+            for w in self.workers.values():
+                if w.process.is_alive():
+                    w.process.kill()
+            for w in self.workers.values():
+                w.process.join(timeout=10)
+        self.result.stopped = stopped
+        self.result.seconds = time.monotonic() - self.start
+        self.write_summary()
+        self.progress.close(self.result)
+        return self.result
+
+    def write_summary(self) -> None:
+        self.result.seconds = time.monotonic() - self.start
+        self.result.workers = [
+            {"worker": w.index, "incarnation": w.incarnation, "disabled": sorted(w.disabled)}
+            for w in self.workers.values()
+        ]
+        write_atomically(self.o.out / "summary.json", json.dumps(self.result.to_json(), indent=2) + "\n")
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"signal {-code}"
+    return f"exit code {code}"
+
+
+def _lost(case_text: str, kind: str, message: str) -> Checked:
+    """A case whose worker hung or died: a finding with the worker's story, no numerics."""
+    case = parse_case(json.loads(case_text))
+    report: dict[str, Any] = {
+        "case": case.name,
+        "seed": case.seed,
+        "verdict": kind,
+        "deferred": {},
+        "expected": None,
+        "reasons": {},
+        "findings": [{"kind": kind, "stage": "worker", "variant": None, "message": message}],
+    }
+    return Checked(case_text, kind, Signature(kind, "worker", pattern(case.spec)), report, 0.0)
+
+
+def run(options: Options) -> RunResult:
+    return Run(options).run()
+
+
+@dataclass
+class Replayed:
+    path: Path
+    was: str
+    now: str
+    signature: Signature | None
+
+
+def replay(out: Path, config: Config) -> list[Replayed]:
+    """Re-check every saved finding under ``out`` with ``config`` (in this process)."""
+    from fuzzpass.case import load_case
+    from fuzzpass.engine import check
+
+    results = []
+    for path in sorted((out / "findings").glob("*/case.json")):
+        was = json.loads((path.parent / "verdict.json").read_text())["verdict"]
+        case = load_case(path)
+        checked = check(case, config)
+        results.append(Replayed(path, was, checked.verdict, signature(checked.report, case.spec)))
+        print(f"{checked.verdict:<18} (was {was:<18}) {path}", file=sys.stderr)
+    return results

@@ -1,0 +1,87 @@
+"""What makes two findings the same finding: verdict kind, the rule involved, the op pattern.
+
+A fuzz run meets one bug many times; it keeps the first case of each signature and counts the
+rest. The rule is what the pass or the kernel got wrong, in the pass's own terms (a decision
+and its reason, the variant that went wrong, an exception type, a compiler message with its
+numbers blanked). The pattern is the graph's op kinds in order of first appearance, without
+the loads and stores every graph has, so that two permute chains of different lengths in front
+of the same consumer are one finding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from reference.spec import KernelSpec
+
+
+@dataclass(frozen=True, order=True)
+class Signature:
+    kind: str
+    rule: str
+    pattern: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} | {self.rule} | {self.pattern}"
+
+    @property
+    def slug(self) -> str:
+        """A directory name: readable, filesystem-safe and unique per signature."""
+        digest = hashlib.sha1(str(self).encode()).hexdigest()[:8]
+        words = re.sub(r"[^A-Za-z0-9]+", "-", f"{self.kind}-{self.rule}-{self.pattern}").strip("-")[:80]
+        return f"{words}-{digest}"
+
+    @property
+    def blames_pass(self) -> bool:
+        """Whether the pass (or a mutant of it) is at fault: a decision, the deferred variant's
+        numbers, or a crash of the deferred variant alone."""
+        return self.kind in ("decision", "mismatch", "nonfinite-leak") or (
+            self.kind == "crash" and "/deferred:" in self.rule
+        )
+
+    def to_json(self) -> dict[str, str]:
+        return {"kind": self.kind, "rule": self.rule, "pattern": self.pattern}
+
+
+def pattern(spec: KernelSpec) -> str:
+    """The op kinds of ``spec`` in order of first appearance, loads and stores left out."""
+    kinds = dict.fromkeys(n.op for n in spec.graph if n.op not in ("load", "store"))
+    return ">".join(kinds) or "load>store"
+
+
+def rule(report: dict[str, Any]) -> str:
+    """The rule involved in a check's verdict, from its JSON report (``CheckResult.to_json``)."""
+    verdict = report["verdict"]
+    finding = next((f for f in report["findings"] if f["kind"] == verdict), None)
+    if verdict == "decision":
+        expected, got, reasons = report["expected"] or {}, report["deferred"], report["reasons"]
+        wrong = set()
+        for load, tiles in reasons.items():
+            for tile, reason in tiles.items():
+                want = tile in expected.get(load, [])
+                if (tile in got.get(load, [])) != want:
+                    wrong.add(f"kept ({reason}) where expected deferred" if want else "deferred where expected kept")
+        return "; ".join(sorted(wrong))
+    if verdict in ("mismatch", "nonfinite-leak"):
+        deferred = any(report["deferred"].values())
+        return "deferred variant" if deferred else "deferred variant, nothing deferred"
+    if verdict == "baseline-mismatch":
+        return "eager variant"
+    if finding is None:
+        return ""
+    message = finding["message"]
+    if verdict == "compile":  # "<generation>: <compiler message>"
+        return re.sub(r"\d+", "#", message)[:100]
+    if verdict == "crash":
+        return f"{finding['stage']}/{finding['variant'] or '-'}: {message.split(':', 1)[0]}"
+    return finding["stage"]
+
+
+def signature(report: dict[str, Any], spec: KernelSpec) -> Signature | None:
+    """The signature of a check's verdict, or None when it passed."""
+    if report["verdict"] == "pass":
+        return None
+    return Signature(report["verdict"], rule(report), pattern(spec))

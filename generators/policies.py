@@ -1,0 +1,126 @@
+"""Named weightings of the generators, and swarm testing.
+
+A policy says what a run spends its cases on. ``mixed`` draws everything; the others lean on
+one part of the pass's argument: ``deferrable`` only graphs the pass must defer (the deferred
+kernel's numerics), ``negative`` always adds a structure that must keep the eager mask
+(reshape, second use, non-zero fill), ``gate-boundary`` puts the tile next to the
+major/last-two boundary at both ends (the profitability gate).
+
+Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012): each worker of a run leaves out a
+random subset of op kinds. A graph that never has a ``max`` reaches deep ``sum`` and ``dot``
+structures more often than a uniform mix does; across workers every kind still gets drawn.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+Weights = tuple[tuple[str, int], ...]
+"""Choices with integer weights; the first choice is where Hypothesis shrinks to."""
+
+CONSUMERS = ("reduce", "dot", "elementwise", "store")
+"""What ends the main path: a reduction, a dot with a second operand, an elementwise op and a
+reduction, or a store."""
+
+NEGATIVES = ("none", "reshape", "second-use", "nonzero-fill")
+"""Structures on the main path that must keep the eager mask (``none``: no such structure)."""
+
+SWARM_KINDS = ("permute", "reshape", "dot_general", "sum", "max", "min", "elementwise", "cast")
+"""Op kinds a swarm worker may leave out (``elementwise`` stands for exp/neg/abs/add/...)."""
+
+REDUCING_KINDS = ("dot_general", "sum", "max", "min")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How often each kind of structure is drawn."""
+
+    name: str
+    doc: str
+    ranks: Weights
+    tile_counts: Weights
+    dtypes: Weights
+    consumers: Weights
+    negatives: Weights
+    positions: Weights
+    """Where the first tile sits. ``any``: anywhere at the load and wherever the permutes take
+    it; ``deferrable``: major at the load, last-two at the consumer; ``gate-boundary``: the
+    dims next to the major/last-two boundary at both ends."""
+    reductions: Weights
+    distributions: Weights
+    extra_path: int
+    """Percent of graphs that get a second clean permute path from the load (a use that does
+    not stop deferral)."""
+
+
+_JAGGED: Weights = (("random", 3), ("uniform", 2), ("ramp", 2), ("boundary", 3), ("zero", 1), ("single", 1))
+_REDUCTIONS: Weights = (("sum", 3), ("max", 1), ("min", 1))
+_DTYPES: Weights = (("float32", 3), ("bfloat16", 3), ("float16", 1))
+
+POLICIES: dict[str, Policy] = {
+    p.name: p
+    for p in (
+        Policy(
+            name="mixed",
+            doc="everything, about a third of graphs with a structure that must keep the eager mask",
+            ranks=(("3", 4), ("2", 1), ("4", 2)),
+            tile_counts=(("1", 4), ("2", 1)),
+            dtypes=_DTYPES,
+            consumers=(("reduce", 3), ("dot", 3), ("elementwise", 1), ("store", 1)),
+            negatives=(("none", 5), ("reshape", 2), ("second-use", 1), ("nonzero-fill", 1)),
+            positions=(("any", 2), ("deferrable", 3), ("gate-boundary", 1)),
+            reductions=_REDUCTIONS,
+            distributions=_JAGGED,
+            extra_path=15,
+        ),
+        Policy(
+            name="deferrable",
+            doc="only graphs the pass must defer: the deferred kernel's numerics",
+            ranks=(("3", 3), ("4", 2)),
+            tile_counts=(("1", 4), ("2", 1)),
+            dtypes=_DTYPES,
+            consumers=(("reduce", 1), ("dot", 1)),
+            negatives=(("none", 1),),
+            positions=(("deferrable", 1),),
+            reductions=(("sum", 1),),
+            distributions=_JAGGED,
+            extra_path=25,
+        ),
+        Policy(
+            name="negative",
+            doc="every graph has a structure that must keep the eager mask",
+            ranks=(("3", 3), ("4", 2)),
+            tile_counts=(("1", 4), ("2", 1)),
+            dtypes=_DTYPES,
+            consumers=(("reduce", 2), ("dot", 2), ("elementwise", 1)),
+            negatives=(("reshape", 1), ("second-use", 1), ("nonzero-fill", 1)),
+            positions=(("deferrable", 1),),
+            reductions=_REDUCTIONS,
+            distributions=_JAGGED,
+            extra_path=10,
+        ),
+        Policy(
+            name="gate-boundary",
+            doc="the tile next to the major/last-two boundary at the load and at the consumer",
+            ranks=(("3", 3), ("4", 2)),
+            tile_counts=(("1", 1),),
+            dtypes=_DTYPES,
+            consumers=(("reduce", 1), ("dot", 1)),
+            negatives=(("none", 1),),
+            positions=(("gate-boundary", 1),),
+            reductions=(("sum", 1),),
+            distributions=_JAGGED,
+            extra_path=10,
+        ),
+    )
+}
+
+
+def swarm(rng: random.Random) -> frozenset[str]:
+    """A random subset of :data:`SWARM_KINDS` to leave out, keeping one reducing kind so
+    that a graph can still end in a consumer mask."""
+    disabled = {kind for kind in SWARM_KINDS if rng.random() < 0.5}
+    if all(kind in disabled for kind in REDUCING_KINDS):
+        disabled.discard(rng.choice(REDUCING_KINDS))
+    return frozenset(disabled)

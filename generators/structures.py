@@ -1,0 +1,410 @@
+"""Kernel graphs drawn valid by construction, each with the decision the pass must make.
+
+The model is NNSmith's: every op is added by a rule that knows its input shapes, so a drawn
+graph is valid without filtering (no ``assume``, no health-check trips). A graph is a load,
+a chain of 0-3 permutes, and a consumer (a reduction, a dot with a second operand, an
+elementwise op and a reduction, or a store), plus the structures a policy asks for: a reshape
+on the path, a second use, a non-zero fill, a second clean path.
+
+The decision oracle is independent of the pass. While it builds the graph, the builder notes
+what became of each load's value: it reached a consumer's mask (with which fill, and where
+each tile dim then sat), or a reshape, or any other use. :func:`expected_reason` turns those
+notes into the pass's rule by construction, not by walking the fx graph the pass walks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from hypothesis import strategies as st
+
+from generators.policies import Policy
+from reference.spec import Dim, KernelSpec, NodeSpec, TileSpec
+
+BLOCKS = (("8", 3), ("16", 3), ("128", 1), ("3", 1), ("5", 1), ("12", 1))
+"""Block sizes: TPU layout's favourites (8, 16, 128) first, odd ones after."""
+
+PLAIN_DIMS = (2, 4, 8, 16, 3, 5, 1, 128)
+
+MAX_ELEMENTS = 1 << 15
+"""Elements per value in one work item: keeps an interpret-mode case in tens of milliseconds."""
+
+UNARY = ("exp", "neg", "abs")
+BINARY = ("add", "sub", "mul", "maximum")
+FILLS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "dot_general": 0.0}
+
+
+def weighted(weights: tuple[tuple[str, int], ...]) -> st.SearchStrategy[str]:
+    """One of ``weights``' choices, as often as its weight says; shrinks to the first."""
+    return st.sampled_from([choice for choice, w in weights for _ in range(w)])
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one use of a load's value (through permutes only) turned out to be."""
+
+    kind: str  # "remask" (a consumer's mask), "reshape" or "other" (store, elementwise, ...)
+    fill: float = 0.0
+    positions: dict[str, int] = field(default_factory=dict)  # tile -> dim at the consumer
+    rank: int = 0
+
+
+def expected_reason(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outcome]) -> str:
+    """The pass's rule for (load, tile), from what the builder made of the load's uses.
+
+    ``deferred`` exactly when the load is rank 3 or more with the tile major, every use ends
+    in a zero-fill consumer mask through permutes only, and the tile sits in the last two
+    dims there; otherwise the reason names the first rule that refuses.
+    """
+    rank = len(load_shape)
+    if rank <= 2:
+        return "rank-2"
+    if load_shape.index(tile) >= rank - 2:
+        return "last-two-at-load"
+    if not outcomes:
+        return "no-uses"
+    for outcome in outcomes:
+        if outcome.kind == "reshape":
+            return "reshape"
+        if outcome.kind == "other":
+            return "second-use"
+        if outcome.fill != 0:
+            return "nonzero-fill"
+    if any(o.positions[tile] < o.rank - 2 for o in outcomes):
+        return "not-last-two-at-consumer"
+    return "deferred"
+
+
+@dataclass(frozen=True)
+class Structure:
+    """A drawn graph without its jagged lengths: everything a compiled kernel depends on."""
+
+    dtype: str
+    blocks: dict[str, int]
+    inputs: dict[str, tuple[Dim, ...]]
+    graph: tuple[NodeSpec, ...]
+    expect: dict[str, dict[str, str]]
+    """Per load, per tile: the reason the oracle expects (``deferred`` or a refusal)."""
+
+    def spec(self, lengths: dict[str, tuple[int, ...]]) -> KernelSpec:
+        tiles = {t: TileSpec(b, lengths[t]) for t, b in self.blocks.items()}
+        return KernelSpec(self.dtype, tiles, dict(self.inputs), self.graph)
+
+    @property
+    def expect_deferred(self) -> dict[str, tuple[str, ...]]:
+        """The oracle's expectation in the case file's ``expect.deferred`` form."""
+        return {load: tuple(t for t, r in reasons.items() if r == "deferred") for load, reasons in self.expect.items()}
+
+
+@dataclass
+class _Val:
+    name: str
+    shape: tuple[Dim, ...]
+    origin: str | None  # the load this value is that load's value permuted, if it is
+
+
+class _Builder:
+    """Adds nodes through shape-aware rules and notes what each load's value became."""
+
+    def __init__(self, draw: st.DrawFn, policy: Policy, disabled: frozenset[str], dtype: str, blocks: dict[str, int]):
+        self.draw, self.policy, self.disabled = draw, policy, disabled
+        self.dtype, self.blocks = dtype, blocks
+        self.nodes: list[NodeSpec] = []
+        self.inputs: dict[str, tuple[Dim, ...]] = {}
+        self.outcomes: dict[str, list[Outcome]] = {}
+        self.load_shapes: dict[str, tuple[Dim, ...]] = {}
+        self.count = 0
+        self.stores = 0
+        self.regrouped = False
+
+    # -- bookkeeping ---------------------------------------------------------------------
+
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"{prefix}{self.count}"
+
+    def add(self, op: str, out: str | None, **fields: object) -> None:
+        self.nodes.append(NodeSpec(op, out, dict(fields)))
+
+    def note(self, v: _Val, kind: str, fill: float = 0.0) -> None:
+        """Record what became of ``v``'s load (if ``v`` is still that load's value)."""
+        if v.origin is None:
+            return
+        positions = {d: i for i, d in enumerate(v.shape) if isinstance(d, str)}
+        self.outcomes[v.origin].append(Outcome(kind, fill, positions, len(v.shape)))
+
+    def size(self, d: Dim) -> int:
+        return self.blocks[d] if isinstance(d, str) else d
+
+    def elements(self, shape: tuple[Dim, ...]) -> int:
+        return math.prod(self.size(d) for d in shape)
+
+    def enabled(self, *kinds: str) -> list[str]:
+        return [k for k in kinds if k not in self.disabled]
+
+    # -- ops -----------------------------------------------------------------------------
+
+    def load(self, shape: tuple[Dim, ...]) -> _Val:
+        src, out = self.fresh("q"), self.fresh("x")
+        self.inputs[src] = shape
+        self.add("load", out, src=src)
+        self.outcomes[out], self.load_shapes[out] = [], shape
+        return _Val(out, shape, out)
+
+    def permute(self, v: _Val, dims: list[int]) -> _Val:
+        out = self.fresh("p")
+        self.add("permute", out, arg=v.name, dims=dims)
+        return _Val(out, tuple(v.shape[d] for d in dims), v.origin)  # a relayout: still the load
+
+    def reshape(self, v: _Val, shape: tuple[Dim, ...]) -> _Val:
+        self.note(v, "reshape")
+        out = self.fresh("r")
+        self.add("reshape", out, arg=v.name, shape=list(shape))
+        return _Val(out, shape, None)
+
+    def reduce(self, v: _Val, kind: str, axis: int) -> _Val:
+        self.note(v, "remask", FILLS[kind])
+        out = self.fresh("s")
+        self.add(kind, out, arg=v.name, axis=axis)
+        return _Val(out, v.shape[:axis] + v.shape[axis + 1 :], None)
+
+    def elementwise(self, v: _Val) -> _Val:
+        self.note(v, "other")
+        kinds = self.enabled("elementwise", "cast") or ["elementwise"]
+        out = self.fresh("e")
+        if self.draw(st.sampled_from(kinds)) == "cast":
+            self.add("cast", out, arg=v.name, dtype="float32" if self.dtype != "float32" else "bfloat16")
+        elif self.draw(st.booleans()):
+            self.add(self.draw(st.sampled_from(UNARY)), out, arg=v.name)
+        else:
+            op = self.draw(st.sampled_from(BINARY))
+            self.add(op, out, arg=v.name, scalar=self.draw(st.sampled_from([0.5, -1.0, 2.0])))
+        return _Val(out, v.shape, None)
+
+    def store(self, v: _Val) -> None:
+        self.note(v, "other")
+        self.stores += 1
+        self.add("store", None, arg=v.name, dst=f"out{self.stores}")
+
+    # -- structures ----------------------------------------------------------------------
+
+    def chain(self, v: _Val, target: str | None) -> _Val:
+        """0-3 permutes; ``target`` steers where the first tile ends (``last-two``,
+        ``major``, ``boundary``) when the policy asks, and may add a permute to get there."""
+        if "permute" in self.disabled:
+            return v
+        rank = len(v.shape)
+        n = self.draw(st.integers(0, 3))
+        tile = next(d for d in v.shape if isinstance(d, str))
+        if target is not None and n == 0:
+            n = 1
+        for i in range(n):
+            dims = list(self.draw(st.permutations(range(rank))))
+            if target is not None and i == n - 1:
+                dims = self.steer(v.shape.index(tile), dims, rank, target)
+            v = self.permute(v, dims)
+        return v
+
+    def steer(self, at: int, dims: list[int], rank: int, target: str) -> list[int]:
+        """``dims`` with one swap so that input dim ``at`` lands in the ``target`` region."""
+        wanted = {
+            "last-two": [rank - 2, rank - 1],
+            "major": list(range(rank - 2)),
+            "boundary": [rank - 3, rank - 2],
+        }[target]
+        if dims.index(at) in wanted:
+            return dims
+        dst = self.draw(st.sampled_from(wanted))
+        src = dims.index(at)
+        dims[src], dims[dst] = dims[dst], dims[src]
+        return dims
+
+    def reshaped(self, v: _Val, two_tiles: bool) -> _Val:
+        """A reshape that keeps every tile as one dim: regroup the tile with a neighbour,
+        merge or split plain dims, or a same-shape reshape. Each must keep the eager mask."""
+        shape = list(v.shape)
+        options = ["same"]
+        tile_at = next(i for i, d in enumerate(shape) if isinstance(d, str))
+        neighbours = [j for j in (tile_at - 1, tile_at + 1) if 0 <= j < len(shape) and isinstance(shape[j], int)]
+        if neighbours and not two_tiles:
+            options.append("regroup")
+        pairs = [i for i in range(len(shape) - 1) if isinstance(shape[i], int) and isinstance(shape[i + 1], int)]
+        if pairs and not two_tiles and len(shape) > 3:
+            options.append("merge")
+        evens = [i for i, d in enumerate(shape) if isinstance(d, int) and d % 2 == 0 and d > 2]
+        if evens and len(shape) < 4:
+            options.append("split")
+        kind = self.draw(st.sampled_from(options))
+        self.regrouped = kind == "regroup"
+        if kind == "regroup":  # same elements, tile rows regrouped with the neighbour's
+            j = self.draw(st.sampled_from(neighbours))
+            shape[tile_at], shape[j] = shape[j], shape[tile_at]
+        elif kind == "merge":
+            i = self.draw(st.sampled_from(pairs))
+            shape[i : i + 2] = [shape[i] * shape[i + 1]]  # type: ignore[operator]
+        elif kind == "split":
+            i = self.draw(st.sampled_from(evens))
+            shape[i : i + 1] = [2, shape[i] // 2]  # type: ignore[operator]
+        return self.reshape(v, tuple(shape))
+
+    def finish(self, v: _Val) -> None:
+        """Reduce over tile dims until the value holds every tile or none (CASES.md's store
+        rule), then store it."""
+        while 0 < len({d for d in v.shape if isinstance(d, str)}) < len(self.blocks) and len(v.shape) > 1:
+            axis = next(i for i, d in enumerate(v.shape) if isinstance(d, str))
+            v = self.reduce(v, "sum", axis)
+        self.store(v)
+
+    def reduction(self, v: _Val, kinds: tuple[tuple[str, int], ...]) -> None:
+        kind = self.draw(weighted(tuple((k, w) for k, w in kinds if k not in self.disabled) or (("sum", 1),)))
+        tiles = [i for i, d in enumerate(v.shape) if isinstance(d, str)]
+        # Half the time over a tile dim: only there does a padded lane reach a valid result.
+        axes = tiles if tiles and self.draw(st.booleans()) else list(range(len(v.shape)))
+        self.finish(self.reduce(v, kind, self.draw(st.sampled_from(axes))))
+
+    def dot(self, lhs: _Val) -> None:
+        """``lhs`` against a second loaded operand: its leading 0-2 dims batched, every other
+        dim contracted or free (so the tile may take any role), the rhs tiled too where it
+        shares a tile dim, half the time.
+
+        Batch dims lead in both operands, as Mosaic's dot wants them; XLA:CPU, which runs
+        interpret mode, also rejects a bfloat16 dot whose batch dims sit elsewhere."""
+        rank = len(lhs.shape)
+        nb = self.draw(st.integers(0, min(2, rank - 1)))
+        roles = ["batch"] * nb + [
+            self.draw(
+                weighted((("contract", 2), ("free", 1)) if isinstance(d, str) else (("contract", 1), ("free", 1)))
+            )
+            for d in lhs.shape[nb:]
+        ]
+        if "contract" not in roles:
+            roles[self.draw(st.integers(nb, rank - 1))] = "contract"
+        batch = list(range(nb))
+        contract = [i for i, r in enumerate(roles) if r == "contract"]
+        shared = batch + contract
+        rhs_dims: list[Dim] = []
+        for i in shared:
+            d = lhs.shape[i]
+            rhs_dims.append(d if isinstance(d, str) and self.draw(st.booleans()) else self.size(d))
+        kept = [lhs.shape[i] for i in range(rank) if i not in contract]  # batch and free dims
+        partial = 0 < len({d for d in kept if isinstance(d, str)}) < len(self.blocks)
+        if len(rhs_dims) < 4 and (self.draw(st.booleans()) or (partial and len(kept) < 2)):
+            rhs_dims.append(self.draw(st.sampled_from((2, 8, 16, 3))))
+        order = batch + [nb + j for j in self.draw(st.permutations(range(len(rhs_dims) - nb)))]
+        at_dot = tuple(rhs_dims[j] for j in order)
+        where = {j: order.index(j) for j in range(len(rhs_dims))}
+        rhs = self.operand(at_dot)
+        self.note(lhs, "remask", 0.0)
+        self.note(rhs, "remask", 0.0)
+        out = self.fresh("d")
+        self.add(
+            "dot_general",
+            out,
+            lhs=lhs.name,
+            rhs=rhs.name,
+            contract=[contract, [where[shared.index(i)] for i in contract]],
+            batch=[batch, [where[shared.index(i)] for i in batch]],
+        )
+        free_l = [lhs.shape[i] for i in range(rank) if i not in shared]
+        free_r = [at_dot[where[j]] for j in range(len(shared), len(rhs_dims))]
+        self.finish(_Val(out, tuple([lhs.shape[i] for i in batch] + free_l + free_r), None))
+
+    def operand(self, at_dot: tuple[Dim, ...]) -> _Val:
+        """A loaded second operand with shape ``at_dot`` where the dot sees it: loaded in
+        another order and permuted back a third of the time (its own deferral question)."""
+        if "permute" in self.disabled or self.draw(st.integers(0, 2)) > 0:
+            return self.load(at_dot)
+        p = list(self.draw(st.permutations(range(len(at_dot)))))
+        v = self.load(tuple(at_dot[j] for j in p))
+        return self.permute(v, [p.index(i) for i in range(len(at_dot))])
+
+
+def _load_shape(draw: st.DrawFn, b: _Builder, rank: int, tiles: list[str], positions: str) -> tuple[Dim, ...]:
+    """The main load's shape: tiles where ``positions`` wants them, plain dims elsewhere."""
+    first = {
+        "any": list(range(rank)),
+        "deferrable": list(range(rank - 2)) or [0],
+        "gate-boundary": [rank - 3, rank - 2] if rank >= 3 else [0],
+    }[positions]
+    shape: list[Dim | None] = [None] * rank
+    shape[draw(st.sampled_from(first))] = tiles[0]
+    for t in tiles[1:]:
+        shape[draw(st.sampled_from([i for i, d in enumerate(shape) if d is None]))] = t
+    dims = [
+        d if d is not None else draw(st.sampled_from(PLAIN_DIMS[:7] if i < rank - 1 else PLAIN_DIMS))
+        for i, d in enumerate(shape)
+    ]
+    while b.elements(tuple(dims)) > MAX_ELEMENTS:  # shrink the largest plain dim
+        i = max((i for i, d in enumerate(dims) if isinstance(d, int)), key=lambda i: dims[i])  # type: ignore[arg-type]
+        dims[i] = max(1, dims[i] // 4)  # type: ignore[operator]
+    return tuple(dims)
+
+
+@st.composite
+def structures(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozenset()) -> Structure:
+    """A graph drawn under ``policy``, leaving out the op kinds in ``disabled`` (swarm)."""
+    dtype = draw(weighted(policy.dtypes))
+    ntiles = int(draw(weighted(policy.tile_counts)))
+    rank = int(draw(weighted(policy.ranks)))
+    if ntiles == 2:
+        rank = max(rank, 3)
+    tiles = [f"t{i}" for i in range(ntiles)]
+    blocks = {t: int(draw(weighted(BLOCKS))) for t in tiles}
+    b = _Builder(draw, policy, disabled, dtype, blocks)
+    positions = draw(weighted(policy.positions))
+    x = b.load(_load_shape(draw, b, rank, tiles, positions))
+
+    negative = draw(weighted(policy.negatives))
+    if negative == "reshape" and "reshape" in disabled:
+        negative = "none"
+    if negative == "nonzero-fill" and not b.enabled("max", "min"):
+        negative = "none"
+    target = {"any": None, "deferrable": "last-two", "gate-boundary": "boundary"}[positions]
+
+    v = b.chain(x, target if negative != "reshape" else None)
+    if negative == "reshape":
+        v = b.chain(b.reshaped(v, ntiles == 2), target)
+    if negative == "second-use":  # the load, or the end of its chain, is also used elsewhere
+        used = draw(st.sampled_from([x, v]))
+        if draw(st.booleans()):
+            b.store(used)
+        else:
+            b.finish(b.elementwise(used))
+    if draw(st.integers(0, 99)) < policy.extra_path and "sum" not in disabled:
+        b.reduction(b.chain(x, "last-two" if target else None), (("sum", 1),))
+
+    consumers = [c for c in policy.consumers if _consumer_enabled(c[0], b)] or [("store", 1)]
+    consumer = "reduce" if negative == "nonzero-fill" else draw(weighted(tuple(consumers)))
+    if b.regrouped:
+        # After a regrouping reshape a mask by position clears other elements than the load's
+        # padding (the hazard that makes the pass refuse reshapes), and the eager kernel is no
+        # exception: only consumers whose zero-fill mask is dropped as redundant are exact.
+        consumer = "reduce" if consumer == "elementwise" else consumer
+    if consumer == "reduce":
+        kinds = (("sum", 1),) if b.regrouped else policy.reductions
+        b.reduction(v, (("max", 1), ("min", 1)) if negative == "nonzero-fill" else kinds)
+    elif consumer == "dot":
+        b.dot(v)
+    elif consumer == "elementwise":
+        b.reduction(b.elementwise(v), policy.reductions)
+    else:
+        b.store(v)
+
+    expect = {
+        load: {
+            t: expected_reason(shape, t, b.outcomes[load])
+            for t in dict.fromkeys(d for d in shape if isinstance(d, str))
+        }
+        for load, shape in b.load_shapes.items()
+    }
+    return Structure(dtype, blocks, dict(b.inputs), tuple(b.nodes), expect)
+
+
+def _consumer_enabled(consumer: str, b: _Builder) -> bool:
+    return {
+        "reduce": bool(b.enabled("sum", "max", "min")),
+        "dot": "dot_general" not in b.disabled,
+        "elementwise": bool(b.enabled("elementwise", "cast")),
+        "store": True,
+    }[consumer]

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import itertools
 import time
 import traceback
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +53,9 @@ class Checked:
     signature: Signature | None
     report: dict[str, Any]  # CheckResult.to_json(), plus the generator's oracle reasons
     seconds: float
+
+
+RECENT = 512
 
 
 class NewFinding(Exception):
@@ -134,7 +139,12 @@ class Explorer:
     database: ExampleDatabase | None = None
     known: set[Signature] = field(default_factory=set)
     name: str = "fuzz"
-    max_examples: int = 10**9
+    max_examples: int = 20
+    """Examples per segment. Short segments restart Hypothesis from a fresh seed: a long one
+    mutates its own earlier examples and draws the same few structures again and again."""
+    recent: OrderedDict[str, Checked] = field(default_factory=OrderedDict)
+    """Recently checked cases by file text: Hypothesis replays a failing example to report it
+    and opens every segment with its simplest example; neither is checked or counted twice."""
     cases: int = 0
 
     def digest(self) -> bytes:
@@ -143,24 +153,23 @@ class Explorer:
         return f"fuzzpass/{self.config.policy}/{','.join(sorted(self.disabled))}".encode()
 
     def segment(self, seed: int) -> Signature | None:
-        """One Hypothesis run; the new signature that ended it, or None when it ran out."""
+        """One Hypothesis run of up to ``max_examples``; the new signature that ended it."""
         pending: list[Signature] = []
-        memo: dict[str, Checked] = {}  # Hypothesis replays a failing example once to report it
         policy = POLICIES[self.config.policy]
 
         def body(example: Example) -> None:
-            seen = dict(memo)
-            memo.clear()
             digest = hashlib.sha1(repr(example).encode()).hexdigest()[:10]  # stable when Hypothesis replays it
             for case in example.cases(f"{self.config.policy}-{digest}"):
                 text = case.dumps()
-                checked = seen.get(text)
+                checked = self.recent.get(text)
                 if checked is None:
                     self.on_start(case)
                     checked = check(case, self.config, example.structure.expect)
                     self.cases += 1
                     self.on_case(checked)
-                memo[text] = checked
+                    self.recent[text] = checked
+                    if len(self.recent) > RECENT:
+                        self.recent.popitem(last=False)
                 if checked.signature is not None and checked.signature not in self.known:
                     pending.append(checked.signature)
                     raise NewFinding(str(checked.signature))
@@ -182,12 +191,9 @@ class Explorer:
         return pending[0] if pending else None
 
     def explore(self, *coordinates: object) -> None:
-        """Segments until Hypothesis runs out of examples (never, in a budgeted run: the
-        parent stops the worker)."""
-        number = 0
-        while True:
+        """Segments, each from a seed derived from ``coordinates`` and its number, until the
+        parent stops this worker."""
+        for number in itertools.count():
             found = self.segment(derive_seed(self.config.seed, *coordinates, number))
-            if found is None:
-                return
-            self.known.add(found)
-            number += 1
+            if found is not None:
+                self.known.add(found)

@@ -214,10 +214,7 @@ def worker_main(
 
     explorer = Explorer(config, disabled, on_case, on_start, LastingCorpus(Path(out) / "corpus"), name=f"w{index}")
     q.put(("ready", index, incarnation, None))
-    explorer.explore(index, incarnation)
-    q.put(("done", index, incarnation, None))
-    q.close()
-    q.join_thread()
+    explorer.explore(index, incarnation)  # returns only by ``os._exit`` above, or by being killed
 
 
 class Run:
@@ -325,7 +322,7 @@ class Run:
         if self.o.budget.seconds is not None and time.monotonic() - self.start >= self.o.budget.seconds:
             return "time budget"
         if all(w.done for w in self.workers.values()):
-            return "case budget" if self.o.budget.cases is not None else "search exhausted"
+            return "case budget"
         return ""
 
     # -- the run -------------------------------------------------------------------------

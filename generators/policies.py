@@ -26,8 +26,10 @@ reduction, or a store."""
 NEGATIVES = ("none", "reshape", "second-use", "nonzero-fill")
 """Structures on the main path that must keep the eager mask (``none``: no such structure)."""
 
-SWARM_KINDS = ("permute", "reshape", "dot_general", "sum", "max", "min", "elementwise", "cast")
-"""Op kinds a swarm worker may leave out (``elementwise`` stands for exp/neg/abs/add/...)."""
+SWARM_KINDS = ("reshape", "dot_general", "sum", "max", "min", "elementwise", "cast")
+"""Op kinds a swarm worker may leave out (``elementwise`` stands for exp/neg/abs/add/...).
+``permute`` is never left out: without it nothing is deferred, and the worker would only
+test refusals."""
 
 REDUCING_KINDS = ("dot_general", "sum", "max", "min")
 

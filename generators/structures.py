@@ -190,10 +190,8 @@ class _Builder:
     # -- structures ----------------------------------------------------------------------
 
     def chain(self, v: _Val, target: str | None) -> _Val:
-        """0-3 permutes; ``target`` steers where the first tile ends (``last-two``,
-        ``major``, ``boundary``) when the policy asks, and may add a permute to get there."""
-        if "permute" in self.disabled:
-            return v
+        """0-3 permutes; ``target`` steers where the first tile ends (``last-two``, or
+        ``boundary``: next to the major/last-two boundary) and may add a permute to get there."""
         rank = len(v.shape)
         n = self.draw(st.integers(0, 3))
         tile = next(d for d in v.shape if isinstance(d, str))
@@ -210,7 +208,6 @@ class _Builder:
         """``dims`` with one swap so that input dim ``at`` lands in the ``target`` region."""
         wanted = {
             "last-two": [rank - 2, rank - 1],
-            "major": list(range(rank - 2)),
             "boundary": [rank - 3, rank - 2],
         }[target]
         if dims.index(at) in wanted:
@@ -313,7 +310,7 @@ class _Builder:
     def operand(self, at_dot: tuple[Dim, ...]) -> _Val:
         """A loaded second operand with shape ``at_dot`` where the dot sees it: loaded in
         another order and permuted back a third of the time (its own deferral question)."""
-        if "permute" in self.disabled or self.draw(st.integers(0, 2)) > 0:
+        if self.draw(st.integers(0, 2)) > 0:
             return self.load(at_dot)
         p = list(self.draw(st.permutations(range(len(at_dot)))))
         v = self.load(tuple(at_dot[j] for j in p))

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# One fuzz run as CI runs it, on the CPU (pull requests, .ci/run) or on a TPU host (nightly).
+#
+#   ci/fuzz.sh BACKEND BUDGET [OUT]
+#
+# BACKEND: interpret (CPU) or tpu (a TPU host). BUDGET: as `fuzzpass run --budget` (60s, 4h).
+# OUT keeps findings/ and corpus/ between runs (default fuzzpass-out): restore it before and
+# save it after, and the next run replays what this one found. The seed is the date unless
+# FUZZPASS_SEED is set; it is printed and stored in OUT/summary.json either way.
+# Exit: 0 nothing new found, 1 a new finding (its case, verdict and summary are under OUT),
+# 2 a usage error.
+set -euo pipefail
+
+backend="${1:?usage: ci/fuzz.sh BACKEND BUDGET [OUT]}"
+budget="${2:?usage: ci/fuzz.sh BACKEND BUDGET [OUT]}"
+out="${3:-fuzzpass-out}"
+seed="${FUZZPASS_SEED:-$(date -u +%Y%m%d)}"
+jobs="$(nproc)"
+
+status=0
+fuzzpass run --backend "$backend" --budget "$budget" --jobs "$jobs" --seed "$seed" \
+  --out "$out" --fail-on new || status=$?
+if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
+  echo "ci/fuzz.sh: fuzzpass run failed to run (exit $status)" >&2
+fi
+exit "$status"

@@ -1,0 +1,40 @@
+"""The workflows in ``ci/`` are valid GitHub workflows, and the script they run works here."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CI = Path(__file__).resolve().parents[1] / "ci"
+WORKFLOWS = sorted(CI.glob("*.yml"))
+
+
+def test_there_are_two_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["nightly-tpu.yml", "pull-request.yml"]
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda p: p.name)
+def test_workflow_matches_the_github_schema(workflow: Path) -> None:
+    tool = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or "check-jsonschema"
+    run = subprocess.run(
+        [tool, "--builtin-schema", "vendor.github-workflows", str(workflow)], capture_output=True, text=True
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_fuzz_script_runs_on_the_cpu(tmp_path: Path) -> None:
+    """What the nightly runs on a TPU host, here with the interpret backend and a short budget."""
+    env = dict(os.environ, FUZZPASS_SEED="11", PATH=f"{Path(sys.executable).parent}:{os.environ['PATH']}")
+    run = subprocess.run(
+        ["bash", str(CI / "fuzz.sh"), "interpret", "15s", str(tmp_path)], capture_output=True, text=True, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["seed"] == 11 and summary["backend"] == "interpret" and summary["cases"] > 0
+    assert summary["findings"] == []

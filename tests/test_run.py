@@ -154,3 +154,16 @@ def test_budget_rejects_nonsense(text: str) -> None:
 
 def test_cli_lists_every_mutant() -> None:
     assert tuple(MUTANTS) == MUTANT_NAMES
+
+
+def test_same_seed_same_run(tmp_path: Path) -> None:
+    """With a case budget, a seed fixes every worker's swarm subset and every case drawn."""
+    summaries = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        run = fuzzpass("run", "--budget", "12cases", "--jobs", "2", "--seed", "5", "--out", str(out), "--quiet")
+        assert run.returncode == 0, run.stderr
+        summaries.append(json.loads((out / "summary.json").read_text()))
+    a, b = summaries
+    for key in ("cases", "coverage", "verdicts", "workers", "eager_nonfinite"):
+        assert a[key] == b[key], key

@@ -94,7 +94,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _common_run_args(p: argparse.ArgumentParser) -> None:
-    from generators import POLICIES
+    from generators.policies import POLICIES
 
     p.add_argument("--seed", type=int, default=None, help="the run's seed (default: random, printed and stored)")
     p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)")

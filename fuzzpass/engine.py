@@ -29,7 +29,8 @@ from hypothesis.errors import Flaky
 
 from fuzzpass.case import Case
 from fuzzpass.signature import Signature, signature
-from generators import POLICIES, Example, examples
+from generators.examples import Example, examples
+from generators.policies import POLICIES
 
 
 @dataclass(frozen=True)

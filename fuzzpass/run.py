@@ -33,7 +33,7 @@ from fuzzpass.coverage import branches, reasons_of
 from fuzzpass.engine import Checked, Config, Explorer, LastingCorpus, derive_seed
 from fuzzpass.progress import Progress
 from fuzzpass.signature import Signature, pattern, signature
-from generators import swarm
+from generators.policies import swarm
 
 
 class BudgetError(ValueError):

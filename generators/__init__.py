@@ -1,79 +1,11 @@
 """Hypothesis strategies that draw valid cases by construction, with the pass's expected
 decision, under a named policy and a swarm subset.
 
-One example is one *structure* (everything a compiled kernel depends on: ops, block sizes,
-plain dims, dtype) checked on several *instances* (jagged lengths and a data seed). Kernels
-are compiled once per structure, so the instances after the first cost only their run; and the
-bug classes of this pass live in how lengths cut blocks, which is what instances vary.
+- ``structures``: kernel graphs and the decision oracle (what the pass must decide, known
+  from how the graph was built);
+- ``lengths``: jagged sequence lengths from named distributions;
+- ``policies``: named weightings of the draw, and swarm subsets;
+- ``examples``: a structure with the instances (lengths, data seed) it is checked on.
+
+Importing this package imports nothing else, so ``fuzzpass --help`` stays fast.
 """
-
-from __future__ import annotations
-
-from dataclasses import dataclass
-
-from hypothesis import strategies as st
-
-from fuzzpass.case import Case
-from generators.lengths import DISTRIBUTIONS, jagged
-from generators.policies import POLICIES, SWARM_KINDS, Policy, swarm
-from generators.structures import Structure, structures, weighted
-
-MAX_INSTANCES = 8
-MAX_GRID = 16  # work items per example, over all tiles: interpret mode runs them one by one
-
-
-@dataclass(frozen=True)
-class Instance:
-    """Concrete lengths per tile, the data seed, and the distribution each came from."""
-
-    lengths: dict[str, tuple[int, ...]]
-    seed: int
-    distributions: dict[str, str]
-
-
-@dataclass(frozen=True)
-class Example:
-    """One structure and the instances it is checked on."""
-
-    structure: Structure
-    instances: tuple[Instance, ...]
-
-    def cases(self, name: str) -> list[Case]:
-        """Each instance as a case file would hold it, with the oracle's ``expect``."""
-        return [
-            Case(f"{name}.{i}", inst.seed, self.structure.spec(inst.lengths), self.structure.expect_deferred)
-            for i, inst in enumerate(self.instances)
-        ]
-
-
-@st.composite
-def instances(draw: st.DrawFn, structure: Structure, policy: Policy) -> Instance:
-    blocks = structure.blocks
-    budget = MAX_GRID if len(blocks) == 1 else 4  # a 2-D grid is the product of both tiles
-    lengths, dists = {}, {}
-    for tile, block in blocks.items():
-        dists[tile] = draw(weighted(policy.distributions))
-        lengths[tile] = draw(jagged(block, dists[tile], max_items=budget))
-    return Instance(lengths, draw(st.integers(0, 2**31 - 1)), dists)
-
-
-@st.composite
-def examples(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozenset()) -> Example:
-    """A structure under ``policy`` without the ``disabled`` op kinds, and 1-8 instances."""
-    structure = draw(structures(policy, disabled))
-    count = draw(st.integers(1, MAX_INSTANCES))
-    return Example(structure, tuple(draw(instances(structure, policy)) for _ in range(count)))
-
-
-__all__ = [
-    "DISTRIBUTIONS",
-    "POLICIES",
-    "SWARM_KINDS",
-    "Example",
-    "Instance",
-    "Policy",
-    "Structure",
-    "examples",
-    "structures",
-    "swarm",
-]

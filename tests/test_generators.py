@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzzpass.case import parse_case
-from generators import POLICIES, SWARM_KINDS, Example, examples, swarm
+from generators.examples import Example, examples
 from generators.lengths import DISTRIBUTIONS, jagged
-from generators.policies import REDUCING_KINDS
+from generators.policies import POLICIES, REDUCING_KINDS, SWARM_KINDS, swarm
 from generators.structures import Outcome, expected_reason
 from reference.compile import compile_variant
 from reference.spec import TileSpec

@@ -81,8 +81,28 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--fail-on", choices=("any", "new"), default="any", help="exit 1 on any finding, or only new ones")
     run.add_argument("--replay", type=Path, metavar="DIR", help="re-check every finding saved under DIR, then exit")
     run.add_argument("--tpu", type=_generations, default=None, metavar="GENS", help="generations for tpu-aot")
+    run.add_argument(
+        "--minimize-seconds",
+        type=_positive,
+        default=60.0,
+        help="per new finding: shrink, minimize, export (default 60)",
+    )
+    run.add_argument("--no-minimize", action="store_true", help="keep findings as found (no shrinking, no repro)")
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+
+    minimize = sub.add_parser("minimize", help="shrink a failing case while it fails the same way")
+    minimize.add_argument("case", help="a failing case file (a finding's case.json, or any case)")
+    minimize.add_argument("-o", "--output", type=Path, required=True, help="where to write the smallest case")
+    _finding_args(minimize)
+    minimize.add_argument("--seconds", type=_positive, default=60.0, help="time limit (default 60)")
+
+    export = sub.add_parser("export", help="write a standalone repro script, or a pytest regression test")
+    export.add_argument("case", help="a failing case file")
+    target = export.add_mutually_exclusive_group(required=True)
+    target.add_argument("-o", "--output", type=Path, help="the repro script to write (needs only jax and numpy)")
+    target.add_argument("--pytest", type=Path, metavar="DIR", help="write DIR/test_<case>.py instead")
+    _finding_args(export)
 
     mutants = sub.add_parser("mutants", help="run each deliberately broken pass until it is killed")
     _common_run_args(mutants)
@@ -90,6 +110,12 @@ def parser() -> argparse.ArgumentParser:
     mutants.add_argument("--only", type=_mutant_list, metavar="NAMES", help="comma-separated mutants (default all)")
     mutants.add_argument("--out", type=Path, help="keep each mutant's run under DIR/<mutant> (default: a temp dir)")
     mutants.add_argument("--json", action="store_true", help="print a JSON list: mutant, killed, seconds, cases")
+    mutants.add_argument(
+        "--minimize",
+        type=_positive,
+        metavar="SECONDS",
+        help="also minimize each first finding within SECONDS and report its size before and after",
+    )
     return top
 
 
@@ -99,6 +125,12 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--seed", type=int, default=None, help="the run's seed (default: random, printed and stored)")
     p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
     p.add_argument("--policy", choices=tuple(POLICIES), default="mixed", help="what the generators draw")
+
+
+def _finding_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--backend", choices=("interpret", "tpu-aot", "tpu"), help="default: the finding's, else interpret")
+    p.add_argument("--poison", choices=POISONS, help="default: the finding's (its verdict.json), else nan")
+    p.add_argument("--mutant", choices=MUTANT_NAMES, help="default: the finding's mutant, if any")
 
 
 def _budget(text: str) -> Any:
@@ -202,6 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         not args.no_swarm,
         args.stop_at_first,
         progress=not args.quiet,
+        minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds,
     )
     try:
         result = run(options)
@@ -229,16 +262,20 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         root = args.out or Path(tmp)
         for name in args.only or tuple(MUTANTS):
             config = Config(args.policy, "interpret", "nan", name, None, seed)
-            options = Options(config, args.budget, args.jobs, root / name, stop_at_kill=True, progress=False)
+            options = Options(
+                config, args.budget, args.jobs, root / name, stop_at_kill=True, progress=False, minimize_seconds=0
+            )
             result = run(options)
             kill = next((f for f in result.findings if f.signature.blames_pass), None)
-            row = {
+            row: dict[str, Any] = {
                 "mutant": name,
                 "killed": kill is not None,
                 "seconds": round(kill.first_at if kill else result.seconds, 2),
                 "cases": result.cases,
                 "finding": str(kill.signature) if kill else None,
             }
+            if args.minimize and kill is not None:
+                row.update(_minimize_kill(kill.case, config, args.minimize))
             rows.append(row)
             print(
                 f"{name:<18} {'killed' if kill else 'SURVIVED':<9} {row['seconds']:>7.1f} s {result.cases:>6} cases  "
@@ -249,10 +286,108 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
-        print(f"{'mutant':<18}{'killed':>8}{'seconds':>10}{'cases':>8}")
+        extra = f"{'nodes':>14}{'rank':>8}{'min s':>8}" if args.minimize else ""
+        print(f"{'mutant':<18}{'killed':>8}{'seconds':>10}{'cases':>8}{extra}")
         for row in rows:
-            print(f"{row['mutant']:<18}{'yes' if row['killed'] else 'NO':>8}{row['seconds']:>10.1f}{row['cases']:>8}")
+            line = f"{row['mutant']:<18}{'yes' if row['killed'] else 'NO':>8}{row['seconds']:>10.1f}{row['cases']:>8}"
+            if "nodes_after" in row:
+                line += (
+                    f"{row['nodes_before']:>8} -> {row['nodes_after']:<3}{row['rank_before']:>3} -> {row['rank_after']}"
+                )
+                line += f"{row['minimize_seconds']:>8.1f}"
+            print(line)
     return 0 if all(row["killed"] for row in rows) else 1
+
+
+def _minimize_kill(path: Path, config: Any, seconds: float) -> dict[str, Any]:
+    """Minimize a mutant's first finding in place; its sizes before and after, and the time."""
+    from fuzzpass.case import load_case
+    from fuzzpass.minimize import minimize, size
+
+    result = minimize(load_case(path), config, seconds, log=lambda line: None)
+    (nodes_before, rank_before), (nodes_after, rank_after) = (
+        size(result.original.to_json()),
+        size(result.case.to_json()),
+    )
+    path.with_name("minimized.json").write_text(result.case.dumps() + "\n")
+    return {
+        "nodes_before": nodes_before,
+        "nodes_after": nodes_after,
+        "rank_before": rank_before,
+        "rank_after": rank_after,
+        "minimize_seconds": round(result.seconds, 2),
+        "minimized": str(path.with_name("minimized.json")),
+    }
+
+
+def _finding_config(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The case, and the config it failed under: options given, else its ``verdict.json``."""
+    from fuzzpass.case import load_case
+    from fuzzpass.engine import Config
+
+    case = load_case(args.case)
+    verdict_path = Path(args.case).with_name("verdict.json")
+    recorded = json.loads(verdict_path.read_text()) if verdict_path.is_file() else {}
+    config = Config(
+        backend=args.backend or ("tpu-aot" if recorded.get("verdict") == "compile" else "interpret"),
+        poison=args.poison or recorded.get("poison", "nan"),
+        mutant=args.mutant if args.mutant else recorded.get("mutant"),
+    )
+    return case, config
+
+
+def cmd_minimize(args: argparse.Namespace) -> int:
+    from fuzzpass.case import CaseError
+
+    try:
+        case, config = _finding_config(args)
+    except CaseError as e:
+        print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
+        return 2
+    from fuzzpass.backends import prepare_environment
+
+    prepare_environment()
+    from fuzzpass.minimize import minimize, size
+
+    print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
+          f"{', mutant ' + config.mutant if config.mutant else ''})", file=sys.stderr)  # fmt: skip
+    try:
+        result = minimize(case, config, args.seconds, log=lambda line: print(line, file=sys.stderr, flush=True))
+    except ValueError as e:
+        print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
+        return 1
+    before, after = size(result.original.to_json()), size(result.case.to_json())
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(result.case.dumps() + "\n")
+    print(f"{before[0]} nodes, rank {before[1]} -> {after[0]} nodes, rank {after[1]} in {result.seconds:.1f} s "
+          f"({result.checks} checks): {args.output}", file=sys.stderr)  # fmt: skip
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from fuzzpass.case import CaseError
+
+    try:
+        case, config = _finding_config(args)
+    except CaseError as e:
+        print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
+        return 2
+    from fuzzpass.backends import prepare_environment
+
+    prepare_environment()
+    from fuzzpass import export
+
+    command = "fuzzpass " + " ".join(sys.argv[1:])
+    if args.pytest is not None:
+        path = export.write_pytest(case, config, args.pytest)
+    else:
+        try:
+            path = export.write_repro(case, config, args.output, command)
+        except ValueError as e:
+            print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
+            return 2
+    print(f"wrote {path}", file=sys.stderr)
+    return 0
 
 
 def _backend_unavailable(backend: str) -> str | None:
@@ -269,7 +404,8 @@ def _backend_unavailable(backend: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    return {"check": cmd_check, "run": cmd_run, "mutants": cmd_mutants}[args.command](args)
+    commands = {"check": cmd_check, "run": cmd_run, "minimize": cmd_minimize, "export": cmd_export}
+    return {**commands, "mutants": cmd_mutants}[args.command](args)
 
 
 if __name__ == "__main__":

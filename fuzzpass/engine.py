@@ -54,6 +54,7 @@ class Checked:
     signature: Signature | None
     report: dict[str, Any]  # CheckResult.to_json(), plus the generator's oracle reasons
     seconds: float
+    shrinking: bool = False  # checked while Hypothesis shrank a finding: not a drawn case
 
 
 RECENT = 512
@@ -146,6 +147,10 @@ class Explorer:
     recent: OrderedDict[str, Checked] = field(default_factory=OrderedDict)
     """Recently checked cases by file text: Hypothesis replays a failing example to report it
     and opens every segment with its simplest example; neither is checked or counted twice."""
+    shrink_seconds: float = 0.0
+    """How long Hypothesis may shrink the finding that ends a segment (0: not at all). The
+    smallest failing case it reaches goes to ``on_shrunk``."""
+    on_shrunk: Callable[[Signature, str], None] = lambda signature, case: None
     cases: int = 0
 
     def digest(self) -> bytes:
@@ -158,28 +163,40 @@ class Explorer:
         pending: list[Signature] = []
         policy = POLICIES[self.config.policy]
 
+        shrunk: list[str] = []  # each case that failed as the target did; the last is the smallest
+        deadline = [float("inf")]
+
         def body(example: Example) -> None:
             digest = hashlib.sha1(repr(example).encode()).hexdigest()[:10]  # stable when Hypothesis replays it
+            shrinking = bool(pending)
             for case in example.cases(f"{self.config.policy}-{digest}"):
                 text = case.dumps()
                 checked = self.recent.get(text)
                 if checked is None:
+                    if shrinking and time.monotonic() > deadline[0]:
+                        return  # out of shrinking time: only cases already seen failing still fail
                     self.on_start(case)
                     checked = check(case, self.config, example.structure.expect)
-                    self.cases += 1
+                    checked.shrinking = shrinking
+                    self.cases += not shrinking
                     self.on_case(checked)
                     self.recent[text] = checked
                     if len(self.recent) > RECENT:
                         self.recent.popitem(last=False)
-                if checked.signature is not None and checked.signature not in self.known:
-                    pending.append(checked.signature)
-                    raise NewFinding(str(checked.signature))
+                found = checked.signature
+                if found is not None and (found == pending[0] if shrinking else found not in self.known):
+                    if not shrinking:  # while shrinking, only the first new finding counts
+                        pending.append(found)
+                        deadline[0] = time.monotonic() + self.shrink_seconds
+                    shrunk.append(text)
+                    raise NewFinding(str(found))
 
         test = settings(
             database=self.database,
             max_examples=self.max_examples,
             deadline=None,
-            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
+            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
+            + ((Phase.shrink,) if self.shrink_seconds > 0 else ()),
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
             verbosity=Verbosity.quiet,
@@ -189,6 +206,8 @@ class Explorer:
         test = hypothesis_seed(seed)(test)
         with contextlib.suppress(NewFinding, Flaky):
             test()
+        if pending and self.shrink_seconds > 0:
+            self.on_shrunk(pending[0], shrunk[-1])
         return pending[0] if pending else None
 
     def explore(self, *coordinates: object) -> None:

@@ -64,6 +64,11 @@ class Progress:
         tag = "new" if f.new else "seen before"
         print(f"finding ({tag}) at {f.first_at:.1f} s: {f.signature}\n  {f.case}", file=self.stream, flush=True)
 
+    def note(self, line: str) -> None:
+        if self.enabled:
+            self._clear()
+            print(line, file=self.stream, flush=True)
+
     def close(self, r: RunResult) -> None:
         if not self.enabled:
             return
@@ -97,6 +102,8 @@ def summary(r: RunResult) -> str:
         lines.append(f"{'finding':<72}{'count':>7}  first case")
         for f in r.findings:
             lines.append(f"{str(f.signature)[:71]:<72}{f.count:>7}  {f.case}{'' if f.new else '  (seen before)'}")
+            if f.repro:
+                lines.append(f"{'':<79}  repro: {f.repro}")
     else:
         lines.append("no findings")
     lines += ["", *table(r.reasons)]

@@ -32,6 +32,7 @@ from fuzzpass.case import Case, parse_case
 from fuzzpass.coverage import branches, reasons_of
 from fuzzpass.engine import Checked, Config, Explorer, LastingCorpus, derive_seed
 from fuzzpass.progress import Progress
+from fuzzpass.repros import ReproQueue
 from fuzzpass.signature import Signature, pattern, signature
 from generators.policies import swarm
 
@@ -71,6 +72,10 @@ class Finding:
     first_at: float
     count: int = 1
     new: bool = True  # not in ``--out`` before this run
+    worker: tuple[int, int] | None = None  # (index, incarnation) that found it, while it shrinks
+    shrunk: Path | None = None  # Hypothesis' smallest failing example
+    minimized: Path | None = None  # after ``fuzzpass minimize``
+    repro: Path | None = None  # ``fuzzpass export``'s standalone script
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -81,6 +86,9 @@ class Finding:
             "case": str(self.case),
             "verdict_json": str(self.verdict),
             "new": self.new,
+            "shrunk": str(self.shrunk) if self.shrunk else None,
+            "minimized": str(self.minimized) if self.minimized else None,
+            "repro": str(self.repro) if self.repro else None,
         }
 
 
@@ -130,6 +138,11 @@ class Options:
     stop_at_first: bool = False
     stop_at_kill: bool = False  # ``fuzzpass mutants``: stop at the first finding that blames the pass
     progress: bool = True
+    minimize_seconds: float = 60.0  # per new finding: Hypothesis shrinks half of it, minimize the rest; 0: off
+
+    @property
+    def shrink_seconds(self) -> float:
+        return 0.0 if self.stop_at_kill or self.stop_at_first else self.minimize_seconds / 2
 
 
 @dataclass
@@ -188,7 +201,14 @@ class RunResult:
 
 
 def worker_main(
-    index: int, incarnation: int, config: Config, disabled: frozenset[str], out: str, quota: int | None, q: Any
+    index: int,
+    incarnation: int,
+    config: Config,
+    disabled: frozenset[str],
+    out: str,
+    quota: int | None,
+    shrink_seconds: float,
+    q: Any,
 ) -> None:
     """A worker process: explore until killed, or until ``quota`` cases are checked."""
     log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
@@ -204,7 +224,7 @@ def worker_main(
 
     def on_case(checked: Checked) -> None:
         nonlocal count
-        count += 1
+        count += not checked.shrinking
         q.put(("case", index, incarnation, checked))
         if quota is not None and count >= quota:
             q.put(("done", index, incarnation, None))
@@ -212,7 +232,19 @@ def worker_main(
             q.join_thread()
             os._exit(0)  # Hypothesis has nothing to save: findings were saved when found
 
-    explorer = Explorer(config, disabled, on_case, on_start, LastingCorpus(Path(out) / "corpus"), name=f"w{index}")
+    def on_shrunk(found: Signature, case: str) -> None:
+        q.put(("shrunk", index, incarnation, (found, case)))
+
+    explorer = Explorer(
+        config,
+        disabled,
+        on_case,
+        on_start,
+        LastingCorpus(Path(out) / "corpus"),
+        name=f"w{index}",
+        shrink_seconds=shrink_seconds,
+        on_shrunk=on_shrunk,
+    )
     q.put(("ready", index, incarnation, None))
     explorer.explore(index, incarnation)  # returns only by ``os._exit`` above, or by being killed
 
@@ -230,6 +262,8 @@ class Run:
         self.start = 0.0
         self.startup_failures = 0
         self.progress = Progress(options, enabled=options.progress)
+        self.repros = ReproQueue(options.out / "logs", options.minimize_seconds / 2)
+        self.repros.on_done = lambda finding: self.write_summary()
 
     # -- workers -------------------------------------------------------------------------
 
@@ -245,7 +279,16 @@ class Run:
             disabled = swarm(random.Random(derive_seed(self.o.config.seed, "swarm", index, incarnation)))
         process = self.ctx.Process(
             target=worker_main,
-            args=(index, incarnation, self.o.config, disabled, str(self.o.out), quota, self.queue),
+            args=(
+                index,
+                incarnation,
+                self.o.config,
+                disabled,
+                str(self.o.out),
+                quota,
+                self.o.shrink_seconds,
+                self.queue,
+            ),
             daemon=True,
         )
         process.start()
@@ -256,6 +299,10 @@ class Run:
         if w.process.is_alive():
             w.process.kill()
         w.process.join(timeout=10)
+        for finding in self.result.findings:
+            if finding.worker == (w.index, w.incarnation):  # it died shrinking: minimize the first case
+                finding.worker = None
+                self.repros.add(finding, finding.case)
         if w.case is not None:
             self.record(_lost(w.case, kind, message), w)
         elif not w.ready:
@@ -273,10 +320,11 @@ class Run:
 
     def record(self, checked: Checked, w: _Worker) -> None:
         r = self.result
-        r.cases += 1
-        w.checked += 1
-        r.verdicts[checked.verdict] += 1
-        r.reasons.update(reasons_of(checked.report))
+        if not checked.shrinking:  # checks made while shrinking are not drawn cases
+            r.cases += 1
+            w.checked += 1
+            r.verdicts[checked.verdict] += 1
+            r.reasons.update(reasons_of(checked.report))
         eager = checked.report.get("variants", {}).get("eager", {})
         r.eager_nonfinite += bool(eager.get("nonfinite"))
         if checked.verdict == "timeout":
@@ -286,6 +334,11 @@ class Run:
             if finding is not None:
                 r.findings.append(finding)
                 self.progress.finding(finding)
+                if self.o.minimize_seconds > 0 and checked.signature.kind not in ("timeout", "crash"):
+                    if self.o.shrink_seconds > 0 and not checked.shrinking:
+                        finding.worker = (w.index, w.incarnation)  # Hypothesis shrinks it first
+                    else:
+                        self.repros.add(finding, finding.case)
                 self.write_summary()
 
     def handle(self, message: tuple[str, int, int, Any]) -> None:
@@ -302,6 +355,14 @@ class Run:
             self.record(payload, w)
         elif kind == "done":
             w.done = True
+        elif kind == "shrunk":
+            found, case = payload
+            finding = next((f for f in self.result.findings if f.signature == found), None)
+            if finding is not None and finding.worker is not None:
+                finding.worker = None
+                finding.shrunk = finding.case.with_name("shrunk.json")
+                write_atomically(finding.shrunk, case + "\n")
+                self.repros.add(finding, finding.shrunk)
 
     def watch(self) -> None:
         now = time.monotonic()
@@ -342,6 +403,7 @@ class Run:
                 except queue.Empty:
                     pass
                 self.watch()
+                self.repros.pump()
                 self.result.seconds = time.monotonic() - self.start
                 self.progress.update(self.result, self.workers.values())
                 if time.monotonic() - last_summary > 10:
@@ -357,6 +419,13 @@ class Run:
                 w.process.join(timeout=10)
         self.result.stopped = stopped
         self.result.seconds = time.monotonic() - self.start
+        for finding in self.result.findings:  # its worker stopped before Hypothesis finished shrinking it
+            if finding.worker is not None:
+                finding.worker = None
+                self.repros.add(finding, finding.case)
+        if self.repros.busy and stopped != "interrupted":
+            self.progress.note("minimizing and exporting the findings...")
+            self.repros.drain(limit=10 * 60)
         self.write_summary()
         self.progress.close(self.result)
         return self.result

@@ -15,10 +15,11 @@ notes into the pass's rule by construction, not by walking the fx graph the pass
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
+from generators.oracle import FILLS, Outcome, expected_reason
 from generators.policies import Policy
 from reference.spec import Dim, KernelSpec, NodeSpec, TileSpec
 
@@ -32,48 +33,11 @@ MAX_ELEMENTS = 1 << 15
 
 UNARY = ("exp", "neg", "abs")
 BINARY = ("add", "sub", "mul", "maximum")
-FILLS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "dot_general": 0.0}
 
 
 def weighted(weights: tuple[tuple[str, int], ...]) -> st.SearchStrategy[str]:
     """One of ``weights``' choices, as often as its weight says; shrinks to the first."""
     return st.sampled_from([choice for choice, w in weights for _ in range(w)])
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What one use of a load's value (through permutes only) turned out to be."""
-
-    kind: str  # "remask" (a consumer's mask), "reshape" or "other" (store, elementwise, ...)
-    fill: float = 0.0
-    positions: dict[str, int] = field(default_factory=dict)  # tile -> dim at the consumer
-    rank: int = 0
-
-
-def expected_reason(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outcome]) -> str:
-    """The pass's rule for (load, tile), from what the builder made of the load's uses.
-
-    ``deferred`` exactly when the load is rank 3 or more with the tile major, every use ends
-    in a zero-fill consumer mask through permutes only, and the tile sits in the last two
-    dims there; otherwise the reason names the first rule that refuses.
-    """
-    rank = len(load_shape)
-    if rank <= 2:
-        return "rank-2"
-    if load_shape.index(tile) >= rank - 2:
-        return "last-two-at-load"
-    if not outcomes:
-        return "no-uses"
-    for outcome in outcomes:
-        if outcome.kind == "reshape":
-            return "reshape"
-        if outcome.kind == "other":
-            return "second-use"
-        if outcome.fill != 0:
-            return "nonzero-fill"
-    if any(o.positions[tile] < o.rank - 2 for o in outcomes):
-        return "not-last-two-at-consumer"
-    return "deferred"
 
 
 @dataclass(frozen=True)

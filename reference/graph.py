@@ -17,6 +17,7 @@ from reference.errors import SpecError
 from reference.ops import lookup
 from reference.ops.mask import _mask_to
 from reference.spec import KernelSpec, NodeSpec
+from reference.values import Value
 
 RESERVED = frozenset(
     {"jax", "jnp", "lax", "pl", "pltpu", "kernel", "build", "grid", "interpret", "dma_sem", "i0", "i1"}
@@ -104,3 +105,9 @@ def build_graph(spec: KernelSpec) -> torch.fx.Graph:
     builder.graph.output(None)
     builder.graph.lint()
     return builder.graph
+
+
+def values_of(spec: KernelSpec) -> dict[str, Value]:
+    """The static value of every ``out`` of ``spec`` (a SpecError if the spec is invalid)."""
+    graph = build_graph(spec)
+    return {n.meta["spec"].out: n.meta["value"] for n in graph.nodes if "spec" in n.meta and n.meta["spec"].out}

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from fuzzpass.case import parse_case
 from generators.examples import Example, examples
 from generators.lengths import DISTRIBUTIONS, jagged
+from generators.oracle import Outcome, expect_from_spec, expected_reason
 from generators.policies import POLICIES, REDUCING_KINDS, SWARM_KINDS, swarm
-from generators.structures import Outcome, expected_reason
 from reference.compile import compile_variant
 from reference.spec import TileSpec
 
@@ -41,6 +41,7 @@ def test_oracle_agrees_with_the_real_pass(policy: str) -> None:
     @given(examples(POLICIES[policy]))
     def drawn(example: Example) -> None:
         spec = example.cases("t")[0].spec
+        assert expect_from_spec(spec) == example.structure.expect  # the same rules, read off the case
         decisions = compile_variant(spec, "on").decisions
         for load, tiles in example.structure.expect.items():
             for tile, expected in tiles.items():

@@ -53,6 +53,12 @@ def test_a_mutant_finding_is_written_replayed_and_rechecked(tmp_path: Path) -> N
     assert fuzzpass("check", finding["case"], "--backend", "interpret").returncode == 0  # the real pass
     assert case.expect_deferred is not None
 
+    # minimized and exported by the run itself
+    minimized = load_case(finding["minimized"])
+    assert len(minimized.spec.graph) <= len(case.spec.graph)
+    repro = subprocess.run([sys.executable, finding["repro"]], capture_output=True, text=True, timeout=300)
+    assert repro.returncode == 1 and "REPRODUCES" in repro.stdout
+
     with_bug = fuzzpass("run", "--replay", str(out), "--mutant", "inverted-gate", "--seed", "3")
     fixed = fuzzpass("run", "--replay", str(out), "--seed", "3")
     assert with_bug.returncode == 1 and "1 still failing" in with_bug.stderr

@@ -1,0 +1,189 @@
+"""``fuzzpass export``: a finding as one file a compiler engineer can run anywhere.
+
+``write_repro`` writes a standalone script that needs only jax and numpy: both generated
+kernels inline, exactly as fuzzpass ran them; the exact inputs (poisoned padding included),
+work items and the float64 ground truth with its error bound, packed inline (or in a ``.npz``
+beside it when large); a header with versions and the command that made it; and the check of
+the finding's kind. ``python repro.py`` exits 1 while the failure reproduces and 0 once it does
+not; ``--backend tpu`` runs the same kernels compiled on a TPU host.
+
+A repro freezes what the pass produced. For a bug in the pass, fix the pass and export again
+(the new kernels then pass), or keep the pytest form (``write_pytest``), which compiles the
+case with the current pass on every run.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import platform
+import re
+from importlib import metadata
+from pathlib import Path
+from string import Template
+from typing import Any
+
+import numpy as np
+
+from fuzzpass.case import Case
+from fuzzpass.engine import Config
+from fuzzpass.oracle import ATOL, MARGIN
+from fuzzpass.signature import signature
+from reference.codegen import KernelSource
+
+TEMPLATE = Path(__file__).with_name("templates") / "repro.py.tmpl"
+"""The repro script, with ``$$placeholders`` (``string.Template``) for what one finding fills in."""
+
+INLINE_LIMIT = 1 << 20
+"""Packed data up to this many bytes goes inline; more goes to ``<repro>.npz`` beside it."""
+
+
+def versions(with_helion: bool = False) -> str:
+    names = ["fuzzpass", "jax", "jaxlib", "numpy"] + (["helion"] if with_helion else [])
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} (not installed)")
+    return ", ".join(found) + f", Python {platform.python_version()}"
+
+
+def _finding(case: Case, config: Config) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Check the case as the finding was found: the result, its report, its decision facts."""
+    from fuzzpass.check import check_case
+    from fuzzpass.mutants import MUTANTS
+
+    result = check_case(
+        case, backend="interpret", poison=config.poison, mutant=MUTANTS[config.mutant] if config.mutant else None
+    )
+    report = result.to_json()
+    expected = report["expected"] or {}
+    decisions = {
+        load: {"deferred": sorted(report["deferred"].get(load, [])), "expected": sorted(expected[load])}
+        for load in expected
+    }
+    return result, report, decisions
+
+
+def _packed(case: Case, config: Config, source: KernelSource) -> tuple[bytes, dict[str, Any]]:
+    """Inputs, work items and the ground truth as npz bytes, and what the script needs to
+    know about them. Inputs are stored as float32, which holds every bfloat16 and float16
+    value (and NaN, Inf) exactly."""
+    from fuzzpass.backends.kernel import bucketed_grid, call_args
+    from fuzzpass.data import draw
+    from fuzzpass.ground_truth import ground_truth
+
+    data = draw(case, config.poison)
+    spec = case.spec
+    arrays: dict[str, np.ndarray] = {}
+    n_scalars = 2 * len(source.tiles)
+    for i, a in enumerate(call_args(source, data, spec.dtype)):
+        arrays[f"arg{i}"] = np.asarray(a, dtype=np.float32 if i >= n_scalars else np.int32)
+    outputs = []
+    for dst, (value, truth) in ground_truth(case, data).items():
+        arrays[f"{dst}.expected"] = np.nan_to_num(truth.val)
+        arrays[f"{dst}.valid"] = truth.valid
+        arrays[f"{dst}.tolerance"] = MARGIN * truth.err + ATOL
+        outputs.append((dst, list(value.shape)))
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    meta = {
+        "grid": list(data.grid),
+        "bucket": list(bucketed_grid(data)),
+        "outputs": outputs,
+        "n_scalars": n_scalars,
+        "dtype": spec.dtype,
+    }
+    return buffer.getvalue(), meta
+
+
+def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
+    """Write ``path`` (and ``path.npz`` when the data is large); return ``path``."""
+    result, report, decisions = _finding(case, config)
+    sig = signature(report, case.spec)
+    if sig is None:
+        raise ValueError(f"{case.name} passes under {config}: there is no finding to export")
+    finding = next(f for f in report["findings"] if f["kind"] == report["verdict"])
+    packed, meta = _packed(case, config, result.variants["eager"].source)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if len(packed) > INLINE_LIMIT:
+        npz = path.with_suffix(".npz")
+        npz.write_bytes(packed)
+        data_line = f"DATA_FILE = {npz.name!r}  # beside this script"
+    else:
+        data_line = f'DATA = "{base64.b64encode(packed).decode()}"'
+    text = Template(TEMPLATE.read_text()).substitute(
+        signature=str(sig),
+        message=finding["message"],
+        name=case.name,
+        seed=case.seed,
+        poison=config.poison,
+        mutant=f", mutant {config.mutant}" if config.mutant else "",
+        command=command,
+        versions=versions(),
+        finding=json.dumps({"kind": report["verdict"], "variant": finding["variant"], "decisions": decisions}),
+        poison_literal=repr(config.poison),
+        case_json=case.dumps(),
+        eager=result.variants["eager"].source.text,
+        deferred=result.variants["deferred"].source.text,
+        grid=tuple(meta["grid"]),
+        bucket=tuple(meta["bucket"]),
+        outputs=[tuple(o) for o in meta["outputs"]],
+        n_scalars=meta["n_scalars"],
+        dtype=repr(meta["dtype"]),
+        data_line=data_line,
+    )
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def write_pytest(case: Case, config: Config, directory: Path) -> Path:
+    """Write ``directory/test_<case>.py``: the case as a regression test that compiles it
+    with the current pass. With a mutant, it also asserts the harness still kills it."""
+    _, report, _ = _finding(case, config)
+    sig = signature(report, case.spec)
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", case.name).strip("_").lower() or "case"
+    q = json.dumps  # string literals as ruff format writes them
+    lines = [
+        f'"""Regression: {case.name}, exported by fuzzpass.',
+        "",
+        f"Finding: {sig or 'none (the case passes)'}{f' (mutant {config.mutant})' if config.mutant else ''}.",
+        '"""',
+        "",
+        "from __future__ import annotations",
+        "",
+        "import json",
+        "",
+        "from fuzzpass.case import parse_case",
+        "from fuzzpass.check import check_case",
+    ]
+    if config.mutant:
+        lines += ["from fuzzpass.mutants import MUTANTS", "from fuzzpass.signature import signature"]
+    lines += [
+        "",
+        f'CASE_FILE = r"""{case.dumps()}"""',
+        "CASE = parse_case(json.loads(CASE_FILE))",
+        "",
+        "",
+        f"def test_{slug}_holds_with_the_real_pass() -> None:",
+        f'    result = check_case(CASE, backend="interpret", poison={q(config.poison)})',
+        '    assert result.verdict.value == "pass", [f.message for f in result.findings]',
+    ]
+    if config.mutant and sig is not None:
+        lines += [
+            "",
+            "",
+            f"def test_{slug}_still_kills_{config.mutant.replace('-', '_')}() -> None:",
+            f'    result = check_case(CASE, backend="interpret", poison={q(config.poison)}, '
+            f"mutant=MUTANTS[{q(config.mutant)}])",
+            "    found = signature(result.to_json(), CASE.spec)",
+            "    assert found is not None",
+            f"    assert (found.kind, found.rule) == ({q(sig.kind)}, {q(sig.rule)})",
+        ]
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"test_{slug}.py"
+    path.write_text("\n".join(lines) + "\n")
+    return path

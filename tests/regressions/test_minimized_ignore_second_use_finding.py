@@ -1,0 +1,83 @@
+"""Regression: minimized ignore-second-use finding, exported by fuzzpass.
+
+Finding: decision | deferred where expected kept | permute>sum (mutant ignore-second-use).
+"""
+
+from __future__ import annotations
+
+import json
+
+from fuzzpass.case import parse_case
+from fuzzpass.check import check_case
+from fuzzpass.mutants import MUTANTS
+from fuzzpass.signature import signature
+
+CASE_FILE = r"""{
+  "format": "fuzzpass.case/1",
+  "name": "minimized ignore-second-use finding",
+  "seed": 0,
+  "dtype": "float32",
+  "tiles": {
+    "t0": {
+      "block": 1,
+      "lengths": [
+        0
+      ]
+    }
+  },
+  "inputs": {
+    "q1": {
+      "shape": [
+        "t0",
+        1,
+        1
+      ]
+    }
+  },
+  "graph": [
+    {
+      "out": "x2",
+      "op": "load",
+      "src": "q1"
+    },
+    {
+      "out": "p6",
+      "op": "permute",
+      "arg": "x2",
+      "dims": [
+        1,
+        0,
+        2
+      ]
+    },
+    {
+      "out": "s7",
+      "op": "sum",
+      "arg": "p6",
+      "axis": 2
+    },
+    {
+      "op": "store",
+      "arg": "x2",
+      "dst": "out2"
+    }
+  ],
+  "expect": {
+    "deferred": {
+      "x2": []
+    }
+  }
+}"""
+CASE = parse_case(json.loads(CASE_FILE))
+
+
+def test_minimized_ignore_second_use_finding_holds_with_the_real_pass() -> None:
+    result = check_case(CASE, backend="interpret", poison="nan")
+    assert result.verdict.value == "pass", [f.message for f in result.findings]
+
+
+def test_minimized_ignore_second_use_finding_still_kills_ignore_second_use() -> None:
+    result = check_case(CASE, backend="interpret", poison="nan", mutant=MUTANTS["ignore-second-use"])
+    found = signature(result.to_json(), CASE.spec)
+    assert found is not None
+    assert (found.kind, found.rule) == ("decision", "deferred where expected kept")

@@ -1,0 +1,83 @@
+"""Regression: minimized inverted-gate finding, exported by fuzzpass.
+
+Finding: decision | deferred where expected kept | permute>sum (mutant inverted-gate).
+"""
+
+from __future__ import annotations
+
+import json
+
+from fuzzpass.case import parse_case
+from fuzzpass.check import check_case
+from fuzzpass.mutants import MUTANTS
+from fuzzpass.signature import signature
+
+CASE_FILE = r"""{
+  "format": "fuzzpass.case/1",
+  "name": "minimized inverted-gate finding",
+  "seed": 0,
+  "dtype": "float32",
+  "tiles": {
+    "t0": {
+      "block": 1,
+      "lengths": [
+        0
+      ]
+    }
+  },
+  "inputs": {
+    "q1": {
+      "shape": [
+        1,
+        1,
+        "t0"
+      ]
+    }
+  },
+  "graph": [
+    {
+      "out": "x2",
+      "op": "load",
+      "src": "q1"
+    },
+    {
+      "out": "p3",
+      "op": "permute",
+      "arg": "x2",
+      "dims": [
+        2,
+        1,
+        0
+      ]
+    },
+    {
+      "out": "d7",
+      "op": "sum",
+      "arg": "p3",
+      "axis": 2
+    },
+    {
+      "op": "store",
+      "arg": "d7",
+      "dst": "out1"
+    }
+  ],
+  "expect": {
+    "deferred": {
+      "x2": []
+    }
+  }
+}"""
+CASE = parse_case(json.loads(CASE_FILE))
+
+
+def test_minimized_inverted_gate_finding_holds_with_the_real_pass() -> None:
+    result = check_case(CASE, backend="interpret", poison="nan")
+    assert result.verdict.value == "pass", [f.message for f in result.findings]
+
+
+def test_minimized_inverted_gate_finding_still_kills_inverted_gate() -> None:
+    result = check_case(CASE, backend="interpret", poison="nan", mutant=MUTANTS["inverted-gate"])
+    found = signature(result.to_json(), CASE.spec)
+    assert found is not None
+    assert (found.kind, found.rule) == ("decision", "deferred where expected kept")

@@ -1,0 +1,86 @@
+"""Regression: minimized off-by-one finding, exported by fuzzpass.
+
+Finding: mismatch | deferred variant | permute>sum (mutant off-by-one).
+"""
+
+from __future__ import annotations
+
+import json
+
+from fuzzpass.case import parse_case
+from fuzzpass.check import check_case
+from fuzzpass.mutants import MUTANTS
+from fuzzpass.signature import signature
+
+CASE_FILE = r"""{
+  "format": "fuzzpass.case/1",
+  "name": "minimized off-by-one finding",
+  "seed": 0,
+  "dtype": "float32",
+  "tiles": {
+    "t0": {
+      "block": 2,
+      "lengths": [
+        1,
+        1
+      ]
+    }
+  },
+  "inputs": {
+    "q1": {
+      "shape": [
+        "t0",
+        1,
+        1
+      ]
+    }
+  },
+  "graph": [
+    {
+      "out": "x2",
+      "op": "load",
+      "src": "q1"
+    },
+    {
+      "out": "p5",
+      "op": "permute",
+      "arg": "x2",
+      "dims": [
+        2,
+        0,
+        1
+      ]
+    },
+    {
+      "out": "s7",
+      "op": "sum",
+      "arg": "p5",
+      "axis": 1
+    },
+    {
+      "op": "store",
+      "arg": "s7",
+      "dst": "out1"
+    }
+  ],
+  "expect": {
+    "deferred": {
+      "x2": [
+        "t0"
+      ]
+    }
+  }
+}"""
+CASE = parse_case(json.loads(CASE_FILE))
+
+
+def test_minimized_off_by_one_finding_holds_with_the_real_pass() -> None:
+    result = check_case(CASE, backend="interpret", poison="nan")
+    assert result.verdict.value == "pass", [f.message for f in result.findings]
+
+
+def test_minimized_off_by_one_finding_still_kills_off_by_one() -> None:
+    result = check_case(CASE, backend="interpret", poison="nan", mutant=MUTANTS["off-by-one"])
+    found = signature(result.to_json(), CASE.spec)
+    assert found is not None
+    assert (found.kind, found.rule) == ("mismatch", "deferred variant")

@@ -320,33 +320,35 @@ def _minimize_kill(path: Path, config: Any, seconds: float) -> dict[str, Any]:
     }
 
 
-def _finding_config(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The case, and the config it failed under: options given, else its ``verdict.json``."""
-    from fuzzpass.case import load_case
+def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
+    """The case, and the config it failed under (options given, else its ``verdict.json``);
+    None after printing why the file cannot be read."""
+    from fuzzpass.case import CaseError, load_case
     from fuzzpass.engine import Config
 
-    case = load_case(args.case)
     verdict_path = Path(args.case).with_name("verdict.json")
-    recorded = json.loads(verdict_path.read_text()) if verdict_path.is_file() else {}
+    try:
+        case = load_case(args.case)
+        recorded = json.loads(verdict_path.read_text()) if verdict_path.is_file() else {}
+    except (CaseError, json.JSONDecodeError) as e:
+        where = args.case if isinstance(e, CaseError) else verdict_path
+        print(f"fuzzpass: {where}: {e}", file=sys.stderr)
+        return None
     config = Config(
         backend=args.backend or ("tpu-aot" if recorded.get("verdict") == "compile" else "interpret"),
         poison=args.poison or recorded.get("poison", "nan"),
         mutant=args.mutant if args.mutant else recorded.get("mutant"),
     )
+    from fuzzpass.backends import prepare_environment
+
+    prepare_environment()
     return case, config
 
 
 def cmd_minimize(args: argparse.Namespace) -> int:
-    from fuzzpass.case import CaseError
-
-    try:
-        case, config = _finding_config(args)
-    except CaseError as e:
-        print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
+    if (opened := _open_finding(args)) is None:
         return 2
-    from fuzzpass.backends import prepare_environment
-
-    prepare_environment()
+    case, config = opened
     from fuzzpass.minimize import minimize, size
 
     print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
@@ -355,7 +357,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
         result = minimize(case, config, args.seconds, log=lambda line: print(line, file=sys.stderr, flush=True))
     except ValueError as e:
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
-        return 1
+        return 2
     before, after = size(result.original.to_json()), size(result.case.to_json())
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(result.case.dumps() + "\n")
@@ -365,16 +367,9 @@ def cmd_minimize(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from fuzzpass.case import CaseError
-
-    try:
-        case, config = _finding_config(args)
-    except CaseError as e:
-        print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
+    if (opened := _open_finding(args)) is None:
         return 2
-    from fuzzpass.backends import prepare_environment
-
-    prepare_environment()
+    case, config = opened
     from fuzzpass import export
 
     command = "fuzzpass " + " ".join(sys.argv[1:])

@@ -39,10 +39,10 @@ INLINE_LIMIT = 1 << 20
 """Packed data up to this many bytes goes inline; more goes to ``<repro>.npz`` beside it."""
 
 
-def versions(with_helion: bool = False) -> str:
-    names = ["fuzzpass", "jax", "jaxlib", "numpy"] + (["helion"] if with_helion else [])
+def versions() -> str:
+    """The versions a reader of a repro needs first."""
     found = []
-    for name in names:
+    for name in ("fuzzpass", "jax", "jaxlib", "numpy"):
         try:
             found.append(f"{name} {metadata.version(name)}")
         except metadata.PackageNotFoundError:
@@ -158,30 +158,24 @@ def write_pytest(case: Case, config: Config, directory: Path) -> Path:
         "import json",
         "",
         "from fuzzpass.case import parse_case",
-        "from fuzzpass.check import check_case",
-    ]
-    if config.mutant:
-        lines += ["from fuzzpass.mutants import MUTANTS", "from fuzzpass.signature import signature"]
-    lines += [
+        "from fuzzpass.regression import assert_holds" + (", assert_still_caught" if config.mutant and sig else ""),
         "",
         f'CASE_FILE = r"""{case.dumps()}"""',
         "CASE = parse_case(json.loads(CASE_FILE))",
         "",
         "",
         f"def test_{slug}_holds_with_the_real_pass() -> None:",
-        f'    result = check_case(CASE, backend="interpret", poison={q(config.poison)})',
-        '    assert result.verdict.value == "pass", [f.message for f in result.findings]',
+        f"    assert_holds(CASE, {q(config.poison)})",
     ]
     if config.mutant and sig is not None:
         lines += [
             "",
             "",
-            f"def test_{slug}_still_kills_{config.mutant.replace('-', '_')}() -> None:",
-            f'    result = check_case(CASE, backend="interpret", poison={q(config.poison)}, '
-            f"mutant=MUTANTS[{q(config.mutant)}])",
-            "    found = signature(result.to_json(), CASE.spec)",
-            "    assert found is not None",
-            f"    assert (found.kind, found.rule) == ({q(sig.kind)}, {q(sig.rule)})",
+            f"def test_{slug}_still_catches_{config.mutant.replace('-', '_')}() -> None:",
+            "    assert_still_caught(",  # one argument a line, with a trailing comma: ruff format keeps it
+            "        CASE,",
+            *(f"        {q(arg)}," for arg in (config.poison, config.mutant, sig.kind, sig.rule)),
+            "    )",
         ]
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"test_{slug}.py"

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 
 from fuzzpass.case import parse_case
-from fuzzpass.check import check_case
-from fuzzpass.mutants import MUTANTS
-from fuzzpass.signature import signature
+from fuzzpass.regression import assert_holds, assert_still_caught
 
 CASE_FILE = r"""{
   "format": "fuzzpass.case/1",
@@ -72,12 +70,14 @@ CASE = parse_case(json.loads(CASE_FILE))
 
 
 def test_minimized_ignore_second_use_finding_holds_with_the_real_pass() -> None:
-    result = check_case(CASE, backend="interpret", poison="nan")
-    assert result.verdict.value == "pass", [f.message for f in result.findings]
+    assert_holds(CASE, "nan")
 
 
-def test_minimized_ignore_second_use_finding_still_kills_ignore_second_use() -> None:
-    result = check_case(CASE, backend="interpret", poison="nan", mutant=MUTANTS["ignore-second-use"])
-    found = signature(result.to_json(), CASE.spec)
-    assert found is not None
-    assert (found.kind, found.rule) == ("decision", "deferred where expected kept")
+def test_minimized_ignore_second_use_finding_still_catches_ignore_second_use() -> None:
+    assert_still_caught(
+        CASE,
+        "nan",
+        "ignore-second-use",
+        "decision",
+        "deferred where expected kept",
+    )

@@ -8,9 +8,7 @@ from __future__ import annotations
 import json
 
 from fuzzpass.case import parse_case
-from fuzzpass.check import check_case
-from fuzzpass.mutants import MUTANTS
-from fuzzpass.signature import signature
+from fuzzpass.regression import assert_holds, assert_still_caught
 
 CASE_FILE = r"""{
   "format": "fuzzpass.case/1",
@@ -74,12 +72,14 @@ CASE = parse_case(json.loads(CASE_FILE))
 
 
 def test_minimized_wrong_axis_finding_holds_with_the_real_pass() -> None:
-    result = check_case(CASE, backend="interpret", poison="nan")
-    assert result.verdict.value == "pass", [f.message for f in result.findings]
+    assert_holds(CASE, "nan")
 
 
-def test_minimized_wrong_axis_finding_still_kills_wrong_axis() -> None:
-    result = check_case(CASE, backend="interpret", poison="nan", mutant=MUTANTS["wrong-axis"])
-    found = signature(result.to_json(), CASE.spec)
-    assert found is not None
-    assert (found.kind, found.rule) == ("crash", "execute/deferred: ValueError")
+def test_minimized_wrong_axis_finding_still_catches_wrong_axis() -> None:
+    assert_still_caught(
+        CASE,
+        "nan",
+        "wrong-axis",
+        "crash",
+        "execute/deferred: ValueError",
+    )

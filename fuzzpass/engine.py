@@ -140,7 +140,6 @@ class Explorer:
     on_start: Callable[[Case], None] = lambda case: None
     database: ExampleDatabase | None = None
     known: set[Signature] = field(default_factory=set)
-    name: str = "fuzz"
     max_examples: int = 20
     """Examples per segment. Short segments restart Hypothesis from a fresh seed: a long one
     mutates its own earlier examples and draws the same few structures again and again."""

@@ -100,15 +100,21 @@ def write_atomically(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def _recorded(path: Path) -> Signature | None:
+    """The signature a finding's ``verdict.json`` records; None for a file that is not one."""
+    try:
+        recorded = json.loads(path.read_text())["signature"]
+        return Signature(recorded["kind"], recorded["rule"], recorded["pattern"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class FindingStore:
     """``--out/findings``: one directory per signature, its first case and verdict."""
 
     def __init__(self, out: Path) -> None:
         self.root = out / "findings"
-        self.previous = {
-            Signature(**{k: v["signature"][k] for k in ("kind", "rule", "pattern")})
-            for v in (json.loads(p.read_text()) for p in sorted(self.root.glob("*/verdict.json")))
-        }
+        self.previous = {sig for p in sorted(self.root.glob("*/verdict.json")) if (sig := _recorded(p))}
         self.found: dict[Signature, Finding] = {}
 
     def add(self, checked: Checked, at: float) -> Finding | None:
@@ -241,7 +247,6 @@ def worker_main(
         on_case,
         on_start,
         LastingCorpus(Path(out) / "corpus"),
-        name=f"w{index}",
         shrink_seconds=shrink_seconds,
         on_shrunk=on_shrunk,
     )

@@ -16,6 +16,7 @@ import numpy as np
 
 from fuzzpass.case import Case
 from fuzzpass.data import CaseData, draw
+from fuzzpass.gate import GateRecord
 from fuzzpass.mutants import Mutant
 from fuzzpass.oracle import Comparison, agree_bitwise, compare, disagree
 from fuzzpass.verdict import Finding, Kind, Stage, verdict_of
@@ -39,6 +40,7 @@ class CheckResult:
     comparisons: dict[str, Comparison] = field(default_factory=dict)
     bitwise_equal: bool | None = None
     findings: list[Finding] = field(default_factory=list)
+    gate: GateRecord | None = None
 
     @property
     def verdict(self) -> Kind:
@@ -72,6 +74,7 @@ class CheckResult:
             "bitwise_equal": self.bitwise_equal,
             "backends": self.backends,
             "findings": [f.to_json() for f in self.findings],
+            "gate": self.gate.to_json() if self.gate else None,
         }
 
 
@@ -131,9 +134,11 @@ def check_case(
     poison: str = "nan",
     generations: Sequence[str] | None = None,
     mutant: Mutant | None = None,
+    gate: Sequence[str] | None = None,
 ) -> CheckResult:
     """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
-    installed, TPU compiles; ``mutant`` swaps in a broken pass for the deferred variant."""
+    installed, TPU compiles; ``mutant`` swaps in a broken pass for the deferred variant;
+    ``gate`` audits the pass's choice on static schedules, judging these generations."""
     from fuzzpass.backends import tpu_aot
 
     result = CheckResult(case=case, poison=poison)
@@ -149,6 +154,11 @@ def check_case(
     result.findings += check_decisions(case, result.variants["deferred"])
 
     data = draw(case, poison)
+    if gate is not None:
+        from fuzzpass.gate import audit
+
+        result.gate = audit(case, result.variants["deferred"], data, gate)
+        result.findings += result.gate.findings if result.gate else []
     numerics = backend or "interpret"
     if numerics in ("interpret", "tpu"):
         run_numerics(result, numerics, data)

@@ -80,7 +80,18 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--stop-at-first", action="store_true", help="stop at the first finding")
     run.add_argument("--fail-on", choices=("any", "new"), default="any", help="exit 1 on any finding, or only new ones")
     run.add_argument("--replay", type=Path, metavar="DIR", help="re-check every finding saved under DIR, then exit")
-    run.add_argument("--tpu", type=_generations, default=None, metavar="GENS", help="generations for tpu-aot")
+    run.add_argument(
+        "--tpu",
+        type=_generations,
+        default=None,
+        metavar="GENS",
+        help="generations for tpu-aot, and judged by --check-gate",
+    )
+    run.add_argument(
+        "--check-gate",
+        action="store_true",
+        help="audit the gate on static TPU schedules (all generations recorded, --tpu judged; default all)",
+    )
     run.add_argument(
         "--minimize-seconds",
         type=_positive,
@@ -90,6 +101,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-minimize", action="store_true", help="keep findings as found (no shrinking, no repro)")
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+
+    gate_report = sub.add_parser("gate-report", help="summarize a --check-gate run, per generation and pattern")
+    gate_report.add_argument("out", type=Path, help="the run's --out directory")
 
     minimize = sub.add_parser("minimize", help="shrink a failing case while it fails the same way")
     minimize.add_argument("case", help="a failing case file (a finding's case.json, or any case)")
@@ -209,8 +223,12 @@ def _seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from fuzzpass.backends import prepare_environment
     from fuzzpass.engine import Config
+    from fuzzpass.gate import GENERATIONS
     from fuzzpass.run import Options, replay, run
 
+    if args.check_gate and (reason := _backend_unavailable("tpu-aot")):
+        print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
+        return 2
     if reason := _backend_unavailable(args.backend):
         print(f"fuzzpass: error: --backend {args.backend}: {reason}", file=sys.stderr)
         return 2
@@ -219,7 +237,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     prepare_environment()
     seed = _seed(args)
-    config = Config(args.policy, args.backend, args.poison, args.mutant, args.tpu, seed)
+    gate = (args.tpu or GENERATIONS) if args.check_gate else None
+    config = Config(args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate)
     if args.replay is not None:
         replayed = replay(args.replay, config)
         failing = [r for r in replayed if r.now != "pass"]
@@ -320,6 +339,18 @@ def _minimize_kill(path: Path, config: Any, seconds: float) -> dict[str, Any]:
     }
 
 
+def cmd_gate_report(args: argparse.Namespace) -> int:
+    from fuzzpass.gate import report
+
+    path = args.out / "gate.jsonl"
+    if not path.is_file():
+        print(f"fuzzpass: error: {path} does not exist (run with --check-gate)", file=sys.stderr)
+        return 2
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    print("\n".join(report(records)))
+    return 0
+
+
 def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
     """The case, and the config it failed under (options given, else its ``verdict.json``);
     None after printing why the file cannot be read."""
@@ -334,13 +365,19 @@ def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
         where = args.case if isinstance(e, CaseError) else verdict_path
         print(f"fuzzpass: {where}: {e}", file=sys.stderr)
         return None
+    gate = None
+    if recorded.get("verdict") == "gate":  # judge the generation it was found on
+        gate = tuple(f["message"].split(":")[0] for f in recorded["findings"] if f["kind"] == "gate")
     config = Config(
         backend=args.backend or ("tpu-aot" if recorded.get("verdict") == "compile" else "interpret"),
         poison=args.poison or recorded.get("poison", "nan"),
         mutant=args.mutant if args.mutant else recorded.get("mutant"),
+        gate=gate,
     )
-    from fuzzpass.backends import prepare_environment
+    from fuzzpass.backends import prepare_environment, schedule
 
+    if gate:
+        schedule.enable()  # before JAX starts libtpu
     prepare_environment()
     return case, config
 
@@ -400,6 +437,7 @@ def _backend_unavailable(backend: str) -> str | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"check": cmd_check, "run": cmd_run, "minimize": cmd_minimize, "export": cmd_export}
+    commands["gate-report"] = cmd_gate_report
     return {**commands, "mutants": cmd_mutants}[args.command](args)
 
 

@@ -18,7 +18,7 @@ import time
 import traceback
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky
 
 from fuzzpass.case import Case
-from fuzzpass.signature import Signature, signature
+from fuzzpass.signature import Signature, rule, signature
 from generators.examples import Example, examples
 from generators.policies import POLICIES
 
@@ -43,6 +43,7 @@ class Config:
     mutant: str | None = None
     generations: tuple[str, ...] | None = None
     seed: int = 0
+    gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
 
 
 @dataclass
@@ -55,6 +56,19 @@ class Checked:
     report: dict[str, Any]  # CheckResult.to_json(), plus the generator's oracle reasons
     seconds: float
     shrinking: bool = False  # checked while Hypothesis shrank a finding: not a drawn case
+
+    def gate_findings(self) -> list[Checked]:
+        """``gate`` findings hidden behind a more severe verdict (a mutant that moves the mask
+        the slow way is a ``decision`` finding first), each as a finding of its own."""
+        if self.verdict == "gate" or self.signature is None:
+            return []
+        found = []
+        for f in self.report["findings"]:
+            if f["kind"] == "gate":
+                report = dict(self.report, verdict="gate", findings=[f])
+                sig = Signature("gate", rule(report), self.signature.pattern)
+                found.append(replace(self, verdict="gate", signature=sig, report=report))
+        return found
 
 
 RECENT = 512
@@ -109,6 +123,7 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
             poison=config.poison,
             generations=config.generations,
             mutant=MUTANTS[config.mutant] if config.mutant else None,
+            gate=config.gate,
         )
         report = result.to_json()
     except Exception as e:

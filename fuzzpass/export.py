@@ -31,6 +31,7 @@ from fuzzpass.engine import Config
 from fuzzpass.oracle import ATOL, MARGIN
 from fuzzpass.signature import signature
 from reference.codegen import KernelSource
+from reference.compile import compile_variant
 
 TEMPLATE = Path(__file__).with_name("templates") / "repro.py.tmpl"
 """The repro script, with ``$$placeholders`` (``string.Template``) for what one finding fills in."""
@@ -56,9 +57,15 @@ def _finding(case: Case, config: Config) -> tuple[Any, dict[str, Any], dict[str,
     from fuzzpass.mutants import MUTANTS
 
     result = check_case(
-        case, backend="interpret", poison=config.poison, mutant=MUTANTS[config.mutant] if config.mutant else None
+        case,
+        backend="interpret",
+        poison=config.poison,
+        mutant=MUTANTS[config.mutant] if config.mutant else None,
+        gate=config.gate,
     )
     report = result.to_json()
+    if config.gate and result.gate and result.gate.findings:  # the finding is the gate's, whatever else
+        report = dict(report, verdict="gate", findings=[f.to_json() for f in result.gate.findings])
     expected = report["expected"] or {}
     decisions = {
         load: {"deferred": sorted(report["deferred"].get(load, [])), "expected": sorted(expected[load])}
@@ -123,11 +130,19 @@ def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
         mutant=f", mutant {config.mutant}" if config.mutant else "",
         command=command,
         versions=versions(),
-        finding=json.dumps({"kind": report["verdict"], "variant": finding["variant"], "decisions": decisions}),
+        finding=json.dumps(
+            {
+                "kind": report["verdict"],
+                "variant": finding["variant"],
+                "decisions": decisions,
+                "gate": _gate(result, finding),
+            }
+        ),
         poison_literal=repr(config.poison),
         case_json=case.dumps(),
         eager=result.variants["eager"].source.text,
         deferred=result.variants["deferred"].source.text,
+        other=_other_source(result, case) if report["verdict"] == "gate" else "",
         grid=tuple(meta["grid"]),
         bucket=tuple(meta["bucket"]),
         outputs=[tuple(o) for o in meta["outputs"]],
@@ -138,6 +153,24 @@ def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
     path.write_text(text)
     path.chmod(0o755)
     return path
+
+
+def _gate(result: Any, finding: dict[str, Any]) -> dict[str, Any] | None:
+    """For a ``gate`` finding: the generation, its topology name and the margin."""
+    from fuzzpass.backends.tpu_aot import TOPOLOGIES
+    from fuzzpass.gate import MARGIN as GATE_MARGIN
+
+    if finding["kind"] != "gate":
+        return None
+    gen = finding["message"].split(":")[0]
+    return {"generation": gen, "topology": TOPOLOGIES[gen], "choice": result.gate.choice, "margin": GATE_MARGIN}
+
+
+def _other_source(result: Any, case: Case) -> str:
+    """The choice the pass did not make: the eager kernel if it deferred, else the forced one."""
+    if result.gate.choice == "defer":
+        return result.variants["eager"].source.text
+    return compile_variant(case.spec, "force", title=f"{case.name}: forced").source.text
 
 
 def write_pytest(case: Case, config: Config, directory: Path) -> Path:

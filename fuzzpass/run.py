@@ -178,6 +178,7 @@ class RunResult:
     eager_nonfinite: int = 0
     timeouts: int = 0
     crashes: int = 0
+    audited: int = 0  # cases whose gate was audited (``--check-gate``; ``gate.jsonl``)
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
 
@@ -200,6 +201,7 @@ class RunResult:
             "branches": branches(self.reasons),
             "verdicts": dict(sorted(self.verdicts.items())),
             "eager_nonfinite": self.eager_nonfinite,
+            "gate_audited": self.audited,
             "timeouts": self.timeouts,
             "worker_crashes": self.crashes,
             "workers": self.workers,
@@ -220,8 +222,10 @@ def worker_main(
     log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    from fuzzpass.backends import prepare_environment
+    from fuzzpass.backends import prepare_environment, schedule
 
+    if config.gate is not None:
+        schedule.enable()  # before JAX starts libtpu
     prepare_environment()
     count = 0
 
@@ -330,17 +334,31 @@ class Run:
             w.checked += 1
             r.verdicts[checked.verdict] += 1
             r.reasons.update(reasons_of(checked.report))
+            if gate := checked.report.get("gate"):
+                r.audited += 1
+                with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audited case
+                    log.write(
+                        json.dumps(dict(gate, case=checked.report["case"], mutant=checked.report["mutant"])) + "\n"
+                    )
         eager = checked.report.get("variants", {}).get("eager", {})
         r.eager_nonfinite += bool(eager.get("nonfinite"))
         if checked.verdict == "timeout":
             r.timeouts += 1
+        self.keep(checked, w, shrinks=not checked.shrinking)
+        for found in checked.gate_findings():
+            self.keep(found, w, shrinks=False)  # Hypothesis shrinks the verdict's signature only
+
+    def keep(self, checked: Checked, w: _Worker, shrinks: bool) -> None:
+        """Write ``checked``'s finding if its signature is new in this run; queue its repro
+        (after the worker's Hypothesis shrinking when ``shrinks``)."""
+        r = self.result
         if checked.signature is not None:
             finding = self.store.add(checked, time.monotonic() - self.start)
             if finding is not None:
                 r.findings.append(finding)
                 self.progress.finding(finding)
                 if self.o.minimize_seconds > 0 and checked.signature.kind not in ("timeout", "crash"):
-                    if self.o.shrink_seconds > 0 and not checked.shrinking:
+                    if self.o.shrink_seconds > 0 and shrinks:
                         finding.worker = (w.index, w.incarnation)  # Hypothesis shrinks it first
                     else:
                         self.repros.add(finding, finding.case)

@@ -73,6 +73,9 @@ def rule(report: dict[str, Any]) -> str:
     if finding is None:
         return ""
     message = finding["message"]
+    if verdict == "gate":  # "<generation>: the pass chose to <defer|keep>: ..."
+        gen, _, rest = message.partition(": the pass chose to ")
+        return f"{gen}: {rest.split(':')[0]} costs more"
     if verdict == "compile":  # "<generation>: <compiler message>"
         return re.sub(r"\d+", "#", message)[:100]
     if verdict == "crash":

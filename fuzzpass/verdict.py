@@ -19,6 +19,7 @@ class Kind(Enum):
     DECISION = "decision"  # the pass decided other than ``expect``
     CRASH = "crash"  # a kernel failed to build or run
     COMPILE = "compile"  # the TPU compiler rejected a kernel
+    GATE = "gate"  # on a TPU generation's static schedule, the pass's choice costs more than the other
     TIMEOUT = "timeout"  # a check ran past ``fuzzpass run``'s per-case limit (its worker was replaced)
     INVALID = "invalid"  # the case file or command line
 
@@ -60,6 +61,7 @@ SEVERITY = (
     Kind.BASELINE_MISMATCH,
     Kind.NONFINITE_LEAK,
     Kind.MISMATCH,
+    Kind.GATE,
 )
 """When several findings come from one check, the verdict names the first in this order:
 a crash hides numerics, a wrong decision explains a wrong number, and a broken baseline is

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from fuzzpass.backends import schedule
 from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module, structural
 from fuzzpass.data import CaseData
 from reference.codegen import KernelSource
@@ -34,6 +35,7 @@ class Compiled:
     ok: bool
     seconds: float
     message: str = ""
+    bundles: int | None = None  # the static schedule's length, when schedule dumps are on
 
 
 def unavailable() -> str | None:
@@ -71,13 +73,15 @@ def _compile(
     from jax.sharding import SingleDeviceSharding
 
     start = time.perf_counter()
+    before = schedule.snapshot()
     try:
         sharding = SingleDeviceSharding(_device(generation))
         call = load_module(text).build(grid, interpret=False)
         jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower().compile()
     except Exception as e:  # the compiler's rejection is the finding
+        schedule.bundles_since(before)
         return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
-    return Compiled(generation, True, time.perf_counter() - start)
+    return Compiled(generation, True, time.perf_counter() - start, bundles=schedule.bundles_since(before))
 
 
 def compiler_message(error: Exception) -> str:

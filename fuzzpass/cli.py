@@ -102,6 +102,10 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
 
+    bench = sub.add_parser("bench", help="the dense-KV benchmark table: measured TFLOP/s quoted, static speedups")
+    bench.add_argument("--tpu", type=_generations, default=None, metavar="GENS", help="generations (default all)")
+    bench.add_argument("--mutant", choices=MUTANT_NAMES, help="the static speedups of a broken pass instead")
+
     gate_report = sub.add_parser("gate-report", help="summarize a --check-gate run, per generation and pattern")
     gate_report.add_argument("out", type=Path, help="the run's --out directory")
 
@@ -339,6 +343,33 @@ def _minimize_kill(path: Path, config: Any, seconds: float) -> dict[str, Any]:
     }
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from fuzzpass.backends import prepare_environment, schedule, tpu_aot
+
+    if reason := tpu_aot.unavailable():
+        print(f"fuzzpass: error: bench: {reason}", file=sys.stderr)
+        return 2
+    schedule.enable()
+    prepare_environment()
+    from fuzzpass import bench
+    from fuzzpass.gate import GENERATIONS
+
+    gens = args.tpu or GENERATIONS
+    for direction in bench.DIRECTIONS:
+        rows = []
+        for config in bench.CONFIGS:
+            print(f"compiling {config.name} ({direction}) for {', '.join(gens)}...", file=sys.stderr, flush=True)
+            rows.append({"config": config, "static": bench.static_counts(config, direction, gens, args.mutant)})
+        print(f"\n{direction} direction ({'tile major -> sublane' if direction == 'gated' else 'the reverse twin'}):")
+        print("\n".join(bench.table(rows)))
+    print(
+        "\nbefore/after/speedup: TFLOP/s measured on a TPU by the pass's authors (quoted). '<gen> static': "
+        "eager / deferred scheduled bundles of one grid step from that generation's compiler, deviceless: "
+        "static schedules, not timings. On a TPU host, `pytest tests/benchmarks --benchmark-only` times them."
+    )
+    return 0
+
+
 def cmd_gate_report(args: argparse.Namespace) -> int:
     from fuzzpass.gate import report
 
@@ -438,6 +469,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {"check": cmd_check, "run": cmd_run, "minimize": cmd_minimize, "export": cmd_export}
     commands["gate-report"] = cmd_gate_report
+    commands["bench"] = cmd_bench
     return {**commands, "mutants": cmd_mutants}[args.command](args)
 
 

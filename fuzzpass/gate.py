@@ -132,8 +132,8 @@ def report(records: list[dict[str, Any]]) -> list[str]:
             f"{gen}: {total[0]} cases ({total[1]} not compiled); deferral pays in {total[2]} "
             f"({total[2] / max(compiled, 1):.0%}); the gate agrees in {total[3]} ({total[3] / max(compiled, 1):.0%})"
         )
-        lines.append(f"  {'pattern':<40}{'cases':>7}{'pays':>7}{'agrees':>8}")
-        for key, (n, _, paid, agreed) in sorted(rows.items(), key=lambda kv: -kv[1][0]):
-            lines.append(f"  {key:<40}{n:>7}{paid:>7}{agreed:>8}")
+        lines.append(f"  {'pattern':<40}{'cases':>7}{'compiled':>10}{'pays':>7}{'agrees':>8}")
+        for key, (n, rejected, paid, agreed) in sorted(rows.items(), key=lambda kv: -kv[1][0]):
+            lines.append(f"  {key:<40}{n:>7}{n - rejected:>10}{paid:>7}{agreed:>8}")
         lines.append("")
     return lines

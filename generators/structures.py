@@ -211,8 +211,10 @@ class _Builder:
 
     def finish(self, v: _Val) -> None:
         """Reduce over tile dims until the value holds every tile or none (CASES.md's store
-        rule), then store it."""
-        while 0 < len({d for d in v.shape if isinstance(d, str)}) < len(self.blocks) and len(v.shape) > 1:
+        rule), then store it; a value of one of two tiles that is already rank 1 stays unstored."""
+        while 0 < len({d for d in v.shape if isinstance(d, str)}) < len(self.blocks):
+            if len(v.shape) == 1:
+                return  # a rank-1 value of one of two tiles has nothing left to reduce into: not stored
             axis = next(i for i, d in enumerate(v.shape) if isinstance(d, str))
             v = self.reduce(v, "sum", axis)
         self.store(v)

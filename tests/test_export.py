@@ -75,7 +75,7 @@ def test_repro_imports_only_jax_numpy_and_the_standard_library(tmp_path: Path) -
                 modules |= {a.name.split(".")[0] for a in n.names}
             elif isinstance(n, ast.ImportFrom) and n.module:
                 modules.add(n.module.split(".")[0])
-    assert modules <= {"argparse", "base64", "io", "json", "pathlib", "sys", "numpy", "jax"}
+    assert modules <= {"argparse", "base64", "io", "json", "os", "pathlib", "re", "sys", "tempfile", "numpy", "jax"}
     assert "jax " in text and "Made by: cmd" in text  # versions and the command in the header
 
 

@@ -56,3 +56,16 @@ def test_gate_report_covers_every_generation(tmp_path: Path) -> None:
         [sys.executable, "-m", "fuzzpass", "gate-report", str(tmp_path)], capture_output=True, text=True
     )
     assert run.returncode == 0 and "not timings" in run.stdout
+
+
+def test_bench_table_quotes_the_measurements_beside_the_static_speedups() -> None:
+    from fuzzpass import bench
+
+    config = bench.CONFIGS[0]
+    assert len(bench.lengths(config)) == 256 and set(bench.lengths(config)) == {4096}
+    assert bench.flops(config) == 4.0 * 256 * 4096 * 128 * 8 * 128
+    rows = [{"config": config, "static": {"v6e": {"eager": 120, "deferred": 100, "forced": 100},
+                                          "v5e": {"eager": None, "deferred": None, "forced": None}}}]  # fmt: skip
+    table = bench.table(rows)
+    assert table[0].startswith("| shape | dist | block | before | after")
+    assert "| A (B=256) | uniform | q4096 | 200 | 257 | 1.28x | 1.20x | rejected |" in table

@@ -133,24 +133,24 @@ def _rows(c: Case) -> tuple[int, ...]:
     return tuple(s + p for s, p in zip(shape, memory.padding(c.spec, "q"), strict=True))
 
 
-def table(rows: list[dict]) -> list[str]:
-    """The benchmark table: the measured columns quoted, then per generation the speedup the
-    static schedules imply (eager bundles / deferred bundles)."""
+def table(rows: list[dict], direction: str = "gated") -> list[str]:
+    """The benchmark table. Gated: the measured columns quoted, then per generation the speedup
+    the static schedules imply (eager / deferred bundles). Reverse: per generation what
+    forcing deferral would do (eager / forced bundles; the pass keeps the mask there)."""
     gens = list(rows[0]["static"]) if rows else []
-    head = "| shape | dist | block | before | after | speedup (measured, quoted) | " + " | ".join(
-        f"{g} static" for g in gens
-    )
-    lines = [head + " |", "|" + " --- |" * (6 + len(gens))]
+    against, label = ("deferred", "static") if direction == "gated" else ("forced", "forced static")
+    quoted = "| before | after | speedup (measured, quoted) " if direction == "gated" else ""
+    head = f"| shape | dist | block {quoted}| " + " | ".join(f"{g} {label}" for g in gens)
+    lines = [head + " |", "|" + " --- |" * (3 + (3 if quoted else 0) + len(gens))]
     for row in rows:
         c: Config = row["config"]
         cells = []
         for g in gens:
-            counts = row["static"][g]
-            e, d = counts["eager"], counts["deferred"]
+            e, d = row["static"][g]["eager"], row["static"][g][against]
             cells.append(f"{e / d:.2f}x" if e and d else "rejected")
+        measured = f"| {c.before:g} | {c.after:g} | {c.after / c.before:.2f}x " if quoted else ""
         lines.append(
-            f"| {c.shape} (B={SEQUENCES[c.shape]}) | {c.dist} | q{c.block} | {c.before:g} | {c.after:g} | "
-            f"{c.after / c.before:.2f}x | " + " | ".join(cells) + " |"
+            f"| {c.shape} (B={SEQUENCES[c.shape]}) | {c.dist} | q{c.block} {measured}| " + " | ".join(cells) + " |"
         )
     return lines
 

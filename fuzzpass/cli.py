@@ -361,10 +361,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
             print(f"compiling {config.name} ({direction}) for {', '.join(gens)}...", file=sys.stderr, flush=True)
             rows.append({"config": config, "static": bench.static_counts(config, direction, gens, args.mutant)})
         print(f"\n{direction} direction ({'tile major -> sublane' if direction == 'gated' else 'the reverse twin'}):")
-        print("\n".join(bench.table(rows)))
+        print("\n".join(bench.table(rows, direction)))
     print(
         "\nbefore/after/speedup: TFLOP/s measured on a TPU by the pass's authors (quoted). '<gen> static': "
-        "eager / deferred scheduled bundles of one grid step from that generation's compiler, deviceless: "
+        "eager / deferred (reverse: eager / forced) scheduled bundles of one grid step from that generation's "
+        "compiler, deviceless: "
         "static schedules, not timings. On a TPU host, `pytest tests/benchmarks --benchmark-only` times them."
     )
     return 0

@@ -69,3 +69,6 @@ def test_bench_table_quotes_the_measurements_beside_the_static_speedups() -> Non
     table = bench.table(rows)
     assert table[0].startswith("| shape | dist | block | before | after")
     assert "| A (B=256) | uniform | q4096 | 200 | 257 | 1.28x | 1.20x | rejected |" in table
+    reverse = bench.table(rows, "reverse")
+    assert reverse[0] == "| shape | dist | block | v6e forced static | v5e forced static |"
+    assert "| A (B=256) | uniform | q4096 | 1.20x | rejected |" in reverse

@@ -58,16 +58,18 @@ class Checked:
     shrinking: bool = False  # checked while Hypothesis shrank a finding: not a drawn case
 
     def gate_findings(self) -> list[Checked]:
-        """``gate`` findings hidden behind a more severe verdict (a mutant that moves the mask
-        the slow way is a ``decision`` finding first), each as a finding of its own."""
-        if self.verdict == "gate" or self.signature is None:
+        """``gate`` findings the verdict's signature does not name, each as a finding of its
+        own: those behind a more severe verdict (a mutant that moves the mask the slow way is a
+        ``decision`` finding first), and those of the other generations judged."""
+        if self.signature is None:
             return []
         found = []
         for f in self.report["findings"]:
             if f["kind"] == "gate":
                 report = dict(self.report, verdict="gate", findings=[f])
                 sig = Signature("gate", rule(report), self.signature.pattern)
-                found.append(replace(self, verdict="gate", signature=sig, report=report))
+                if sig != self.signature:
+                    found.append(replace(self, verdict="gate", signature=sig, report=report))
         return found
 
 

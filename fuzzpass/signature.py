@@ -76,8 +76,9 @@ def rule(report: dict[str, Any]) -> str:
     if verdict == "gate":  # "<generation>: the pass chose to <defer|keep>: ..."
         gen, _, rest = message.partition(": the pass chose to ")
         return f"{gen}: {rest.split(':')[0]} costs more"
-    if verdict == "compile":  # "<generation>: <compiler message>"
-        return re.sub(r"\d+", "#", message)[:100]
+    if verdict == "compile":  # "<generation>: <compiler message>", numbers blanked, generation kept
+        gen, _, rest = message.partition(": ")
+        return f"{gen}: {re.sub(r'[0-9]+', '#', rest)}"[:100]
     if verdict == "crash":
         return f"{finding['stage']}/{finding['variant'] or '-'}: {message.split(':', 1)[0]}"
     return finding["stage"]

@@ -157,7 +157,7 @@ def check_case(
     if gate is not None:
         from fuzzpass.gate import audit
 
-        result.gate = audit(case, result.variants["deferred"], data, gate)
+        result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
         result.findings += result.gate.findings if result.gate else []
     numerics = backend or "interpret"
     if numerics in ("interpret", "tpu"):

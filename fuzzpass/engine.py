@@ -132,19 +132,25 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
         last = traceback.extract_tb(e.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"
         message = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (at {where})"
-        report = {
-            "case": case.name,
-            "seed": case.seed,
-            "verdict": "crash",
-            "deferred": {},
-            "expected": None,
-            "reasons": {},
-            "findings": [{"kind": "crash", "stage": "harness", "variant": None, "message": message}],
-        }
+        report = unchecked_report(case, "crash", "harness", message)
     if oracle is not None:
         report["oracle"] = oracle
     report["mutant"] = config.mutant
     return Checked(case.dumps(), report["verdict"], signature(report, case.spec), report, time.perf_counter() - start)
+
+
+def unchecked_report(case: Case, kind: str, stage: str, message: str) -> dict[str, Any]:
+    """The report of a case whose check never finished (a harness exception, a worker that
+    hung or died): one finding, no decisions, no numerics."""
+    return {
+        "case": case.name,
+        "seed": case.seed,
+        "verdict": kind,
+        "deferred": {},
+        "expected": None,
+        "reasons": {},
+        "findings": [{"kind": kind, "stage": stage, "variant": None, "message": message}],
+    }
 
 
 @dataclass

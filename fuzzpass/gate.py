@@ -57,16 +57,16 @@ def pattern_of(forced: Variant) -> dict[str, Any] | None:
     return None
 
 
-def audit(case: Any, deferred: Variant, data: Any, judged: Sequence[str]) -> GateRecord | None:
-    """Compile the three variants of ``case`` for every generation; ``gate`` findings for the
-    generations in ``judged``. None when no permute-only path can move a tile."""
+def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Sequence[str]) -> GateRecord | None:
+    """Compile the three variants of ``case`` (the check's ``eager`` and ``deferred``, and the
+    forced one) for every generation; ``gate`` findings for the generations in ``judged``.
+    None when no permute-only path can move a tile."""
     from fuzzpass.backends import tpu_aot
 
     forced = compile_variant(case.spec, "force", title=f"{case.name}: forced")
     pattern = pattern_of(forced)
     if pattern is None or tpu_aot.unsupported(case.spec.dtype):
         return None
-    eager = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
     choice = "defer" if any(deferred.deferred().values()) else "keep"
     record = GateRecord(pattern, choice)
     variants = {"eager": eager, "deferred": deferred, "forced": forced}

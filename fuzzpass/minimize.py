@@ -73,9 +73,8 @@ class Minimizer:
         self.slowest = time.monotonic() - self.start
         if first.signature is None:
             raise ValueError(f"{case.name} passes: there is nothing to minimize")
-        self.target = (first.signature.kind, first.signature.rule)
         self.by_rules = case.expect_deferred is not None and _same(case.expect_deferred, expect_from_spec(case.spec))
-        self.result = Minimized(case, case, self.target, checks=1)
+        self.result = Minimized(case, case, (first.signature.kind, first.signature.rule), checks=1)
 
     # -- judging a candidate -------------------------------------------------------------
 
@@ -109,12 +108,13 @@ class Minimizer:
     def _holds(self, case: Case) -> bool:
         self.result.checks += 1
         checked: Checked = check(case, self.config)
-        return checked.signature is not None and (checked.signature.kind, checked.signature.rule) == self.target
+        return checked.signature is not None and (checked.signature.kind, checked.signature.rule) == self.result.target
 
     # -- the loop ------------------------------------------------------------------------
 
     def run(self) -> Minimized:
-        self.log(f"target: {self.target[0]} | {self.target[1]}; start: {_describe(self.current)}")
+        kind, rule = self.result.target
+        self.log(f"target: {kind} | {rule}; start: {_describe(self.current)}")
         progress = True
         while progress and not self.out_of_time():
             progress = False

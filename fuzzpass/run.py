@@ -24,13 +24,14 @@ import signal
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fuzzpass.case import Case, parse_case
 from fuzzpass.coverage import branches, reasons_of
-from fuzzpass.engine import Checked, Config, Explorer, LastingCorpus, derive_seed
+from fuzzpass.engine import Checked, Config, Explorer, LastingCorpus, derive_seed, unchecked_report
 from fuzzpass.progress import Progress
 from fuzzpass.repros import ReproQueue
 from fuzzpass.signature import Signature, pattern, signature
@@ -308,10 +309,7 @@ class Run:
         if w.process.is_alive():
             w.process.kill()
         w.process.join(timeout=10)
-        for finding in self.result.findings:
-            if finding.worker == (w.index, w.incarnation):  # it died shrinking: minimize the first case
-                finding.worker = None
-                self.repros.add(finding, finding.case)
+        self.unshrunk(lambda worker: worker == (w.index, w.incarnation))  # it died shrinking
         if w.case is not None:
             self.record(_lost(w.case, kind, message), w)
         elif not w.ready:
@@ -319,11 +317,18 @@ class Run:
             if self.startup_failures >= 3:
                 log = self.o.out / "logs" / f"worker-{w.index}.log"
                 raise RuntimeError(f"workers die before their first case ({message}); see {log}")
-        remaining = None if w.quota is None else max(w.quota - w.checked - 1, 0)
+        remaining = None if w.quota is None else max(w.quota - w.checked, 0)  # a lost case counted above
         if remaining == 0:
             w.done = True
             return
         self.spawn(w.index, w.incarnation + 1, remaining)
+
+    def unshrunk(self, waiting_on: Callable[[tuple[int, int] | None], bool]) -> None:
+        """Findings whose worker will not send Hypothesis' shrunk case: minimize the first one."""
+        for finding in self.result.findings:
+            if finding.worker is not None and waiting_on(finding.worker):
+                finding.worker = None
+                self.repros.add(finding, finding.case)
 
     # -- messages ------------------------------------------------------------------------
 
@@ -442,10 +447,7 @@ class Run:
                 w.process.join(timeout=10)
         self.result.stopped = stopped
         self.result.seconds = time.monotonic() - self.start
-        for finding in self.result.findings:  # its worker stopped before Hypothesis finished shrinking it
-            if finding.worker is not None:
-                finding.worker = None
-                self.repros.add(finding, finding.case)
+        self.unshrunk(lambda worker: worker is not None)  # workers stopped before Hypothesis finished
         if self.repros.busy and stopped != "interrupted":
             self.progress.note("minimizing and exporting the findings...")
             self.repros.drain(limit=10 * 60)
@@ -474,15 +476,7 @@ def _exit_reason(code: int | None) -> str:
 def _lost(case_text: str, kind: str, message: str) -> Checked:
     """A case whose worker hung or died: a finding with the worker's story, no numerics."""
     case = parse_case(json.loads(case_text))
-    report: dict[str, Any] = {
-        "case": case.name,
-        "seed": case.seed,
-        "verdict": kind,
-        "deferred": {},
-        "expected": None,
-        "reasons": {},
-        "findings": [{"kind": kind, "stage": "worker", "variant": None, "message": message}],
-    }
+    report = unchecked_report(case, kind, "worker", message)
     return Checked(case_text, kind, Signature(kind, "worker", pattern(case.spec)), report, 0.0)
 
 

@@ -19,6 +19,7 @@ from fuzzpass.data import CaseData, draw
 from fuzzpass.gate import GateRecord
 from fuzzpass.mutants import Mutant
 from fuzzpass.oracle import Comparison, agree_bitwise, compare, disagree
+from fuzzpass.profile import stage
 from fuzzpass.verdict import Finding, Kind, Stage, verdict_of
 from reference.compile import Variant, compile_variant
 
@@ -41,6 +42,7 @@ class CheckResult:
     bitwise_equal: bool | None = None
     findings: list[Finding] = field(default_factory=list)
     gate: GateRecord | None = None
+    helion: dict[str, Any] | None = None  # what Helion decided and computed (``--backend helion``)
 
     @property
     def verdict(self) -> Kind:
@@ -75,6 +77,7 @@ class CheckResult:
             "backends": self.backends,
             "findings": [f.to_json() for f in self.findings],
             "gate": self.gate.to_json() if self.gate else None,
+            "helion": self.helion,
         }
 
 
@@ -143,22 +146,30 @@ def check_case(
 
     result = CheckResult(case=case, poison=poison)
     try:
-        result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
-        title = f"{case.name}: deferred (After)"
-        result.variants["deferred"] = (
-            mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title)
-        )
+        with stage("codegen"):
+            result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
+            title = f"{case.name}: deferred (After)"
+            result.variants["deferred"] = (
+                mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title)
+            )
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
     result.findings += check_decisions(case, result.variants["deferred"])
 
-    data = draw(case, poison)
+    with stage("data"):
+        data = draw(case, poison)
     if gate is not None:
         from fuzzpass.gate import audit
 
-        result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
+        with stage("gate-audit"):
+            result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
         result.findings += result.gate.findings if result.gate else []
+    if backend == "helion":
+        from fuzzpass.helion_check import run_helion
+
+        run_helion(result, data)
+        return result
     numerics = backend or "interpret"
     if numerics in ("interpret", "tpu"):
         run_numerics(result, numerics, data)
@@ -177,9 +188,14 @@ def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:
         raise BackendUnavailable(f"--backend tpu: {reason}")
     runner = interpret.run if backend == "interpret" else tpu.run
     case = result.case
-    truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+    with stage("ground-truth"):
+        truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
     outs: dict[str, dict[str, np.ndarray]] = {}
     for name in VARIANTS:
+        if name == "deferred" and "eager" in outs and same_kernel(result.variants["eager"], result.variants[name]):
+            # The pass changed nothing: one kernel, run once (the interpreter is deterministic).
+            outs[name], result.comparisons[name] = outs["eager"], result.comparisons["eager"]
+            continue
         try:
             outs[name] = runner(result.variants[name].source, data, case.spec.dtype)
         except Exception as e:  # one kernel's crash is a finding, never the end of the run
@@ -191,6 +207,13 @@ def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:
     if len(outs) == 2:
         result.bitwise_equal = agree_bitwise(truth, outs["eager"], outs["deferred"])
         judge(result, truth, outs)
+
+
+def same_kernel(a: Variant, b: Variant) -> bool:
+    """Whether two variants compile to the same kernel (their sources differ at most in title)."""
+    from fuzzpass.backends.kernel import structural
+
+    return structural(a.source.text) == structural(b.source.text)
 
 
 def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: CaseData) -> None:
@@ -205,7 +228,8 @@ def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: Case
     for gen in generations:
         report[gen] = {}
         for name in VARIANTS:
-            compiled = tpu_aot.compile_for(result.variants[name].source, data, result.case.spec.dtype, gen)
+            with stage("tpu-compile"):
+                compiled = tpu_aot.compile_for(result.variants[name].source, data, result.case.spec.dtype, gen)
             report[gen][name] = "compiled" if compiled.ok else f"rejected: {compiled.message}"
             if not compiled.ok:
                 result.findings.append(Finding(Kind.COMPILE, Stage.COMPILE, name, f"{gen}: {compiled.message}"))

@@ -101,6 +101,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--no-minimize", action="store_true", help="keep findings as found (no shrinking, no repro)")
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
+    run.add_argument("--profile", action="store_true", help="print where the workers' time went, stage by stage")
 
     bench = sub.add_parser("bench", help="the dense-KV benchmark table: measured TFLOP/s quoted, static speedups")
     bench.add_argument("--tpu", type=_generations, default=None, metavar="GENS", help="generations (default all)")
@@ -146,7 +147,9 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
 
 
 def _finding_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--backend", choices=("interpret", "tpu-aot", "tpu"), help="default: the finding's, else interpret")
+    from fuzzpass.backends import BACKENDS
+
+    p.add_argument("--backend", choices=BACKENDS, help="default: the finding's, else interpret")
     p.add_argument("--poison", choices=POISONS, help="default: the finding's (its verdict.json), else nan")
     p.add_argument("--mutant", choices=MUTANT_NAMES, help="default: the finding's mutant, if any")
 
@@ -264,6 +267,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     except RuntimeError as e:
         print(f"fuzzpass: error: {e}", file=sys.stderr)
         return 2
+    if args.profile:
+        from fuzzpass.profile import table
+
+        print("\n".join(table(result.stages, result.cases)), file=sys.stderr)
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     failing = [f for f in result.findings if f.new or args.fail_on == "any"]
@@ -401,7 +408,7 @@ def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
     if recorded.get("verdict") == "gate":  # judge the generation it was found on
         gate = tuple(f["message"].split(":")[0] for f in recorded["findings"] if f["kind"] == "gate")
     config = Config(
-        backend=args.backend or ("tpu-aot" if recorded.get("verdict") == "compile" else "interpret"),
+        backend=args.backend or recorded_backend(recorded),
         poison=args.poison or recorded.get("poison", "nan"),
         mutant=args.mutant if args.mutant else recorded.get("mutant"),
         gate=gate,
@@ -454,6 +461,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def recorded_backend(recorded: dict[str, Any]) -> str:
+    """The backend a finding was found on, from its ``verdict.json``."""
+    if recorded.get("helion") or str(recorded.get("verdict", "")).startswith("helion-"):
+        return "helion"
+    return "tpu-aot" if recorded.get("verdict") == "compile" else "interpret"
+
+
 def _backend_unavailable(backend: str) -> str | None:
     if backend == "tpu-aot":
         from fuzzpass.backends import tpu_aot
@@ -463,6 +477,10 @@ def _backend_unavailable(backend: str) -> str | None:
         from fuzzpass.backends import tpu
 
         return tpu.unavailable()
+    if backend == "helion":
+        from fuzzpass.backends import helion
+
+        return helion.unavailable()
     return None
 
 

@@ -27,6 +27,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 from hypothesis.errors import Flaky
 
+from fuzzpass import profile
 from fuzzpass.case import Case
 from fuzzpass.signature import Signature, rule, signature
 from generators.examples import Example, examples
@@ -136,6 +137,7 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
     if oracle is not None:
         report["oracle"] = oracle
     report["mutant"] = config.mutant
+    report["stages"] = profile.take()
     return Checked(case.dumps(), report["verdict"], signature(report, case.spec), report, time.perf_counter() - start)
 
 
@@ -174,6 +176,8 @@ class Explorer:
     smallest failing case it reaches goes to ``on_shrunk``."""
     on_shrunk: Callable[[Signature, str], None] = lambda signature, case: None
     cases: int = 0
+    since: float = field(default_factory=time.perf_counter)
+    """When the last check ended: the time until the next one is Hypothesis' (``generate``)."""
 
     def digest(self) -> bytes:
         """What the corpus is keyed by: examples replay only under the policy and swarm
@@ -198,10 +202,12 @@ class Explorer:
                     if shrinking and time.monotonic() > deadline[0]:
                         return  # out of shrinking time: only cases already seen failing still fail
                     self.on_start(case)
+                    profile.add("generate", time.perf_counter() - self.since)
                     checked = check(case, self.config, example.structure.expect)
                     checked.shrinking = shrinking
                     self.cases += not shrinking
                     self.on_case(checked)
+                    self.since = time.perf_counter()
                     self.recent[text] = checked
                     if len(self.recent) > RECENT:
                         self.recent.popitem(last=False)

@@ -1,6 +1,7 @@
 """``fuzzpass export``: a finding as one file a compiler engineer can run anywhere.
 
-``write_repro`` writes a standalone script that needs only jax and numpy: both generated
+``write_repro`` writes a standalone script that needs only jax and numpy (a finding against
+production Helion: helion and torch too, ``templates/helion_repro.py.tmpl``): both generated
 kernels inline, exactly as fuzzpass ran them; the exact inputs (poisoned padding included),
 work items and the float64 ground truth with its error bound, packed inline (or in a ``.npz``
 beside it when large); a header with versions and the command that made it; and the check of
@@ -35,6 +36,8 @@ from reference.compile import compile_variant
 
 TEMPLATE = Path(__file__).with_name("templates") / "repro.py.tmpl"
 """The repro script, with ``$$placeholders`` (``string.Template``) for what one finding fills in."""
+HELION_TEMPLATE = TEMPLATE.with_name("helion_repro.py.tmpl")
+"""The repro of a ``--backend helion`` finding: the Helion kernel instead of the two Pallas ones."""
 
 INLINE_LIMIT = 1 << 20
 """Packed data up to this many bytes goes inline; more goes to ``<repro>.npz`` beside it."""
@@ -58,7 +61,7 @@ def _finding(case: Case, config: Config) -> tuple[Any, dict[str, Any], dict[str,
 
     result = check_case(
         case,
-        backend="interpret",
+        backend="helion" if config.backend == "helion" else "interpret",
         poison=config.poison,
         mutant=MUTANTS[config.mutant] if config.mutant else None,
         gate=config.gate,
@@ -106,6 +109,15 @@ def _packed(case: Case, config: Config, source: KernelSource) -> tuple[bytes, di
     return buffer.getvalue(), meta
 
 
+def _data_line(packed: bytes, path: Path) -> str:
+    """The script's data: inline, or in ``<repro>.npz`` beside it when large."""
+    if len(packed) > INLINE_LIMIT:
+        npz = path.with_suffix(".npz")
+        npz.write_bytes(packed)
+        return f"DATA_FILE = {npz.name!r}  # beside this script"
+    return f'DATA = "{base64.b64encode(packed).decode()}"'
+
+
 def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
     """Write ``path`` (and ``path.npz`` when the data is large); return ``path``."""
     result, report, decisions = _finding(case, config)
@@ -113,14 +125,11 @@ def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
     if sig is None:
         raise ValueError(f"{case.name} passes under {config}: there is no finding to export")
     finding = next(f for f in report["findings"] if f["kind"] == report["verdict"])
-    packed, meta = _packed(case, config, result.variants["eager"].source)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if len(packed) > INLINE_LIMIT:
-        npz = path.with_suffix(".npz")
-        npz.write_bytes(packed)
-        data_line = f"DATA_FILE = {npz.name!r}  # beside this script"
-    else:
-        data_line = f'DATA = "{base64.b64encode(packed).decode()}"'
+    if config.backend == "helion":
+        return _write_helion_repro(case, config, path, command, report, finding, str(sig))
+    packed, meta = _packed(case, config, result.variants["eager"].source)
+    data_line = _data_line(packed, path)
     text = Template(TEMPLATE.read_text()).substitute(
         signature=str(sig),
         message=finding["message"],
@@ -149,6 +158,56 @@ def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
         n_scalars=meta["n_scalars"],
         dtype=repr(meta["dtype"]),
         data_line=data_line,
+    )
+    path.write_text(text)
+    path.chmod(0o755)
+    return path
+
+
+def _write_helion_repro(
+    case: Case, config: Config, path: Path, command: str, report: dict[str, Any], finding: dict[str, Any], sig: str
+) -> Path:
+    """The Helion form of a repro (``templates/helion_repro.py.tmpl``): the case's Helion
+    kernel, its data in the kernel's argument order, and the reference's decisions."""
+    from fuzzpass.backends.helion import arguments
+    from fuzzpass.data import draw
+    from fuzzpass.ground_truth import ground_truth
+    from reference.helion_codegen import helion_source
+
+    source = helion_source(case.spec, f"{case.name}: as a Helion kernel")
+    data = draw(case, config.poison)
+    args = arguments(source, data, case.spec.dtype)
+    arrays: dict[str, np.ndarray] = {"n_inputs": np.array(len(source.inputs))}
+    for k, tile in enumerate(source.tiles):
+        arrays[f"starts_{tile}"], arrays[f"extents_{tile}"] = args[2 * k].numpy(), args[2 * k + 1].numpy()
+    for i, src in enumerate(source.inputs):
+        arrays[f"input_{i}"] = data.inputs[src].astype(np.float32)
+    for dst, (_, truth) in ground_truth(case, data).items():
+        arrays[f"{dst}.expected"] = np.nan_to_num(truth.val)
+        arrays[f"{dst}.valid"] = truth.valid
+        arrays[f"{dst}.tolerance"] = MARGIN * truth.err + ATOL
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    mode = "off" if finding["variant"] == "helion-off" else "on"
+    text = Template(HELION_TEMPLATE.read_text()).substitute(
+        signature=sig,
+        message=finding["message"],
+        name=case.name,
+        seed=case.seed,
+        poison=config.poison,
+        command=command,
+        versions=f"{versions()}, helion {report['helion']['versions']['helion']}, "
+        f"torch {report['helion']['versions']['torch']}",
+        finding=json.dumps(
+            {"kind": report["verdict"], "mode": mode, "reference": report["deferred"], "names": source.names}
+        ),
+        tiles=list(source.tiles),
+        grid=tuple(data.grid),
+        outputs=json.dumps([{"dst": d, "tiles": list(v.tiles), "shape": list(v.shape)} for d, v in source.outputs]),
+        dtype=repr(case.spec.dtype),
+        data_line=_data_line(buffer.getvalue(), path),
+        case_json=case.dumps(),
+        kernel=source.text,
     )
     path.write_text(text)
     path.chmod(0o755)

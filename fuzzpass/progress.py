@@ -98,6 +98,13 @@ def summary(r: RunResult) -> str:
         f"eager variant leaked NaN/Inf under nan poison in {r.eager_nonfinite} cases (the baseline's known hazard)",
         "",
     ]
+    if c.backend == "helion":  # the reference's kernels do not run: Helion's are judged instead
+        del lines[2]
+    if r.helion:
+        lines[-1:-1] = [
+            f"Helion's pass decided as the reference on {r.helion['agree']} of "
+            f"{r.helion['agree'] + r.helion['differ']} (load, tile) decisions ({r.helion_agreement:.1%})"
+        ]
     if r.findings:
         lines.append(f"{'finding':<72}{'count':>7}  first case")
         for f in r.findings:

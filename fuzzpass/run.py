@@ -180,6 +180,8 @@ class RunResult:
     timeouts: int = 0
     crashes: int = 0
     audited: int = 0  # cases whose gate was audited (``--check-gate``; ``gate.jsonl``)
+    stages: Counter[str] = field(default_factory=Counter)  # worker seconds per stage (``profile``)
+    helion: Counter[str] = field(default_factory=Counter)  # per load and tile: Helion agrees or differs
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
 
@@ -206,7 +208,28 @@ class RunResult:
             "timeouts": self.timeouts,
             "worker_crashes": self.crashes,
             "workers": self.workers,
+            "profile": {name: round(s, 2) for name, s in self.stages.most_common()},
+            "helion_decisions": dict(self.helion, rate=self.helion_agreement) if self.helion else None,
         }
+
+    @property
+    def helion_agreement(self) -> float | None:
+        """The share of (load, tile) decisions on which Helion's pass and the reference agree."""
+        total = self.helion["agree"] + self.helion["differ"]
+        return round(self.helion["agree"] / total, 4) if total else None
+
+
+def helion_agreement(report: dict[str, Any]) -> Counter[str]:
+    """Per (load, tile) of a ``--backend helion`` check: did Helion decide as the reference?"""
+    helion = report.get("helion") or {}
+    if "deferred" not in helion:
+        return Counter()
+    ours, theirs = report["deferred"], helion["deferred"]
+    return Counter(
+        "agree" if (tile in ours.get(load, [])) == (tile in theirs.get(load, [])) else "differ"
+        for load, tiles in report["reasons"].items()
+        for tile in tiles
+    )
 
 
 def worker_main(
@@ -339,6 +362,8 @@ class Run:
             w.checked += 1
             r.verdicts[checked.verdict] += 1
             r.reasons.update(reasons_of(checked.report))
+            r.stages.update(checked.report.get("stages", {}))
+            r.helion.update(helion_agreement(checked.report))
             if gate := checked.report.get("gate"):
                 r.audited += 1
                 with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audited case

@@ -38,7 +38,7 @@ class Signature:
     def blames_pass(self) -> bool:
         """Whether the pass (or a mutant of it) is at fault: a decision, the deferred variant's
         numbers, or a crash of the deferred variant alone."""
-        return self.kind in ("decision", "mismatch", "nonfinite-leak") or (
+        return self.kind in ("decision", "mismatch", "nonfinite-leak", "helion-decision") or (
             self.kind == "crash" and "/deferred:" in self.rule
         )
 
@@ -70,6 +70,13 @@ def rule(report: dict[str, Any]) -> str:
         return "deferred variant" if deferred else "deferred variant, nothing deferred"
     if verdict == "baseline-mismatch":
         return "eager variant"
+    if verdict == "helion-decision":
+        return helion_decision_rule(report)
+    if verdict == "helion-mismatch":
+        deferred = any(report["helion"]["deferred"].values())
+        return f"{finding['variant'] if finding else '-'}, {'deferred' if deferred else 'nothing deferred'}"
+    if verdict == "helion-crash" and finding is not None:
+        return f"{finding['stage']}/{finding['variant']}: {re.sub(r'[0-9]+', '#', finding['message'])}"[:100]
     if finding is None:
         return ""
     message = finding["message"]
@@ -84,8 +91,27 @@ def rule(report: dict[str, Any]) -> str:
     return finding["stage"]
 
 
+def helion_decision_rule(report: dict[str, Any]) -> str:
+    """Where Helion's pass and the reference part, in the reference's reasons."""
+    helion, reference, reasons = report["helion"]["deferred"], report["deferred"], report["reasons"]
+    parted = set()
+    for load, tiles in reasons.items():
+        for tile, reason in tiles.items():
+            theirs, ours = tile in helion.get(load, []), tile in reference.get(load, [])
+            if theirs != ours:
+                parted.add(
+                    f"Helion defers where the reference keeps ({reason})"
+                    if theirs
+                    else "Helion keeps where the reference defers"
+                )
+    if report["helion"].get("inconsistent"):
+        parted.add("Helion's graph and its source disagree")
+    return "; ".join(sorted(parted))
+
+
 def signature(report: dict[str, Any], spec: KernelSpec) -> Signature | None:
-    """The signature of a check's verdict, or None when it passed."""
-    if report["verdict"] == "pass":
+    """The signature of a check's verdict, or None when it passed or could not be compared
+    (``inexpressible``: counted by a run, never a finding)."""
+    if report["verdict"] in ("pass", "inexpressible"):
         return None
     return Signature(report["verdict"], rule(report), pattern(spec))

@@ -21,15 +21,26 @@ class Kind(Enum):
     COMPILE = "compile"  # the TPU compiler rejected a kernel
     GATE = "gate"  # on a TPU generation's static schedule, the pass's choice costs more than the other
     TIMEOUT = "timeout"  # a check ran past ``fuzzpass run``'s per-case limit (its worker was replaced)
+    HELION_CRASH = "helion-crash"  # production Helion failed to compile or run the case's kernel
+    HELION_DECISION = "helion-decision"  # Helion's pass decided other than the reference
+    HELION_MISMATCH = "helion-mismatch"  # a Helion kernel disagrees with the float64 ground truth
+    INEXPRESSIBLE = "inexpressible"  # Helion's language cannot state the case: nothing to compare
     INVALID = "invalid"  # the case file or command line
 
     @property
     def exit_code(self) -> int:
-        return {Kind.PASS: 0, Kind.INVALID: 2}.get(self, 1)
+        """0: the case holds, or (``inexpressible``) there was nothing to compare, as a
+        test runner's "unsupported"; 2: bad input; 1: a defect."""
+        return {Kind.PASS: 0, Kind.INEXPRESSIBLE: 0, Kind.INVALID: 2}.get(self, 1)
+
+    @property
+    def is_defect(self) -> bool:
+        return self not in (Kind.PASS, Kind.INEXPRESSIBLE, Kind.INVALID)
 
 
 class Stage(Enum):
     VALIDATE = "validate"
+    TRANSLATE = "translate"  # the case written as a Helion kernel
     DECIDE = "decide"
     CODEGEN = "codegen"
     COMPILE = "compile"
@@ -61,11 +72,16 @@ SEVERITY = (
     Kind.BASELINE_MISMATCH,
     Kind.NONFINITE_LEAK,
     Kind.MISMATCH,
+    Kind.HELION_CRASH,
+    Kind.HELION_DECISION,
+    Kind.HELION_MISMATCH,
     Kind.GATE,
+    Kind.INEXPRESSIBLE,
 )
 """When several findings come from one check, the verdict names the first in this order:
 a crash hides numerics, a wrong decision explains a wrong number, and a broken baseline is
-reported apart from what the pass broke."""
+reported apart from what the pass broke. Helion's findings come after the reference's own:
+a broken reference is not evidence against Helion."""
 
 
 def verdict_of(findings: list[Finding]) -> Kind:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from fuzzpass.case import Case
@@ -56,9 +57,23 @@ def instances(draw: st.DrawFn, structure: Structure, policy: Policy) -> Instance
     return Instance(lengths, draw(st.integers(0, 2**31 - 1)), dists)
 
 
+def expressible(structure: Structure) -> bool:
+    """Whether Helion's language can state ``structure`` (lengths do not change that)."""
+    from reference.helion_codegen import helion_source
+    from reference.ops.base import Inexpressible
+
+    try:
+        helion_source(structure.spec({t: (b,) for t, b in structure.blocks.items()}), "")
+    except Inexpressible:
+        return False
+    return True
+
+
 @st.composite
 def examples(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozenset()) -> Example:
     """A structure under ``policy`` without the ``disabled`` op kinds, and 1-8 instances."""
     structure = draw(structures(policy, disabled))
+    if policy.helion:
+        assume(expressible(structure))
     count = draw(st.integers(1, MAX_INSTANCES))
     return Example(structure, tuple(draw(instances(structure, policy)) for _ in range(count)))

@@ -54,6 +54,10 @@ class Policy:
     extra_path: int
     """Percent of graphs that get a second clean permute path from the load (a use that does
     not stop deferral)."""
+    blocks: Weights = (("8", 3), ("16", 3), ("128", 1), ("3", 1), ("5", 1), ("12", 1))
+    """Block sizes: TPU layout's favourites (8, 16, 128) first, odd ones after."""
+    helion: bool = False
+    """Draw only cases Helion's language can state (``reference.helion_codegen``)."""
 
 
 _JAGGED: Weights = (("random", 3), ("uniform", 2), ("ramp", 2), ("boundary", 3), ("zero", 1), ("single", 1))
@@ -101,6 +105,21 @@ POLICIES: dict[str, Policy] = {
             reductions=_REDUCTIONS,
             distributions=_JAGGED,
             extra_path=10,
+        ),
+        Policy(
+            name="helion",
+            doc="only cases production Helion can state (--backend helion): power-of-two blocks, rank 2-3 dots",
+            ranks=(("3", 6), ("2", 1), ("4", 1)),
+            tile_counts=(("1", 6), ("2", 1)),
+            dtypes=(("float32", 3), ("bfloat16", 3), ("float16", 1)),
+            consumers=(("reduce", 3), ("dot", 3), ("elementwise", 1), ("store", 1)),
+            negatives=(("none", 5), ("reshape", 2), ("second-use", 1), ("nonzero-fill", 1)),
+            positions=(("deferrable", 6), ("any", 1), ("gate-boundary", 1)),
+            reductions=_REDUCTIONS,
+            distributions=_JAGGED,
+            extra_path=15,
+            blocks=(("8", 3), ("16", 3), ("128", 1)),
+            helion=True,
         ),
         Policy(
             name="gate-boundary",

@@ -23,9 +23,6 @@ from generators.oracle import FILLS, Outcome, expected_reason
 from generators.policies import Policy
 from reference.spec import Dim, KernelSpec, NodeSpec, TileSpec
 
-BLOCKS = (("8", 3), ("16", 3), ("128", 1), ("3", 1), ("5", 1), ("12", 1))
-"""Block sizes: TPU layout's favourites (8, 16, 128) first, odd ones after."""
-
 PLAIN_DIMS = (2, 4, 8, 16, 3, 5, 1, 128)
 
 MAX_ELEMENTS = 1 << 15
@@ -147,9 +144,25 @@ class _Builder:
         return _Val(out, v.shape, None)
 
     def store(self, v: _Val) -> None:
+        if self.policy.helion:
+            v = self._tiles_major(v)
         self.note(v, "other")
         self.stores += 1
         self.add("store", None, arg=v.name, dst=f"out{self.stores}")
+
+    def _tiles_major(self, v: _Val) -> _Val:
+        """``v`` with its tiles moved in front by an explicit permute (a store is another use
+        either way), or, at rank 2, summed over them: Helion 1.5.1 stores a jagged tile
+        along a major dim only."""
+        rank = len(v.shape)
+        tiles = [i for i, d in enumerate(v.shape) if isinstance(d, str)]
+        if not tiles or max(tiles) < rank - 2:
+            return v
+        if rank - len(tiles) < 2:
+            for axis in reversed(tiles):
+                v = self.reduce(v, "sum", axis)
+            return v
+        return self.permute(v, tiles + [i for i in range(rank) if i not in tiles])
 
     # -- structures ----------------------------------------------------------------------
 
@@ -313,7 +326,7 @@ def structures(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = froze
     if ntiles == 2:
         rank = max(rank, 3)
     tiles = [f"t{i}" for i in range(ntiles)]
-    blocks = {t: int(draw(weighted(BLOCKS))) for t in tiles}
+    blocks = {t: int(draw(weighted(policy.blocks))) for t in tiles}
     b = _Builder(draw, policy, disabled, dtype, blocks)
     positions = draw(weighted(policy.positions))
     x = b.load(_load_shape(draw, b, rank, tiles, positions))

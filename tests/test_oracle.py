@@ -55,6 +55,19 @@ def test_eager_mask_leaks_nan_that_deferral_keeps_out() -> None:
     assert result.verdict.value == "pass"  # the hazard is reported, not failed
 
 
+def test_a_kernel_the_pass_left_alone_runs_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzzpass.backends import interpret
+
+    runs: list[str] = []
+    real = interpret.run
+    monkeypatch.setattr(interpret, "run", lambda source, *a: runs.append(source.text) or real(source, *a))
+    kept = check_case(case(regrouping_reshape(second_use=False)), backend="interpret")
+    assert kept.deferred == {"x": []} and len(runs) == 1 and kept.bitwise_equal
+    runs.clear()
+    deferred = check_case(case(sum_over_tile()), backend="interpret")
+    assert deferred.deferred == {"x": ["t0"]} and len(runs) == 2
+
+
 @pytest.mark.parametrize("poison", ["finite", "zero"])
 def test_no_leak_without_nan_poison(poison: str) -> None:
     result = check_case(case(sum_over_tile()), backend="interpret", poison=poison)

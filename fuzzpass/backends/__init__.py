@@ -1,10 +1,11 @@
 """Where kernels run: ``interpret`` (CPU), ``tpu-aot`` (the TPU compiler, deviceless) and
 ``tpu`` (a TPU host). All three build kernels through :mod:`fuzzpass.backends.kernel`, so
-what cannot run here is still compiled here exactly as a TPU host would compile it."""
+what cannot run here is still compiled here exactly as a TPU host would compile it.
+``helion`` is the other side of the differential: production Helion compiles the case."""
 
 import os
 
-BACKENDS = ("interpret", "tpu-aot", "tpu")
+BACKENDS = ("interpret", "tpu-aot", "tpu", "helion")
 
 
 def prepare_environment() -> None:

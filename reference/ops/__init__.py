@@ -1,4 +1,4 @@
-"""The op table: one :class:`~reference.ops.base.Op` per op, each with its four rules.
+"""The op table: one :class:`~reference.ops.base.Op` per op, each with its five rules.
 
 Importing this package registers every op. Adding an op is adding one entry (in the module of
 its family) and its tests; codegen, the float64 ground truth and the graph builder dispatch

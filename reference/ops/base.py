@@ -1,10 +1,11 @@
-"""What an op is: four rules under fixed names, plus the fields a case gives it.
+"""What an op is: five rules under fixed names, plus the fields a case gives it.
 
 Every op (CASES.md, "Ops") is one :class:`Op`: its shape rule (the value it makes, or a
 :class:`~reference.errors.SpecError` naming the bad field), its masked-value rule (what its
 padded lanes hold, given what its inputs' padded lanes hold), its Pallas rule (source lines
-for one work item) and its float64 rule (what it means, on valid elements only). The registry
-refuses a second op of the same name, and a test keeps the four tables in step.
+for one work item), its float64 rule (what it means, on valid elements only) and its Helion
+rule (the same op as a line of a ``@helion.kernel``, or :class:`Inexpressible`). The registry
+refuses a second op of the same name, and a test keeps the tables in step.
 """
 
 from __future__ import annotations
@@ -88,15 +89,48 @@ class Emitter(Protocol):
         ...
 
 
+class Inexpressible(Exception):
+    """A case that Helion's language cannot state as written: ``where`` names the node or
+    field, ``reason`` says what Helion lacks. The harness reports it (``inexpressible``)
+    rather than rewrite the case into one Helion can state: a rewritten case would test
+    another graph."""
+
+    def __init__(self, where: str, reason: str) -> None:
+        super().__init__(f"{where}: {reason}")
+        self.where = where
+        self.reason = reason
+
+
+class HelionWriter(Protocol):
+    """What a Helion rule may ask the ``@helion.kernel`` being written for."""
+
+    spec: KernelSpec
+
+    def tile(self, name: str) -> str:
+        """The ``hl.tile`` loop variable of tile ``name``."""
+        ...
+
+    def item(self) -> str:
+        """This work item's index into a per-item output (``i0`` or ``i0, i1``)."""
+        ...
+
+    def output(self, dst: str, value: Value) -> str:
+        """The output tensor a store of ``value`` to ``dst`` writes (the writer allocates it)."""
+        ...
+
+
 ShapeRule = Callable[["NodeSpec", list[Value], "KernelSpec"], Value | None]
 MaskedValueRule = Callable[["torch.fx.Node", list[MaskedValue]], MaskedValue]
 PallasRule = Callable[["torch.fx.Node", list[str], Emitter], list[str]]
 F64Rule = Callable[["NodeSpec", Value | None, list[T64], F64Context], T64]
+HelionRule = Callable[["NodeSpec", list[str], list[Value], HelionWriter], str]
+"""Given the node, its value arguments' variables and values: the expression it computes
+(a store: the whole statement)."""
 
 
 @dataclass(frozen=True)
 class Op:
-    """One op: its case fields, fx target, family, four rules and the fill it masks inputs with."""
+    """One op: its case fields, fx target, family, five rules and the fill it masks inputs with."""
 
     name: str
     fields: dict[str, FieldKind]
@@ -107,6 +141,7 @@ class Op:
     masked_value: MaskedValueRule
     pallas: PallasRule
     f64: F64Rule
+    helion: HelionRule
     consumer_fill: float | None = None
     """A consumer op masks each tensor input with this fill first (Helion inserts
     ``_mask_to(x, fill)``): 0 for both operands of a dot, a reduction's identity."""

@@ -15,7 +15,17 @@ import numpy as np
 import torch.fx
 
 from reference.errors import SpecError
-from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register, rounding
+from reference.ops.base import (
+    T64,
+    Emitter,
+    F64Context,
+    HelionWriter,
+    Inexpressible,
+    MaskedValue,
+    Op,
+    register,
+    rounding,
+)
 from reference.values import UNIT_ROUNDOFF, Value
 
 if TYPE_CHECKING:
@@ -75,6 +85,30 @@ def dot_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
     ]
 
 
+def dot_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    """``torch.mm``/``torch.bmm``, with ``out_dtype=torch.float32`` for narrower operands
+    (float32 accumulation and result, as ``lax.dot_general`` here). They take rank 2 or 3 with the batch dim leading and
+    contract an operand's last dim (lhs) or second-to-last (rhs); an operand that contracts
+    the other of its last two dims is transposed there. That transpose swaps the last two
+    dims only, so a tile stays major or stays in the last two: the pass's decision about it
+    cannot change. Anything else is inexpressible."""
+    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    lhs, rhs = values
+    if lhs.rank != rhs.rank or lhs.rank not in (2, 3):
+        raise Inexpressible("lhs", f"a dot of ranks {lhs.rank} and {rhs.rank}: torch.mm/bmm take rank 2 or 3, alike")
+    batch = lhs.rank - 2
+    if (lb, rb) != (tuple(range(batch)), tuple(range(batch))):
+        raise Inexpressible("batch", f"batch dims {[list(lb), list(rb)]}: torch.bmm needs one batch dim, leading")
+    if len(lc) != 1:
+        raise Inexpressible("contract", f"{len(lc)} contracted dims: torch.mm/bmm contract one")
+    if lhs.dtype != rhs.dtype:
+        raise Inexpressible("rhs", f"operands of {lhs.dtype} and {rhs.dtype}: torch.mm/bmm take one dtype")
+    a = args[0] if lc[0] == batch + 1 else f"{args[0]}.transpose(-2, -1)"
+    b = args[1] if rc[0] == batch else f"{args[1]}.transpose(-2, -1)"
+    wide = "" if lhs.dtype == "float32" else ", out_dtype=torch.float32"  # torch refuses it for float32 on CPU
+    return f"torch.{'bmm' if batch else 'mm'}({a}, {b}{wide})"
+
+
 def dot_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
     lhs, rhs = args
     (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
@@ -117,6 +151,7 @@ register(
         masked_value=dot_masked_value,
         pallas=dot_pallas,
         f64=dot_f64,
+        helion=dot_helion,
         consumer_fill=0.0,
     )
 )

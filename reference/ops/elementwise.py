@@ -20,7 +20,7 @@ import torch
 import torch.fx
 
 from reference.errors import SpecError
-from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register, rounding
+from reference.ops.base import T64, Emitter, F64Context, HelionWriter, MaskedValue, Op, register, rounding
 from reference.values import DTYPE_NAMES, JNP_DTYPE, Value, promote, round_to
 
 if TYPE_CHECKING:
@@ -43,6 +43,7 @@ UNARY: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str, object]] = {
     "neg": (np.negative, "-{x}", torch.ops.aten.neg.default),
     "abs": (np.abs, "jnp.abs({x})", torch.ops.aten.abs.default),
 }
+UNARY_HELION = {"exp": "torch.exp({x})", "neg": "-{x}", "abs": "torch.abs({x})"}
 
 
 def unary_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
@@ -55,6 +56,10 @@ def unary_masked_value(name: str, node: torch.fx.Node, inputs: list[MaskedValue]
 
 def unary_pallas(name: str, node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
     return [f"{ctx.var(node)} = {UNARY[name][1].format(x=args[0])}"]
+
+
+def unary_helion(name: str, node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    return UNARY_HELION[name].format(x=args[0])
 
 
 def unary_f64(name: str, node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
@@ -79,6 +84,7 @@ for _name, (_fn, _src, _target) in UNARY.items():
             masked_value=functools.partial(unary_masked_value, _name),
             pallas=functools.partial(unary_pallas, _name),
             f64=functools.partial(unary_f64, _name),
+            helion=functools.partial(unary_helion, _name),
         )
     )
 
@@ -91,6 +97,8 @@ BINARY: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], str, obj
     "mul": (np.multiply, "{a} * {b}", torch.ops.aten.mul.Tensor),
     "maximum": (np.maximum, "jnp.maximum({a}, {b})", torch.ops.aten.maximum.default),
 }
+BINARY_HELION = {"add": "{a} + {b}", "sub": "{a} - {b}", "mul": "{a} * {b}", "maximum": "torch.maximum({a}, {b})"}
+"""torch spellings; ``maximum`` with a scalar is ``torch.clamp_min`` (torch.maximum takes tensors)."""
 
 
 def broadcast_values(lhs: Value, rhs: Value) -> Value:
@@ -145,6 +153,17 @@ def binary_pallas(name: str, node: torch.fx.Node, args: list[str], ctx: Emitter)
     return [f"{ctx.var(node)} = {BINARY[name][1].format(a=args[0], b=b)}"]
 
 
+def binary_helion(name: str, node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    if len(args) == 2:
+        return BINARY_HELION[name].format(a=args[0], b=args[1])
+    scalar = repr(float(node["scalar"]))
+    return (
+        f"torch.clamp_min({args[0]}, {scalar})"
+        if name == "maximum"
+        else BINARY_HELION[name].format(a=args[0], b=scalar)
+    )
+
+
 def _align(t: T64, rank: int) -> T64:
     """Insert unit dims after the work-item axis so numpy broadcasts per item."""
     extra = rank - (t.val.ndim - 1)
@@ -183,6 +202,7 @@ for _name, (_fn, _src, _target) in BINARY.items():
             masked_value=functools.partial(binary_masked_value, _name),
             pallas=functools.partial(binary_pallas, _name),
             f64=functools.partial(binary_f64, _name),
+            helion=functools.partial(binary_helion, _name),
         )
     )
 
@@ -204,6 +224,10 @@ def cast_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
     return [f"{ctx.var(node)} = {args[0]}.astype({JNP_DTYPE[node.kwargs['dtype']]})"]
 
 
+def cast_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    return f"{args[0]}.to(torch.{node['dtype']})"
+
+
 def cast_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
     assert out is not None
     x = args[0]
@@ -221,5 +245,6 @@ register(
         masked_value=cast_masked_value,
         pallas=cast_pallas,
         f64=cast_f64,
+        helion=cast_helion,
     )
 )

@@ -16,7 +16,7 @@ import torch
 import torch.fx
 
 from reference.errors import SpecError
-from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register
+from reference.ops.base import T64, Emitter, F64Context, HelionWriter, Inexpressible, MaskedValue, Op, register
 from reference.values import Value
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ def permute_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Cont
     return T64(x.val.transpose(axes), x.valid.transpose(axes), x.err.transpose(axes))
 
 
+def permute_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    return f"{args[0]}.permute({', '.join(map(str, node['dims']))})"
+
+
 register(
     Op(
         name="permute",
@@ -60,6 +64,7 @@ register(
         masked_value=passthrough_masked_value,
         pallas=permute_pallas,
         f64=permute_f64,
+        helion=permute_helion,
     )
 )
 
@@ -93,6 +98,20 @@ def reshape_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Cont
     return T64(x.val.reshape(shape), x.valid.reshape(shape), x.err.reshape(shape))
 
 
+def reshape_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    """``reshape`` with each tile dim as its block size. A reshape that regroups a tile's
+    rows (other elements in front of it than before) has no Helion form: Helion masks a
+    tile dim by position, while the case's validity moves with the elements."""
+    (x,) = values
+    for tile in x.tile_names:
+        after = [i for i, d in enumerate(node["shape"]) if d == tile]
+        at = x.tiles.index(tile)
+        if after and math.prod(x.shape[:at]) != math.prod(w.spec.block_shape(tuple(node["shape"][: after[0]]))):
+            raise Inexpressible("shape", f"it regroups tile {tile!r}'s rows; Helion masks a tile dim by position")
+    dims = [f"{w.tile(d)}.block_size" if isinstance(d, str) else str(d) for d in node["shape"]]
+    return f"{args[0]}.reshape([{', '.join(dims)}])"
+
+
 register(
     Op(
         name="reshape",
@@ -104,5 +123,6 @@ register(
         masked_value=passthrough_masked_value,
         pallas=reshape_pallas,
         f64=reshape_f64,
+        helion=reshape_helion,
     )
 )

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import torch.fx
 
-from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register
+from reference.ops.base import T64, Emitter, F64Context, HelionWriter, Inexpressible, MaskedValue, Op, register
 from reference.values import Value
 
 if TYPE_CHECKING:
@@ -49,6 +49,10 @@ def mask_to_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[s
     return [f"{ctx.var(node)} = jnp.where({mask} != 0, {args[0]}, {fill_source(float(node.args[1]))})"]  # type: ignore[arg-type]
 
 
+def mask_to_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    raise Inexpressible("op", "_mask_to is Helion's own: it inserts one before every consumer")
+
+
 def mask_to_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
     # A case's meaning never depends on fill values (CASES.md): on valid elements, identity.
     return args[0]
@@ -65,5 +69,6 @@ register(
         masked_value=mask_to_masked_value,
         pallas=mask_to_pallas,
         f64=mask_to_f64,
+        helion=mask_to_helion,
     )
 )

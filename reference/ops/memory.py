@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import torch.fx
 
 from reference.errors import SpecError
-from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register
+from reference.ops.base import T64, Emitter, F64Context, HelionWriter, Inexpressible, MaskedValue, Op, register
 from reference.values import JNP_DTYPE, Value, sublane_tile
 
 if TYPE_CHECKING:
@@ -149,6 +149,11 @@ def load_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
     return lines
 
 
+def load_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    index = [w.tile(d) if isinstance(d, str) else ":" for d in w.spec.inputs[node["src"]]]
+    return f"{node['src']}[{', '.join(index)}]"
+
+
 def load_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
     return ctx.load(node["src"])
 
@@ -164,6 +169,7 @@ register(
         masked_value=load_masked_value,
         pallas=load_pallas,
         f64=load_f64,
+        helion=load_helion,
     )
 )
 
@@ -198,6 +204,23 @@ def store_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str
     return [f"{ctx.out_ref(node)}[...] = {expr}"]
 
 
+def store_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    """A value holding every tile is stored at its jagged rows (``out[t0, :]``); Helion 1.5.1
+    refuses such a ragged store along the last two dims. Any other value goes to its work
+    item's slot (``out[i0, ...]``), as the Pallas rule does."""
+    (value,) = values
+    out = w.output(node["dst"], value)
+    if not value.tile_names:
+        return f"{out}[{', '.join([w.item()] + [':'] * value.rank)}] = {args[0]}"
+    for name in value.tile_names:
+        if value.dim_index(name) >= value.rank - 2:  # type: ignore[operator]
+            raise Inexpressible(
+                "arg", f"a store with tile {name!r} in its last two dims: Helion 1.5.1 refuses ragged stores there"
+            )
+    index = [w.tile(t) if t else ":" for t in value.tiles]
+    return f"{out}[{', '.join(index)}] = {args[0]}"
+
+
 def store_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
     return args[0]
 
@@ -213,5 +236,6 @@ register(
         masked_value=store_masked_value,
         pallas=store_pallas,
         f64=store_f64,
+        helion=store_helion,
     )
 )

@@ -17,7 +17,7 @@ import torch
 import torch.fx
 
 from reference.errors import SpecError
-from reference.ops.base import T64, Emitter, F64Context, MaskedValue, Op, register, rounding
+from reference.ops.base import T64, Emitter, F64Context, HelionWriter, MaskedValue, Op, register, rounding
 from reference.values import UNIT_ROUNDOFF, Value
 
 if TYPE_CHECKING:
@@ -56,6 +56,16 @@ def reduce_pallas(name: str, node: torch.fx.Node, args: list[str], ctx: Emitter)
     return [f"{ctx.var(node)} = {REDUCTIONS[name][2]}({x}, axis={node.kwargs['axis']})"]
 
 
+def reduce_helion(name: str, node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    """``sum`` accumulates in float32 as the Pallas rule does; ``dtype=`` keeps it one op (a
+    cast before it would be a second use of the value, and keep its eager mask)."""
+    axis = node["axis"]
+    if name == "sum":
+        wide = ", dtype=torch.float32" if values[0].dtype != "float32" else ""
+        return f"torch.sum({args[0]}, {axis}{wide})"
+    return f"torch.{'amax' if name == 'max' else 'amin'}({args[0]}, {axis})"
+
+
 def reduce_f64(name: str, node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
     identity, fn = REDUCTIONS[name][:2]
     x, axis = args[0], node["axis"] + 1
@@ -87,6 +97,7 @@ for _name, (_identity, _fn, _src, _target) in REDUCTIONS.items():
             masked_value=functools.partial(reduce_masked_value, _name),
             pallas=functools.partial(reduce_pallas, _name),
             f64=functools.partial(reduce_f64, _name),
+            helion=functools.partial(reduce_helion, _name),
             consumer_fill=_identity,
         )
     )

@@ -1,0 +1,218 @@
+"""Production Helion as a second implementation: its pass decides, its kernels run.
+
+A case's Helion kernel (:mod:`reference.helion_codegen`) is bound twice, with Helion's own
+``defer_pallas_load_masks`` on (what users run) and off (Helion's eager baseline), and both
+run in Pallas interpret mode on the case's data, poisoned padding included. The pass's choice
+per load is read from its graph: a wrapper around the pass, at the one place Helion calls it
+(``helion._compiler.device_ir``), records each load node's ``pallas_deferred_mask_block_ids``
+and maps block ids back to the case's tiles through the ``hl.tile`` loop variables, which the
+kernel names after them. Needs ``pip install 'fuzzpass[helion]'``.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from fuzzpass.backends.kernel import bucketed_grid
+from fuzzpass.data import CaseData
+from reference.helion_codegen import KERNEL, HelionSource
+from reference.values import Value
+
+MODES = ("on", "off")
+"""``on``: Helion as users run it; ``off``: its pass replaced by a no-op (the eager baseline)."""
+
+
+def unavailable() -> str | None:
+    """Why the helion backend cannot run here, or None."""
+    try:
+        import helion  # noqa: F401
+    except ImportError:
+        return "helion is not installed (pip install 'fuzzpass[helion]')"
+    return None
+
+
+def prepare_environment() -> None:
+    """Helion's Pallas backend in interpret mode, and no autotuning: every kernel carries
+    its one config, so a run never waits on a search. Helion reads these when imported."""
+    os.environ["HELION_BACKEND"] = "pallas"
+    os.environ["HELION_PALLAS_INTERPRET"] = "1"
+    os.environ["HELION_DISALLOW_AUTOTUNING"] = "1"
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")  # interpret mode: libtpu need not look for a chip
+
+
+prepare_environment()  # this module is imported only to use Helion, and before Helion is
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    return {name: version(name) for name in ("helion", "jax", "jaxlib", "torch")}
+
+
+@dataclass
+class LoadDecision:
+    """One load node of Helion's graph: what it reads and the tiles whose mask its pass deferred."""
+
+    node: str
+    source: str
+    deferred: list[str]
+
+
+@dataclass
+class _Probe:
+    """The wrapper around Helion's pass: off or on, and what the last binds decided."""
+
+    mode: str = "on"
+    loads: list[LoadDecision] = field(default_factory=list)
+
+
+_probe = _Probe()
+
+
+@functools.cache
+def _install_probe() -> None:
+    """Wrap ``defer_pallas_load_masks`` where ``device_ir`` calls it (it imported the name,
+    so wrapping it in ``node_masking`` would change nothing)."""
+    import helion._compiler.device_ir as device_ir
+    from helion._compiler.compile_environment import CompileEnvironment
+    from helion.language.memory_ops import load
+
+    real = device_ir.defer_pallas_load_masks
+
+    @functools.wraps(real)
+    def probed(graph: Any) -> None:
+        if _probe.mode == "on":
+            real(graph)
+        env = CompileEnvironment.current()
+        for node in graph.find_nodes(op="call_function", target=load):
+            ids = node.meta.get("pallas_deferred_mask_block_ids") or ()
+            tiles = sorted(name for bid in ids for name in env.block_sizes[bid].debug_names)
+            _probe.loads.append(LoadDecision(node.name, _source_of(node), tiles))
+
+    device_ir.defer_pallas_load_masks = probed
+
+
+def _source_of(load: Any) -> str:
+    """The kernel argument a load node reads (its first argument is a ``_host_tensor`` node)."""
+    src = load.args[0]
+    if getattr(src, "op", None) == "call_function" and src.args and isinstance(src.args[0], str):
+        return src.args[0]
+    return getattr(src, "name", str(src))
+
+
+@functools.cache
+def _module_dir() -> Path:
+    return Path(tempfile.mkdtemp(prefix="fuzzpass-helion-"))
+
+
+@functools.lru_cache(maxsize=128)
+def _kernel(text: str, mode: str) -> Any:
+    """The kernel object of a source, one per mode (Helion caches a bound kernel per
+    argument shapes inside it, and the pass runs once per bind). Helion reads the kernel's
+    source through ``inspect``, so the module lives in a real file."""
+    digest = hashlib.sha1(text.encode()).hexdigest()[:12]
+    path = _module_dir() / mode / f"helion_{digest}.py"  # one file name: both modes' sources cite it alike
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, KERNEL)
+
+
+@dataclass
+class HelionRun:
+    """One mode of one case: the pass's choice, the generated Pallas source, the outputs."""
+
+    mode: str
+    loads: list[LoadDecision]
+    pallas: str
+    outputs: dict[str, np.ndarray] | None = None
+
+
+_decisions: dict[tuple[str, str, tuple[Any, ...]], list[LoadDecision]] = {}
+"""What the pass decided per kernel, mode and argument shapes: Helion binds (and runs the
+pass) once per shapes, so a later case of one structure reads it from here."""
+
+
+def bind(source: HelionSource, data: CaseData, dtype: str, mode: str) -> tuple[Any, list[Any], HelionRun]:
+    """Bind ``source`` for ``data``'s shapes with the pass ``mode``: the kernel, its
+    arguments, and what the pass decided with the Pallas source Helion generated."""
+    _install_probe()
+    kernel = _kernel(source.text, mode)
+    args = arguments(source, data, dtype)
+    key = (source.text, mode, tuple((tuple(a.shape), str(a.dtype)) for a in args))
+    _probe.mode, _probe.loads = mode, []
+    try:
+        bound = kernel.bind(tuple(args))
+    finally:
+        _probe.mode = "on"
+    if _probe.loads or key not in _decisions:
+        _decisions[key] = _probe.loads
+    return kernel, args, HelionRun(mode, _decisions[key], bound.to_code())
+
+
+def arguments(source: HelionSource, data: CaseData, dtype: str) -> list[Any]:
+    """Starts and extents per tile (padded to the grid bucket with empty work items), then
+    the inputs with their poisoned padding, in the case's dtype."""
+    import torch
+
+    args: list[Any] = []
+    for tile, n in zip(source.tiles, bucketed_grid(data), strict=True):
+        for per_item in (data.starts[tile], data.extents[tile]):
+            args.append(torch.from_numpy(np.pad(per_item, (0, n - len(per_item))).astype(np.int32)))
+    for src in source.inputs:
+        args.append(torch.from_numpy(data.inputs[src]).to(getattr(torch, dtype)))
+    return args
+
+
+def run(kernel: Any, args: list[Any], source: HelionSource, data: CaseData) -> dict[str, np.ndarray]:
+    """Call the bound kernel; outputs as float64 in the harness's layout (one slot per work item)."""
+    import torch
+
+    results = kernel(*args)
+    results = results if isinstance(results, tuple) else (results,)
+    return {
+        dst: _slots(result.to(torch.float64).numpy(), value, source, data)
+        for (dst, value), result in zip(source.outputs, results, strict=True)
+    }
+
+
+def _slots(array: np.ndarray, value: Value, source: HelionSource, data: CaseData) -> np.ndarray:
+    """``array`` as one row per real work item shaped like ``value``. A per-item output keeps
+    its real items; a value stored at its jagged rows is cut back into each item's window
+    (rows past the end of the array read as NaN: never valid, never compared)."""
+    grid = data.grid
+    n = int(np.prod(grid))
+    if not value.tile_names:
+        return array[tuple(slice(0, k) for k in grid)].reshape((n, *value.shape))
+    pad = [(0, value.shape[d]) if t else (0, 0) for d, t in enumerate(value.tiles)]
+    padded = np.pad(array, pad, constant_values=np.nan)
+    rows = []
+    for item in data.items():
+        window = padded
+        for d, t in enumerate(value.tiles):
+            if t is not None:
+                start = int(data.starts[t][item[t]])
+                window = np.take(window, np.arange(start, start + value.shape[d]), axis=d)
+        rows.append(window)
+    return np.stack(rows) if rows else np.zeros((0, *value.shape))
+
+
+EAGER_LOAD = re.compile(r"^\s*(?P<var>\w+) = .*\* mask_\d+", re.MULTILINE)
+
+
+def eager_loads(pallas: str) -> set[str]:
+    """Variables whose load line in Helion's generated Pallas source multiplies a mask in."""
+    return {m["var"] for m in EAGER_LOAD.finditer(pallas)}

@@ -95,8 +95,8 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--minimize-seconds",
         type=_positive,
-        default=60.0,
-        help="per new finding: shrink, minimize, export (default 60)",
+        default=None,
+        help="per new finding: shrink, minimize, export (default 60; 240 with --backend helion)",
     )
     run.add_argument("--no-minimize", action="store_true", help="keep findings as found (no shrinking, no repro)")
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
@@ -136,6 +136,11 @@ def parser() -> argparse.ArgumentParser:
         help="also minimize each first finding within SECONDS and report its size before and after",
     )
     return top
+
+
+MINIMIZE_SECONDS = {"interpret": 60.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
+"""A run's default time to shrink, minimize and export one finding: a Helion check binds a
+new shape for almost every step, so it gets four times as long."""
 
 
 def _common_run_args(p: argparse.ArgumentParser) -> None:
@@ -260,7 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         not args.no_swarm,
         args.stop_at_first,
         progress=not args.quiet,
-        minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds,
+        minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or MINIMIZE_SECONDS[args.backend],
     )
     try:
         result = run(options)

@@ -4,8 +4,8 @@ Three questions, each a finding kind of its own:
 
 - ``helion-decision``: per load and tile, does Helion's ``defer_pallas_load_masks`` defer
   exactly where the reference pass does? Its choice is read from its graph and checked
-  against its generated Pallas source (an eager load line multiplies ``* mask_N`` in; a
-  deferred one does not), so a probe that misread the graph shows as a disagreement too.
+  against its generated Pallas source (a deferred load's line must not multiply ``* mask_N``
+  in), so a probe that misread a deferral shows as a disagreement too.
 - ``helion-mismatch``: does Helion's kernel compute the case's float64 meaning on the same
   poisoned data? Helion is run with its pass on and off, and judged as the reference's two
   variants are: the pass-off kernel (its eager baseline) leaking NaN under ``nan`` poison is
@@ -76,7 +76,9 @@ def run_helion(result: CheckResult, data: CaseData) -> None:
 
 def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None:
     """Helion's choice per case load against the reference pass's, cross-checked with the
-    Pallas source Helion generated."""
+    Pallas source Helion generated: a load whose every tile is deferred must not multiply a
+    mask in. (A kept load need not show one: Helion masks nothing that only a clamped store
+    reads.)"""
     from fuzzpass.backends.helion import eager_loads
 
     assert result.helion is not None
@@ -88,13 +90,9 @@ def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None
     inconsistent = []
     for out, src in loads:
         tiles = [d for d in case.spec.inputs[src] if isinstance(d, str)]
-        if not tiles or out not in theirs:
-            continue
-        masked_eagerly = source.names[out] in eager
-        if masked_eagerly == (sorted(theirs[out]) == sorted(tiles)):
+        if tiles and sorted(theirs.get(out, [])) == sorted(tiles) and source.names[out] in eager:
             inconsistent.append(
-                f"{out}: Helion's graph defers {theirs[out]}, yet its Pallas load line "
-                f"{'multiplies' if masked_eagerly else 'does not multiply'} a mask in"
+                f"{out}: Helion's graph defers {theirs[out]}, yet its Pallas load line multiplies a mask in"
             )
     result.helion["deferred"] = {out: sorted(theirs.get(out, [])) for out, _ in loads}
     result.helion["inconsistent"] = inconsistent

@@ -22,6 +22,7 @@ import random
 import re
 import signal
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -232,6 +233,18 @@ def helion_agreement(report: dict[str, Any]) -> Counter[str]:
     )
 
 
+def orphan_watch(parent: int) -> None:
+    """End this worker when its parent is gone (killed without a chance to stop it), instead
+    of fuzzing on, unseen, for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def worker_main(
     index: int,
     incarnation: int,
@@ -241,8 +254,10 @@ def worker_main(
     quota: int | None,
     shrink_seconds: float,
     q: Any,
+    parent: int,
 ) -> None:
     """A worker process: explore until killed, or until ``quota`` cases are checked."""
+    orphan_watch(parent)
     log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
@@ -321,6 +336,7 @@ class Run:
                 quota,
                 self.o.shrink_seconds,
                 self.queue,
+                os.getpid(),
             ),
             daemon=True,
         )
@@ -506,7 +522,17 @@ def _lost(case_text: str, kind: str, message: str) -> Checked:
 
 
 def run(options: Options) -> RunResult:
-    return Run(options).run()
+    """A run; SIGTERM (a CI timeout, ``kill``) ends it as Ctrl-C does: workers stopped, the
+    summary written."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        return Run(options).run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass

@@ -81,6 +81,14 @@ def test_a_hanging_case_is_recorded_as_timeout_and_the_run_goes_on(tmp_path: Pat
         load_case(finding["case"])
 
 
+def _running(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie left to an init that does not reap is not running)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def _workers_of(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -94,6 +102,25 @@ def _workers_of(pid: int) -> list[int]:
         if int(stat[1]) == pid and b"spawn_main" in cmdline:
             found.append(int(entry.name))
     return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")
+def test_workers_do_not_outlive_their_run(tmp_path: Path) -> None:
+    """SIGTERM ends a run as Ctrl-C does (summary written); a SIGKILLed run's workers exit."""
+    cmd = [sys.executable, "-m", "fuzzpass", "run", "--budget", "120", "--jobs", "1", "--seed", "2", "--quiet"]
+    for sig, out in ((signal.SIGTERM, tmp_path / "term"), (signal.SIGKILL, tmp_path / "kill")):
+        with subprocess.Popen([*cmd, "--out", str(out)], stderr=subprocess.DEVNULL) as parent:
+            deadline = time.monotonic() + 30
+            while not (workers := _workers_of(parent.pid)) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert workers
+            parent.send_signal(sig)
+            parent.wait(timeout=60)
+        deadline = time.monotonic() + 10
+        while any(map(_running, workers)) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not any(map(_running, workers)), f"workers outlived a {sig.name}"
+    assert json.loads((tmp_path / "term" / "summary.json").read_text())["stopped"] == "interrupted"
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds worker processes through /proc")

@@ -75,8 +75,12 @@ def rule(report: dict[str, Any]) -> str:
     if verdict == "helion-mismatch":
         deferred = any(report["helion"]["deferred"].values())
         return f"{finding['variant'] if finding else '-'}, {'deferred' if deferred else 'nothing deferred'}"
-    if verdict == "helion-crash" and finding is not None:
-        return f"{finding['stage']}/{finding['variant']}: {re.sub(r'[0-9]+', '#', finding['message'])}"[:100]
+    if verdict == "helion-crash" and finding is not None:  # the message without its details
+        message = finding["message"]
+        while re.search(r"\([^()]*\)", message):
+            message = re.sub(r" ?\([^()]*\)", "", message)
+        message = re.sub(r"[0-9]+", "#", message.split(", got")[0])
+        return f"{finding['stage']}/{finding['variant']}: {message}"[:120]
     if finding is None:
         return ""
     message = finding["message"]
@@ -114,4 +118,6 @@ def signature(report: dict[str, Any], spec: KernelSpec) -> Signature | None:
     (``inexpressible``: counted by a run, never a finding)."""
     if report["verdict"] in ("pass", "inexpressible"):
         return None
+    if report["verdict"] == "helion-crash":  # Helion's message names the fault; the ops around it do not
+        return Signature("helion-crash", rule(report), "any")
     return Signature(report["verdict"], rule(report), pattern(spec))

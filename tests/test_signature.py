@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from fuzzpass.signature import Signature, rule
+from fuzzpass.signature import Signature, rule, signature
+from tests.specs import dense_kv
 
 
 def report(verdict: str, message: str, stage: str = "compile", variant: str | None = "eager") -> dict:
@@ -32,3 +33,14 @@ def test_only_decisions_numerics_and_deferred_crashes_blame_the_pass() -> None:
 def test_slugs_are_safe_and_distinct() -> None:
     a, b = Signature("gate", "v6e: keep costs more", "permute>sum"), Signature("gate", "v6e: keep costs more", "sum")
     assert a.slug != b.slug and "/" not in a.slug and " " not in a.slug
+
+
+def test_a_helion_crash_is_one_finding_per_message_whatever_the_graph() -> None:
+    def report(message: str) -> dict[str, object]:
+        finding = {"kind": "helion-crash", "stage": "execute", "variant": "helion-on", "message": message}
+        return {"verdict": "helion-crash", "findings": [finding]}
+
+    a = report("TypeError: Shapes must be 1D sequences of concrete values, got (JitTracer(int32[]), 8, 32).")
+    b = report("TypeError: Shapes must be 1D sequences of concrete values, got (16, 2, 8, 128).")
+    assert rule(a) == rule(b) == "execute/helion-on: TypeError: Shapes must be #D sequences of concrete values"
+    assert signature(a, dense_kv()) == signature(b, dense_kv()) and signature(a, dense_kv()).pattern == "any"

@@ -17,6 +17,7 @@ import importlib.util
 import os
 import re
 import tempfile
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,10 +163,10 @@ class HelionRun:
     outputs: dict[str, np.ndarray] | None = None
 
 
-_bound: dict[tuple[str, str, tuple[Any, ...]], tuple[list[LoadDecision], str]] = {}
+_bound: OrderedDict[tuple[str, str, tuple[Any, ...]], tuple[list[LoadDecision], str]] = OrderedDict()
 """What the pass decided and the Pallas source Helion generated, per kernel, mode and
-argument shapes: Helion binds (and runs the pass) once per shapes, so a later case of one
-structure reads them from here."""
+argument shapes (the latest 512): Helion binds (and runs the pass) once per shapes, so a
+later case of one structure reads them from here."""
 
 
 def bind(source: HelionSource, data: CaseData, dtype: str, mode: str) -> tuple[Any, list[Any], HelionRun]:
@@ -186,6 +187,9 @@ def bind(source: HelionSource, data: CaseData, dtype: str, mode: str) -> tuple[A
         finally:
             _probe.mode = "on"
         _bound[key] = (_probe.loads, bound.to_code())
+        if len(_bound) > 512:
+            _bound.popitem(last=False)
+    _bound.move_to_end(key)
     loads, pallas = _bound[key]
     return kernel, args, HelionRun(mode, loads, pallas)
 

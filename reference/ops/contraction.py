@@ -103,6 +103,14 @@ def dot_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWr
         raise Inexpressible("contract", f"{len(lc)} contracted dims: torch.mm/bmm contract one")
     if lhs.dtype != rhs.dtype:
         raise Inexpressible("rhs", f"operands of {lhs.dtype} and {rhs.dtype}: torch.mm/bmm take one dtype")
+    for key, (ld, rd) in (("contract", (lc, rc)), ("batch", (lb, rb))):
+        for a, b in zip(ld, rd, strict=True):
+            if lhs.tiles[a] != rhs.tiles[b]:
+                tile = lhs.tiles[a] or rhs.tiles[b]
+                raise Inexpressible(
+                    key,
+                    f"tile {tile!r} meets a plain dim: a Helion tile's size is data-dependent, torch cannot match it",
+                )
     a = args[0] if lc[0] == batch + 1 else f"{args[0]}.transpose(-2, -1)"
     b = args[1] if rc[0] == batch else f"{args[1]}.transpose(-2, -1)"
     wide = "" if lhs.dtype == "float32" else ", out_dtype=torch.float32"  # torch refuses it for float32 on CPU

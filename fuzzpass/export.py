@@ -83,7 +83,6 @@ def _packed(case: Case, config: Config, source: KernelSource) -> tuple[bytes, di
     value (and NaN, Inf) exactly."""
     from fuzzpass.backends.kernel import bucketed_grid, call_args
     from fuzzpass.data import draw
-    from fuzzpass.ground_truth import ground_truth
 
     data = draw(case, config.poison)
     spec = case.spec
@@ -91,14 +90,7 @@ def _packed(case: Case, config: Config, source: KernelSource) -> tuple[bytes, di
     n_scalars = 2 * len(source.tiles)
     for i, a in enumerate(call_args(source, data, spec.dtype)):
         arrays[f"arg{i}"] = np.asarray(a, dtype=np.float32 if i >= n_scalars else np.int32)
-    outputs = []
-    for dst, (value, truth) in ground_truth(case, data).items():
-        arrays[f"{dst}.expected"] = np.nan_to_num(truth.val)
-        arrays[f"{dst}.valid"] = truth.valid
-        arrays[f"{dst}.tolerance"] = MARGIN * truth.err + ATOL
-        outputs.append((dst, list(value.shape)))
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    outputs = _add_truth(case, data, arrays)
     meta = {
         "grid": list(data.grid),
         "bucket": list(bucketed_grid(data)),
@@ -106,7 +98,27 @@ def _packed(case: Case, config: Config, source: KernelSource) -> tuple[bytes, di
         "n_scalars": n_scalars,
         "dtype": spec.dtype,
     }
-    return buffer.getvalue(), meta
+    return _npz(arrays), meta
+
+
+def _add_truth(case: Case, data: Any, arrays: dict[str, np.ndarray]) -> list[tuple[str, list[int]]]:
+    """Each output's float64 ground truth, which elements are valid and their tolerance, into
+    ``arrays``; the outputs with the shape of one work item's value."""
+    from fuzzpass.ground_truth import ground_truth
+
+    outputs = []
+    for dst, (value, truth) in ground_truth(case, data).items():
+        arrays[f"{dst}.expected"] = np.nan_to_num(truth.val)
+        arrays[f"{dst}.valid"] = truth.valid
+        arrays[f"{dst}.tolerance"] = MARGIN * truth.err + ATOL
+        outputs.append((dst, list(value.shape)))
+    return outputs
+
+
+def _npz(arrays: dict[str, np.ndarray]) -> bytes:
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    return buffer.getvalue()
 
 
 def _data_line(packed: bytes, path: Path) -> str:
@@ -169,25 +181,19 @@ def _write_helion_repro(
 ) -> Path:
     """The Helion form of a repro (``templates/helion_repro.py.tmpl``): the case's Helion
     kernel, its data in the kernel's argument order, and the reference's decisions."""
-    from fuzzpass.backends.helion import arguments
+    from fuzzpass.backends.kernel import work_items
     from fuzzpass.data import draw
-    from fuzzpass.ground_truth import ground_truth
     from reference.helion_codegen import helion_source
 
     source = helion_source(case.spec, f"{case.name}: as a Helion kernel")
     data = draw(case, config.poison)
-    args = arguments(source, data, case.spec.dtype)
+    items = work_items(source.tiles, data)
     arrays: dict[str, np.ndarray] = {"n_inputs": np.array(len(source.inputs))}
     for k, tile in enumerate(source.tiles):
-        arrays[f"starts_{tile}"], arrays[f"extents_{tile}"] = args[2 * k].numpy(), args[2 * k + 1].numpy()
+        arrays[f"starts_{tile}"], arrays[f"extents_{tile}"] = items[2 * k], items[2 * k + 1]
     for i, src in enumerate(source.inputs):
         arrays[f"input_{i}"] = data.inputs[src].astype(np.float32)
-    for dst, (_, truth) in ground_truth(case, data).items():
-        arrays[f"{dst}.expected"] = np.nan_to_num(truth.val)
-        arrays[f"{dst}.valid"] = truth.valid
-        arrays[f"{dst}.tolerance"] = MARGIN * truth.err + ATOL
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, **arrays)
+    _add_truth(case, data, arrays)
     mode = "off" if finding["variant"] == "helion-off" else "on"
     text = Template(HELION_TEMPLATE.read_text()).substitute(
         signature=sig,
@@ -205,7 +211,7 @@ def _write_helion_repro(
         grid=tuple(data.grid),
         outputs=json.dumps([{"dst": d, "tiles": list(v.tiles), "shape": list(v.shape)} for d, v in source.outputs]),
         dtype=repr(case.spec.dtype),
-        data_line=_data_line(buffer.getvalue(), path),
+        data_line=_data_line(_npz(arrays), path),
         case_json=case.dumps(),
         kernel=source.text,
     )

@@ -83,7 +83,7 @@ def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None
 
     assert result.helion is not None
     case = result.case
-    reference = result.variants["deferred"].deferred()
+    reference = result.deferred
     loads = [(n.out, n["src"]) for n in case.spec.graph if n.op == "load"]
     theirs = match_loads(loads, run.loads, source.names)
     eager = eager_loads(run.pallas)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from fuzzpass.backends.kernel import bucketed_grid, structural
+from fuzzpass.backends.kernel import structural, work_items
 from fuzzpass.data import CaseData
 from reference.helion_codegen import KERNEL, HelionSource
 from reference.values import Value
@@ -195,14 +195,11 @@ def bind(source: HelionSource, data: CaseData, dtype: str, mode: str) -> tuple[A
 
 
 def arguments(source: HelionSource, data: CaseData, dtype: str) -> list[Any]:
-    """Starts and extents per tile (padded to the grid bucket with empty work items), then
-    the inputs with their poisoned padding, in the case's dtype."""
+    """The kernel's work items (``kernel.work_items``), then the inputs with their poisoned
+    padding, in the case's dtype."""
     import torch
 
-    args: list[Any] = []
-    for tile, n in zip(source.tiles, bucketed_grid(data), strict=True):
-        for per_item in (data.starts[tile], data.extents[tile]):
-            args.append(torch.from_numpy(np.pad(per_item, (0, n - len(per_item))).astype(np.int32)))
+    args: list[Any] = [torch.from_numpy(a) for a in work_items(source.tiles, data)]
     for src in source.inputs:
         args.append(torch.from_numpy(data.inputs[src]).to(getattr(torch, dtype)))
     return args

@@ -58,17 +58,23 @@ def _jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
     return jax.jit(load_module(text).build(grid, interpret=mode))
 
 
+def work_items(tiles: tuple[str, ...], data: CaseData) -> list[np.ndarray]:
+    """Per tile, its starts then its extents as int32, padded to the grid bucket with empty
+    work items (row 0, extent 0): the leading arguments of every kernel, Pallas or Helion."""
+    items = []
+    for tile, n in zip(tiles, bucketed_grid(data), strict=True):
+        for per_item in (data.starts[tile], data.extents[tile]):
+            items.append(np.pad(per_item, (0, n - len(per_item))).astype(np.int32))
+    return items
+
+
 def call_args(source: KernelSource, data: CaseData, dtype: str) -> list[Any]:
-    """The kernel's arguments: per tile starts and extents (padded to the grid bucket with
-    empty work items at row 0), then inputs in case order."""
+    """The kernel's arguments: :func:`work_items`, then inputs in case order."""
     import jax.numpy as jnp
 
     from reference.values import np_dtype
 
-    args: list[Any] = []
-    for tile, n in zip(source.tiles, bucketed_grid(data), strict=True):
-        for per_item in (data.starts[tile], data.extents[tile]):
-            args.append(jnp.asarray(np.pad(per_item, (0, n - len(per_item)))))
+    args: list[Any] = [jnp.asarray(a) for a in work_items(source.tiles, data)]
     args += [jnp.asarray(data.inputs[src].astype(np_dtype(dtype))) for src in source.inputs]
     return args
 

@@ -99,14 +99,10 @@ def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, 
     variant leaking NaN/Inf the eager one did not, or disagreeing, is the pass's."""
     eager, deferred = result.comparisons["eager"], result.comparisons["deferred"]
     nan_poison = result.poison == "nan"
-    if eager.out_of_tolerance or (eager.nonfinite and not nan_poison):
+    if eager.baseline_wrong(nan_poison):
         result.findings.append(Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager)))
         return
-    leaked = [
-        bool((deferred.nonfinite_at[dst] & ~(eager.nonfinite_at[dst] if nan_poison else False)).any())
-        for dst in deferred.nonfinite_at
-    ]
-    if any(leaked):
+    if deferred.leaks_beyond(eager, nan_poison):
         result.findings.append(Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred)))
     elif deferred.out_of_tolerance:
         result.findings.append(Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", describe(deferred)))

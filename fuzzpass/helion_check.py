@@ -131,17 +131,12 @@ def judge(result: CheckResult, comparisons: dict[str, Comparison]) -> None:
     """Helion's numbers, judged as the reference's variants are (``fuzzpass.check.judge``)."""
     nan_poison = result.poison == "nan"
     on, off = comparisons.get("on"), comparisons.get("off")
-    if off is not None and (off.out_of_tolerance or (off.nonfinite and not nan_poison)):
+    if off is not None and off.baseline_wrong(nan_poison):
         message = f"Helion with its pass off: {describe(off)}"
         result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-off", message))
     if on is None:
         return
-    leaked = on.nonfinite and (
-        not nan_poison
-        or off is None
-        or any(bool((on.nonfinite_at[d] & ~off.nonfinite_at[d]).any()) for d in on.nonfinite_at)
-    )
-    if on.out_of_tolerance or leaked:
+    if on.out_of_tolerance or on.leaks_beyond(off, nan_poison):
         result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", f"Helion: {describe(on)}"))
 
 

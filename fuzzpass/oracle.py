@@ -39,6 +39,18 @@ class Comparison:
     worst: dict[str, Any] | None = None  # the element furthest beyond tolerance (or non-finite)
     nonfinite_at: dict[str, np.ndarray] = field(default_factory=dict)  # per output, mask
 
+    def baseline_wrong(self, nan_poison: bool) -> bool:
+        """As a baseline (a kernel without the pass): beyond tolerance, or non-finite where
+        NaN poison and a multiplicative mask (the known hazard) cannot explain it."""
+        return bool(self.out_of_tolerance) or (self.nonfinite and not nan_poison)
+
+    def leaks_beyond(self, baseline: Comparison | None, nan_poison: bool) -> bool:
+        """Non-finite where the truth is finite and, under NaN poison, the baseline (when it
+        ran) was not: what the pass let through that the eager mask did not."""
+        if not nan_poison or baseline is None:
+            return self.nonfinite
+        return any(bool((self.nonfinite_at[d] & ~baseline.nonfinite_at[d]).any()) for d in self.nonfinite_at)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "max_abs_err": self.max_abs_err,

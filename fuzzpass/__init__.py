@@ -1,3 +1,17 @@
-"""fuzzpass: differential testing and fuzzing of defer_pallas_load_masks."""
+"""fuzzpass: differential testing and fuzzing of defer_pallas_load_masks.
+
+Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it so):
+
+- ``cli``: the command: parses arguments and calls the library.
+- ``fuzz/``: many cases: explorer, run and workers, findings store, coverage, progress.
+- ``repro/``: minimize, export, regression helpers, the run's repro queue.
+- ``perf/``: gate report and the dense-KV benchmark.
+- ``judge/``: one case: data, ground truth, oracle, verdicts, check, gate audit, Helion, mutants.
+- ``backends/``: where kernels compile and run.
+- the foundation, imported by every room: ``case`` (the contract, ``fuzzpass.case/1``),
+  ``data`` (a case's concrete inputs, drawn from its seed) and ``profile`` (the stage timer).
+
+``fuzzpass.regression`` is the stable import path of exported regression tests.
+"""
 
 __version__ = "0.1.0"

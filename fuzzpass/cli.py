@@ -26,7 +26,7 @@ MUTANT_NAMES = (
     "off-by-one",
     "inverted-gate",
 )
-"""``fuzzpass.mutants.MUTANTS``' names, listed here so that ``--help`` does not import torch
+"""``fuzzpass.judge.mutants.MUTANTS``' names, listed here so that ``--help`` does not import torch
 (a test keeps the two in step)."""
 
 
@@ -138,11 +138,6 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
-MINIMIZE_SECONDS = {"interpret": 60.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
-"""A run's default time to shrink, minimize and export one finding: a Helion check binds a
-new shape for almost every step, so it gets four times as long."""
-
-
 def _common_run_args(p: argparse.ArgumentParser) -> None:
     from generators.policies import POLICIES
 
@@ -160,7 +155,7 @@ def _finding_args(p: argparse.ArgumentParser) -> None:
 
 
 def _budget(text: str) -> Any:
-    from fuzzpass.run import Budget, BudgetError
+    from fuzzpass.fuzz.options import Budget, BudgetError
 
     try:
         return Budget.parse(text)
@@ -205,12 +200,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     from fuzzpass.backends import prepare_environment
 
     prepare_environment()
-    from fuzzpass.check import BackendUnavailable, check_case
-    from fuzzpass.report import render_check
+    from fuzzpass.judge.check import check_case
+    from fuzzpass.judge.mutants import MUTANTS
+    from fuzzpass.judge.render import render_check
+    from fuzzpass.judge.result import BackendUnavailable
 
     try:
-        from fuzzpass.mutants import MUTANTS
-
         mutant = MUTANTS[args.mutant] if args.mutant else None
         result = check_case(case, backend=args.backend, poison=args.poison, generations=args.tpu, mutant=mutant)
     except BackendUnavailable as e:
@@ -233,15 +228,16 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import prepare_environment
-    from fuzzpass.engine import Config
-    from fuzzpass.gate import GENERATIONS
-    from fuzzpass.run import Options, replay, run
+    from fuzzpass.backends import prepare_environment, unavailable
+    from fuzzpass.fuzz.options import MINIMIZE_SECONDS, Options
+    from fuzzpass.fuzz.run import replay, run
+    from fuzzpass.judge.checked import Config
+    from fuzzpass.judge.gate import GENERATIONS
 
-    if args.check_gate and (reason := _backend_unavailable("tpu-aot")):
+    if args.check_gate and (reason := unavailable("tpu-aot")):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
-    if reason := _backend_unavailable(args.backend):
+    if reason := unavailable(args.backend):
         print(f"fuzzpass: error: --backend {args.backend}: {reason}", file=sys.stderr)
         return 2
     if args.replay is not None and not (args.replay / "findings").is_dir():
@@ -283,144 +279,66 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
-    import tempfile
-
     from fuzzpass.backends import prepare_environment
-    from fuzzpass.engine import Config
-    from fuzzpass.mutants import MUTANTS
-    from fuzzpass.run import Options, run
+    from fuzzpass.fuzz.campaign import campaign, table
+    from fuzzpass.judge.mutants import MUTANTS
 
     prepare_environment()
     seed = _seed(args)
-    rows = []
-    with tempfile.TemporaryDirectory(prefix="fuzzpass-mutants-") as tmp:
-        root = args.out or Path(tmp)
-        for name in args.only or tuple(MUTANTS):
-            config = Config(args.policy, "interpret", "nan", name, None, seed)
-            options = Options(
-                config, args.budget, args.jobs, root / name, stop_at_kill=True, progress=False, minimize_seconds=0
-            )
-            result = run(options)
-            kill = next((f for f in result.findings if f.signature.blames_pass), None)
-            row: dict[str, Any] = {
-                "mutant": name,
-                "killed": kill is not None,
-                "seconds": round(kill.first_at if kill else result.seconds, 2),
-                "cases": result.cases,
-                "finding": str(kill.signature) if kill else None,
-            }
-            if args.minimize and kill is not None:
-                row.update(_minimize_kill(kill.case, config, args.minimize))
-            rows.append(row)
-            print(
-                f"{name:<18} {'killed' if kill else 'SURVIVED':<9} {row['seconds']:>7.1f} s {result.cases:>6} cases  "
-                f"{row['finding'] or ''}",
-                file=sys.stderr,
-                flush=True,
-            )
-    if args.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        extra = f"{'nodes':>14}{'rank':>8}{'min s':>8}" if args.minimize else ""
-        print(f"{'mutant':<18}{'killed':>8}{'seconds':>10}{'cases':>8}{extra}")
-        for row in rows:
-            line = f"{row['mutant']:<18}{'yes' if row['killed'] else 'NO':>8}{row['seconds']:>10.1f}{row['cases']:>8}"
-            if "nodes_after" in row:
-                line += (
-                    f"{row['nodes_before']:>8} -> {row['nodes_after']:<3}{row['rank_before']:>3} -> {row['rank_after']}"
-                )
-                line += f"{row['minimize_seconds']:>8.1f}"
-            print(line)
+    rows = campaign(
+        args.only or tuple(MUTANTS),
+        policy=args.policy,
+        seed=seed,
+        budget=args.budget,
+        jobs=args.jobs,
+        out=args.out,
+        minimize_seconds=args.minimize,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(json.dumps(rows, indent=2) if args.json else "\n".join(table(rows, minimized=bool(args.minimize))))
     return 0 if all(row["killed"] for row in rows) else 1
 
 
-def _minimize_kill(path: Path, config: Any, seconds: float) -> dict[str, Any]:
-    """Minimize a mutant's first finding in place; its sizes before and after, and the time."""
-    from fuzzpass.case import load_case
-    from fuzzpass.minimize import minimize, size
-
-    result = minimize(load_case(path), config, seconds, log=lambda line: None)
-    (nodes_before, rank_before), (nodes_after, rank_after) = (
-        size(result.original.to_json()),
-        size(result.case.to_json()),
-    )
-    path.with_name("minimized.json").write_text(result.case.dumps() + "\n")
-    return {
-        "nodes_before": nodes_before,
-        "nodes_after": nodes_after,
-        "rank_before": rank_before,
-        "rank_after": rank_after,
-        "minimize_seconds": round(result.seconds, 2),
-        "minimized": str(path.with_name("minimized.json")),
-    }
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import prepare_environment, schedule, tpu_aot
+    from fuzzpass.backends import prepare_environment, schedule, unavailable
 
-    if reason := tpu_aot.unavailable():
+    if reason := unavailable("tpu-aot"):
         print(f"fuzzpass: error: bench: {reason}", file=sys.stderr)
         return 2
     schedule.enable()
     prepare_environment()
-    from fuzzpass import bench
-    from fuzzpass.gate import GENERATIONS
+    from fuzzpass.judge.gate import GENERATIONS
+    from fuzzpass.perf import bench
 
-    gens = args.tpu or GENERATIONS
-    for direction in bench.DIRECTIONS:
-        rows = []
-        for config in bench.CONFIGS:
-            print(f"compiling {config.name} ({direction}) for {', '.join(gens)}...", file=sys.stderr, flush=True)
-            rows.append({"config": config, "static": bench.static_counts(config, direction, gens, args.mutant)})
-        print(f"\n{direction} direction ({'tile major -> sublane' if direction == 'gated' else 'the reverse twin'}):")
-        print("\n".join(bench.table(rows, direction)))
-    print(
-        "\nbefore/after/speedup: TFLOP/s measured on a TPU by the pass's authors (quoted). '<gen> static': "
-        "eager / deferred (reverse: eager / forced) scheduled bundles of one grid step from that generation's "
-        "compiler, deviceless: "
-        "static schedules, not timings. On a TPU host, `pytest tests/benchmarks --benchmark-only` times them."
-    )
+    lines = bench.report(args.tpu or GENERATIONS, args.mutant, lambda line: print(line, file=sys.stderr, flush=True))
+    print("\n".join(lines))
     return 0
 
 
 def cmd_gate_report(args: argparse.Namespace) -> int:
-    from fuzzpass.gate import report
+    from fuzzpass.perf.gate_report import load, report
 
     path = args.out / "gate.jsonl"
     if not path.is_file():
         print(f"fuzzpass: error: {path} does not exist (run with --check-gate)", file=sys.stderr)
         return 2
-    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-    print("\n".join(report(records)))
+    print("\n".join(report(load(path))))
     return 0
 
 
 def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
-    """The case, and the config it failed under (options given, else its ``verdict.json``);
+    """The case and its config (``fuzzpass.repro.finding``), with libtpu's environment set;
     None after printing why the file cannot be read."""
-    from fuzzpass.case import CaseError, load_case
-    from fuzzpass.engine import Config
+    from fuzzpass.repro.finding import FindingError, open_finding
 
-    verdict_path = Path(args.case).with_name("verdict.json")
     try:
-        case = load_case(args.case)
-        recorded = json.loads(verdict_path.read_text()) if verdict_path.is_file() else {}
-    except (CaseError, json.JSONDecodeError) as e:
-        where = args.case if isinstance(e, CaseError) else verdict_path
-        print(f"fuzzpass: {where}: {e}", file=sys.stderr)
+        case, config = open_finding(args.case, args.backend, args.poison, args.mutant)
+    except FindingError as e:
+        print(f"fuzzpass: {e}", file=sys.stderr)
         return None
-    gate = None
-    if recorded.get("verdict") == "gate":  # judge the generation it was found on
-        gate = tuple(f["message"].split(":")[0] for f in recorded["findings"] if f["kind"] == "gate")
-    config = Config(
-        backend=args.backend or recorded_backend(recorded),
-        poison=args.poison or recorded.get("poison", "nan"),
-        mutant=args.mutant if args.mutant else recorded.get("mutant"),
-        gate=gate,
-    )
     from fuzzpass.backends import prepare_environment, schedule
 
-    if gate:
+    if config.gate:
         schedule.enable()  # before JAX starts libtpu
     prepare_environment()
     return case, config
@@ -430,7 +348,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
     if (opened := _open_finding(args)) is None:
         return 2
     case, config = opened
-    from fuzzpass.minimize import minimize, size
+    from fuzzpass.repro.minimize import minimize, size
 
     print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
           f"{', mutant ' + config.mutant if config.mutant else ''})", file=sys.stderr)  # fmt: skip
@@ -451,7 +369,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if (opened := _open_finding(args)) is None:
         return 2
     case, config = opened
-    from fuzzpass import export
+    from fuzzpass.repro import export
 
     command = "fuzzpass " + " ".join(sys.argv[1:])
     if args.pytest is not None:
@@ -466,35 +384,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def recorded_backend(recorded: dict[str, Any]) -> str:
-    """The backend a finding was found on, from its ``verdict.json``."""
-    if recorded.get("helion") or str(recorded.get("verdict", "")).startswith("helion-"):
-        return "helion"
-    return "tpu-aot" if recorded.get("verdict") == "compile" else "interpret"
-
-
-def _backend_unavailable(backend: str) -> str | None:
-    if backend == "tpu-aot":
-        from fuzzpass.backends import tpu_aot
-
-        return tpu_aot.unavailable()
-    if backend == "tpu":
-        from fuzzpass.backends import tpu
-
-        return tpu.unavailable()
-    if backend == "helion":
-        from fuzzpass.backends import helion
-
-        return helion.unavailable()
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    commands = {"check": cmd_check, "run": cmd_run, "minimize": cmd_minimize, "export": cmd_export}
-    commands["gate-report"] = cmd_gate_report
-    commands["bench"] = cmd_bench
-    return {**commands, "mutants": cmd_mutants}[args.command](args)
+    commands = {
+        "check": cmd_check,
+        "run": cmd_run,
+        "mutants": cmd_mutants,
+        "minimize": cmd_minimize,
+        "export": cmd_export,
+        "bench": cmd_bench,
+        "gate-report": cmd_gate_report,
+    }
+    return commands[args.command](args)
 
 
 if __name__ == "__main__":

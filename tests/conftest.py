@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, settings
 
 from fuzzpass.backends import prepare_environment, schedule
 
-schedule.enable()  # static schedules for tests/test_gate.py and tests/benchmarks: before libtpu starts
+schedule.enable()  # static schedules for tests/perf/test_gate.py and tests/benchmarks: before libtpu starts
 prepare_environment()
 
 # CI: derandomized, bounded, no example database, so a red test is red on every machine.

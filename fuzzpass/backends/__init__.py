@@ -1,7 +1,13 @@
 """Where kernels run: ``interpret`` (CPU), ``tpu-aot`` (the TPU compiler, deviceless) and
 ``tpu`` (a TPU host). All three build kernels through :mod:`fuzzpass.backends.kernel`, so
 what cannot run here is still compiled here exactly as a TPU host would compile it.
-``helion`` is the other side of the differential: production Helion compiles the case."""
+``helion`` is the other side of the differential: production Helion compiles the case.
+
+May import: the foundation modules (``fuzzpass.case``, ``fuzzpass.data``, ``fuzzpass.profile``)
+and ``reference``. JAX, libtpu and Helion are imported inside the functions that need them.
+"""
+
+from __future__ import annotations
 
 import os
 
@@ -16,3 +22,20 @@ def prepare_environment() -> None:
     """
     os.environ.setdefault("TPU_WORKER_HOSTNAMES", "localhost")
     os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
+
+
+def unavailable(backend: str) -> str | None:
+    """Why ``backend`` cannot run on this machine, or None (``interpret`` always can)."""
+    if backend == "tpu-aot":
+        from fuzzpass.backends import tpu_aot
+
+        return tpu_aot.unavailable()
+    if backend == "tpu":
+        from fuzzpass.backends import tpu
+
+        return tpu.unavailable()
+    if backend == "helion":
+        from fuzzpass.backends import helion
+
+        return helion.unavailable()
+    return None

@@ -19,10 +19,10 @@ import os
 import pytest
 from pytest_benchmark.fixture import BenchmarkFixture
 
-from fuzzpass import bench
 from fuzzpass.backends import tpu, tpu_aot
-from fuzzpass.gate import MARGIN
-from fuzzpass.mutants import MUTANTS
+from fuzzpass.judge.gate import MARGIN
+from fuzzpass.judge.mutants import MUTANTS
+from fuzzpass.perf import bench
 from reference.compile import Variant, compile_variant
 
 GENERATIONS = tuple(os.environ.get("FUZZPASS_BENCH_GENERATIONS", "v6e,tpu7x").split(","))

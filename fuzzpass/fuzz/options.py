@@ -1,0 +1,57 @@
+"""What a run is asked to do: its budget and options, as ``fuzzpass run`` parses them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from fuzzpass.judge.checked import Config
+
+
+class BudgetError(ValueError):
+    """A ``--budget`` that is neither a duration nor a number of cases."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Seconds or cases (``120``, ``90s``, ``10m``, ``2h``, ``500cases``)."""
+
+    seconds: float | None = None
+    cases: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Budget:
+        m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|c|cases)?\s*", text)
+        if not m or float(m.group(1)) <= 0:
+            raise BudgetError(f"{text!r} is not a budget (seconds: 120, 90s, 10m, 2h; cases: 500cases)")
+        number, unit = float(m.group(1)), m.group(2) or "s"
+        if unit in ("c", "cases"):
+            return cls(cases=int(number))
+        return cls(seconds=number * {"s": 1, "m": 60, "h": 3600}[unit])
+
+    def __str__(self) -> str:
+        return f"{self.cases} cases" if self.cases is not None else f"{self.seconds:g} s"
+
+
+@dataclass
+class Options:
+    config: Config
+    budget: Budget
+    jobs: int = 1
+    out: Path = Path("fuzzpass-out")
+    timeout: float = 60.0
+    use_swarm: bool = True
+    stop_at_first: bool = False
+    stop_at_kill: bool = False  # ``fuzzpass mutants``: stop at the first finding that blames the pass
+    progress: bool = True
+    minimize_seconds: float = 60.0  # per new finding: Hypothesis shrinks half of it, minimize the rest; 0: off
+
+    @property
+    def shrink_seconds(self) -> float:
+        return 0.0 if self.stop_at_kill or self.stop_at_first else self.minimize_seconds / 2
+
+
+MINIMIZE_SECONDS = {"interpret": 60.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
+"""A run's default time to shrink, minimize and export one finding: a Helion check binds a
+new shape for almost every step, so it gets four times as long."""

@@ -1,0 +1,89 @@
+"""``--out/findings``: one directory per finding signature, written the moment it is found.
+
+Each finding is its first case (``case.json``, a case file ``fuzzpass check`` runs) and the
+check's report (``verdict.json``), written atomically so that a reader, or a run killed
+mid-write, never sees half a file. Signatures already under ``--out`` before this run are
+remembered, so ``--fail-on new`` can tell a new finding from a known one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.judge.checked import Checked
+from fuzzpass.judge.signature import Signature
+
+
+@dataclass
+class Finding:
+    """One signature seen in this run: where its first case lies and how often it recurred."""
+
+    signature: Signature
+    case: Path
+    verdict: Path
+    first_at: float
+    count: int = 1
+    new: bool = True  # not in ``--out`` before this run
+    worker: tuple[int, int] | None = None  # (index, incarnation) that found it, while it shrinks
+    shrunk: Path | None = None  # Hypothesis' smallest failing example
+    minimized: Path | None = None  # after ``fuzzpass minimize``
+    repro: Path | None = None  # ``fuzzpass export``'s standalone script
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "signature": str(self.signature),
+            **self.signature.to_json(),
+            "count": self.count,
+            "first_at_s": round(self.first_at, 2),
+            "case": str(self.case),
+            "verdict_json": str(self.verdict),
+            "new": self.new,
+            "shrunk": str(self.shrunk) if self.shrunk else None,
+            "minimized": str(self.minimized) if self.minimized else None,
+            "repro": str(self.repro) if self.repro else None,
+        }
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` so that a reader (or a crash) never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _recorded(path: Path) -> Signature | None:
+    """The signature a finding's ``verdict.json`` records; None for a file that is not one."""
+    try:
+        recorded = json.loads(path.read_text())["signature"]
+        return Signature(recorded["kind"], recorded["rule"], recorded["pattern"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class FindingStore:
+    """``--out/findings``: one directory per signature, its first case and verdict."""
+
+    def __init__(self, out: Path) -> None:
+        self.root = out / "findings"
+        self.previous = {sig for p in sorted(self.root.glob("*/verdict.json")) if (sig := _recorded(p))}
+        self.found: dict[Signature, Finding] = {}
+
+    def add(self, checked: Checked, at: float) -> Finding | None:
+        """Record ``checked``'s finding; the :class:`Finding` when its signature is new here."""
+        sig = checked.signature
+        assert sig is not None
+        if sig in self.found:
+            self.found[sig].count += 1
+            return None
+        where = self.root / sig.slug
+        report = dict(checked.report, signature=sig.to_json())
+        write_atomically(where / "case.json", checked.case + "\n")
+        write_atomically(where / "verdict.json", json.dumps(report, indent=2) + "\n")
+        finding = Finding(sig, where / "case.json", where / "verdict.json", at, new=sig not in self.previous)
+        self.found[sig] = finding
+        return finding

@@ -1,0 +1,77 @@
+"""What a run did, as ``--out/summary.json`` records it (its keys are a public contract)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from fuzzpass.fuzz.coverage import branches
+from fuzzpass.fuzz.options import Options
+from fuzzpass.fuzz.store import Finding
+
+
+@dataclass
+class RunResult:
+    """What a run did: the summary written to ``--out/summary.json``."""
+
+    options: Options
+    cases: int = 0
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+    reasons: Counter[str] = field(default_factory=Counter)
+    verdicts: Counter[str] = field(default_factory=Counter)
+    eager_nonfinite: int = 0
+    timeouts: int = 0
+    crashes: int = 0
+    audited: int = 0  # cases whose gate was audited (``--check-gate``; ``gate.jsonl``)
+    stages: Counter[str] = field(default_factory=Counter)  # worker seconds per stage (``profile``)
+    helion: Counter[str] = field(default_factory=Counter)  # per load and tile: Helion agrees or differs
+    workers: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        c, o = self.options.config, self.options
+        return {
+            "seed": c.seed,
+            "policy": c.policy,
+            "backend": c.backend,
+            "poison": c.poison,
+            "mutant": c.mutant,
+            "jobs": o.jobs,
+            "budget": str(o.budget),
+            "stopped": self.stopped,
+            "cases": self.cases,
+            "seconds": round(self.seconds, 2),
+            "cases_per_s": round(self.cases / self.seconds, 2) if self.seconds else 0.0,
+            "findings": [f.to_json() for f in self.findings],
+            "coverage": dict(sorted(self.reasons.items())),
+            "branches": branches(self.reasons),
+            "verdicts": dict(sorted(self.verdicts.items())),
+            "eager_nonfinite": self.eager_nonfinite,
+            "gate_audited": self.audited,
+            "timeouts": self.timeouts,
+            "worker_crashes": self.crashes,
+            "workers": self.workers,
+            "profile": {name: round(s, 2) for name, s in self.stages.most_common()},
+            "helion_decisions": dict(self.helion, rate=self.helion_agreement) if self.helion else None,
+        }
+
+    @property
+    def helion_agreement(self) -> float | None:
+        """The share of (load, tile) decisions on which Helion's pass and the reference agree."""
+        total = self.helion["agree"] + self.helion["differ"]
+        return round(self.helion["agree"] / total, 4) if total else None
+
+
+def helion_agreement(report: dict[str, Any]) -> Counter[str]:
+    """Per (load, tile) of a ``--backend helion`` check: did Helion decide as the reference?"""
+    helion = report.get("helion") or {}
+    if "deferred" not in helion:
+        return Counter()
+    ours, theirs = report["deferred"], helion["deferred"]
+    return Counter(
+        "agree" if (tile in ours.get(load, [])) == (tile in theirs.get(load, [])) else "differ"
+        for load, tiles in report["reasons"].items()
+        for tile in tiles
+    )

@@ -1,0 +1,83 @@
+"""A worker process of ``fuzzpass run``: one :class:`~fuzzpass.fuzz.explorer.Explorer` that
+sends every checked case to its parent through a queue, until its quota or its parent ends it.
+
+Its output goes to ``--out/logs/worker-<n>.log``; it sets libtpu's environment before JAX
+starts, and exits by itself when the run that spawned it is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.case import Case
+from fuzzpass.fuzz.explorer import Explorer, LastingCorpus
+from fuzzpass.judge.checked import Checked, Config
+from fuzzpass.judge.signature import Signature
+
+
+def orphan_watch(parent: int) -> None:
+    """End this worker when its parent is gone (killed without a chance to stop it), instead
+    of fuzzing on, unseen, for ever."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def worker_main(
+    index: int,
+    incarnation: int,
+    config: Config,
+    disabled: frozenset[str],
+    out: str,
+    quota: int | None,
+    shrink_seconds: float,
+    q: Any,
+    parent: int,
+) -> None:
+    """A worker process: explore until killed, or until ``quota`` cases are checked."""
+    orphan_watch(parent)
+    log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    from fuzzpass.backends import prepare_environment, schedule
+
+    if config.gate is not None:
+        schedule.enable()  # before JAX starts libtpu
+    prepare_environment()
+    count = 0
+
+    def on_start(case: Case) -> None:
+        q.put(("start", index, incarnation, case.dumps()))
+
+    def on_case(checked: Checked) -> None:
+        nonlocal count
+        count += not checked.shrinking
+        q.put(("case", index, incarnation, checked))
+        if quota is not None and count >= quota:
+            q.put(("done", index, incarnation, None))
+            q.close()
+            q.join_thread()
+            os._exit(0)  # Hypothesis has nothing to save: findings were saved when found
+
+    def on_shrunk(found: Signature, case: str) -> None:
+        q.put(("shrunk", index, incarnation, (found, case)))
+
+    explorer = Explorer(
+        config,
+        disabled,
+        on_case,
+        on_start,
+        LastingCorpus(Path(out) / "corpus"),
+        shrink_seconds=shrink_seconds,
+        on_shrunk=on_shrunk,
+    )
+    q.put(("ready", index, incarnation, None))
+    explorer.explore(index, incarnation)  # returns only by ``os._exit`` above, or by being killed

@@ -1,0 +1,163 @@
+"""``fuzzpass check``: one case compiled both ways and judged.
+
+The eager variant (the pass off: Helion's "Before" kernel) and the deferred variant (the pass
+on: "After") are compiled from the case; the pass's decisions are checked against the case's
+``expect``; both run on the chosen backend and are compared with the float64 ground truth and
+with each other; where libtpu is installed, both also compile for real TPU generations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fuzzpass.case import Case
+from fuzzpass.data import CaseData, draw
+from fuzzpass.judge.gate import audit
+from fuzzpass.judge.helion_check import run_helion
+from fuzzpass.judge.mutants import Mutant
+from fuzzpass.judge.oracle import agree_bitwise, compare, disagree
+from fuzzpass.judge.result import VARIANTS, BackendUnavailable, CheckResult, describe
+from fuzzpass.judge.verdict import Finding, Kind, Stage
+from fuzzpass.profile import stage
+from reference.compile import Variant, compile_variant
+
+
+def check_decisions(case: Case, deferred: Variant) -> list[Finding]:
+    """The pass's choice per load against the case's ``expect.deferred``."""
+    if case.expect_deferred is None:
+        return []
+    got = deferred.deferred()
+    wrong = [
+        f"{load}: deferred {got.get(load, [])}, expected {list(tiles)}"
+        for load, tiles in case.expect_deferred.items()
+        if sorted(got.get(load, [])) != sorted(tiles)
+    ]
+    return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
+
+
+def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, np.ndarray]]) -> None:
+    """Verdicts from numerics (CASES.md): eager wrong is the baseline's bug; the deferred
+    variant leaking NaN/Inf the eager one did not, or disagreeing, is the pass's."""
+    eager, deferred = result.comparisons["eager"], result.comparisons["deferred"]
+    nan_poison = result.poison == "nan"
+    if eager.baseline_wrong(nan_poison):
+        result.findings.append(Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager)))
+        return
+    if deferred.leaks_beyond(eager, nan_poison):
+        result.findings.append(Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred)))
+    elif deferred.out_of_tolerance:
+        result.findings.append(Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", describe(deferred)))
+    elif n := disagree(truth, outs["eager"], outs["deferred"]):
+        result.findings.append(
+            Finding(
+                Kind.MISMATCH,
+                Stage.VERIFY,
+                "deferred",
+                f"{n} valid elements differ from the eager variant beyond tolerance",
+            )
+        )
+
+
+def check_case(
+    case: Case,
+    *,
+    backend: str | None = None,
+    poison: str = "nan",
+    generations: Sequence[str] | None = None,
+    mutant: Mutant | None = None,
+    gate: Sequence[str] | None = None,
+) -> CheckResult:
+    """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
+    installed, TPU compiles; ``mutant`` swaps in a broken pass for the deferred variant;
+    ``gate`` audits the pass's choice on static schedules, judging these generations."""
+    from fuzzpass.backends import tpu_aot
+
+    result = CheckResult(case=case, poison=poison)
+    try:
+        with stage("codegen"):
+            result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
+            title = f"{case.name}: deferred (After)"
+            result.variants["deferred"] = (
+                mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title)
+            )
+    except Exception as e:  # a codegen failure is a finding about the reference, with its message
+        result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
+        return result
+    result.findings += check_decisions(case, result.variants["deferred"])
+
+    with stage("data"):
+        data = draw(case, poison)
+    if gate is not None:
+        with stage("gate-audit"):
+            result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
+        result.findings += result.gate.findings if result.gate else []
+    if backend == "helion":
+        run_helion(result, data)
+        return result
+    numerics = backend or "interpret"
+    if numerics in ("interpret", "tpu"):
+        run_numerics(result, numerics, data)
+    if backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None):
+        run_tpu_compiles(result, generations or tpu_aot.DEFAULT_GENERATIONS, data)
+    elif backend is None:
+        result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable()}"
+    return result
+
+
+def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:
+    from fuzzpass.backends import interpret, tpu
+    from fuzzpass.judge.ground_truth import ground_truth
+
+    if backend == "tpu" and (reason := tpu.unavailable()):
+        raise BackendUnavailable(f"--backend tpu: {reason}")
+    runner = interpret.run if backend == "interpret" else tpu.run
+    case = result.case
+    with stage("ground-truth"):
+        truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+    outs: dict[str, dict[str, np.ndarray]] = {}
+    for name in VARIANTS:
+        if name == "deferred" and "eager" in outs and same_kernel(result.variants["eager"], result.variants[name]):
+            # The pass changed nothing: one kernel, run once (the interpreter is deterministic).
+            outs[name], result.comparisons[name] = outs["eager"], result.comparisons["eager"]
+            continue
+        try:
+            outs[name] = runner(result.variants[name].source, data, case.spec.dtype)
+        except Exception as e:  # one kernel's crash is a finding, never the end of the run
+            first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+            result.findings.append(Finding(Kind.CRASH, Stage.EXECUTE, name, f"{type(e).__name__}: {first}"))
+            continue
+        result.comparisons[name] = compare(truth, outs[name])
+    result.backends[backend] = "ran"
+    if len(outs) == 2:
+        result.bitwise_equal = agree_bitwise(truth, outs["eager"], outs["deferred"])
+        judge(result, truth, outs)
+
+
+def same_kernel(a: Variant, b: Variant) -> bool:
+    """Whether two variants compile to the same kernel (their sources differ at most in title)."""
+    from fuzzpass.backends.kernel import structural
+
+    return structural(a.source.text) == structural(b.source.text)
+
+
+def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: CaseData) -> None:
+    from fuzzpass.backends import tpu_aot
+
+    if reason := tpu_aot.unavailable():
+        raise BackendUnavailable(f"--backend tpu-aot: {reason}")
+    if reason := tpu_aot.unsupported(result.case.spec.dtype):
+        result.backends["tpu-aot"] = f"unsupported: {reason}"
+        return
+    report: dict[str, dict[str, str]] = {}
+    for gen in generations:
+        report[gen] = {}
+        for name in VARIANTS:
+            with stage("tpu-compile"):
+                compiled = tpu_aot.compile_for(result.variants[name].source, data, result.case.spec.dtype, gen)
+            report[gen][name] = "compiled" if compiled.ok else f"rejected: {compiled.message}"
+            if not compiled.ok:
+                result.findings.append(Finding(Kind.COMPILE, Stage.COMPILE, name, f"{gen}: {compiled.message}"))
+    result.backends["tpu-aot"] = report

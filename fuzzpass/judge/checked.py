@@ -1,0 +1,101 @@
+"""One case checked as a run checks it: under a :class:`Config`, into a small record.
+
+This is the unit every consumer of checks shares: a fuzz worker sends a :class:`Checked` to
+its parent, the minimizer asks whether a smaller case still fails the same way, an exported
+regression test asks whether it still holds. An exception escaping the check becomes a
+``crash`` report here, so no caller has to guard against one.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from fuzzpass import profile
+from fuzzpass.case import Case
+from fuzzpass.judge.check import check_case
+from fuzzpass.judge.mutants import MUTANTS
+from fuzzpass.judge.signature import Signature, rule, signature
+
+
+@dataclass(frozen=True)
+class Config:
+    """What a run checks and how: the same for every worker."""
+
+    policy: str = "mixed"
+    backend: str = "interpret"
+    poison: str = "nan"
+    mutant: str | None = None
+    generations: tuple[str, ...] | None = None
+    seed: int = 0
+    gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
+
+
+@dataclass
+class Checked:
+    """One checked case, small and picklable: what a worker sends its parent."""
+
+    case: str  # the case file text
+    verdict: str
+    signature: Signature | None
+    report: dict[str, Any]  # CheckResult.to_json(), plus the generator's oracle reasons
+    seconds: float
+    shrinking: bool = False  # checked while Hypothesis shrank a finding: not a drawn case
+
+    def gate_findings(self) -> list[Checked]:
+        """``gate`` findings the verdict's signature does not name, each as a finding of its
+        own: those behind a more severe verdict (a mutant that moves the mask the slow way is a
+        ``decision`` finding first), and those of the other generations judged."""
+        if self.signature is None:
+            return []
+        found = []
+        for f in self.report["findings"]:
+            if f["kind"] == "gate":
+                report = dict(self.report, verdict="gate", findings=[f])
+                sig = Signature("gate", rule(report), self.signature.pattern)
+                if sig != self.signature:
+                    found.append(replace(self, verdict="gate", signature=sig, report=report))
+        return found
+
+
+def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None = None) -> Checked:
+    """Check one case as ``config`` says; an exception escaping the check is kept as a
+    ``crash`` finding at stage ``harness`` (a fuzzpass bug), so the run goes on."""
+    start = time.perf_counter()
+    try:
+        result = check_case(
+            case,
+            backend=config.backend,
+            poison=config.poison,
+            generations=config.generations,
+            mutant=MUTANTS[config.mutant] if config.mutant else None,
+            gate=config.gate,
+        )
+        report = result.to_json()
+    except Exception as e:
+        last = traceback.extract_tb(e.__traceback__)[-1]
+        where = f"{Path(last.filename).name}:{last.lineno}"
+        message = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''} (at {where})"
+        report = unchecked_report(case, "crash", "harness", message)
+    if oracle is not None:
+        report["oracle"] = oracle
+    report["mutant"] = config.mutant
+    report["stages"] = profile.take()
+    return Checked(case.dumps(), report["verdict"], signature(report, case.spec), report, time.perf_counter() - start)
+
+
+def unchecked_report(case: Case, kind: str, stage: str, message: str) -> dict[str, Any]:
+    """The report of a case whose check never finished (a harness exception, a worker that
+    hung or died): one finding, no decisions, no numerics."""
+    return {
+        "case": case.name,
+        "seed": case.seed,
+        "verdict": kind,
+        "deferred": {},
+        "expected": None,
+        "reasons": {},
+        "findings": [{"kind": kind, "stage": stage, "variant": None, "message": message}],
+    }

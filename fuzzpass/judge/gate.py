@@ -1,0 +1,107 @@
+"""The gate audit: does the pass's profitability gate pick the variant the TPU compiler makes
+cheaper? Judged on static schedules (``backends/schedule.py``), per generation.
+
+For a case where deferral is possible at all (mode ``force`` defers some tile), the three
+variants are compiled for every generation: ``eager`` (pass off), ``deferred`` (the pass as it
+decides) and ``forced`` (deferred wherever a permute-only path moves the axis). If the pass
+deferred, the other choice was ``eager``; if it kept the masks, the other choice was
+``forced``. A choice whose schedule is longer than the other's by more than :data:`MARGIN` is a
+``gate`` finding for that generation. These are static schedule lengths, not timings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fuzzpass.judge.verdict import Finding, Kind, Stage
+from reference.compile import Variant, compile_variant
+
+GENERATIONS = ("v4", "v5e", "v5p", "v6e", "tpu7x")
+
+MARGIN = 0.05
+"""A choice is wrong only when it schedules more than 5% more bundles than the other: counts
+move by a few percent between neighbouring shapes and compiler versions (TPU-AOT.md)."""
+
+
+@dataclass
+class GateRecord:
+    """One audited case: its pattern, the pass's choice and the bundle counts per generation."""
+
+    pattern: dict[str, Any]
+    choice: str  # "defer" or "keep"
+    counts: dict[str, dict[str, int | None]] = field(default_factory=dict)  # gen -> variant -> bundles
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pattern": self.pattern, "choice": self.choice, "counts": self.counts}
+
+
+def pattern_of(forced: Variant) -> dict[str, Any] | None:
+    """Consumer kind, rank, and the tile's dim at the load and at the consumer, of the first
+    tile that forcing defers; None when forcing defers nothing."""
+    for load in forced.graph.nodes:
+        decision = forced.decisions.get(load.meta.get("var", ""))
+        if decision is None or not decision.deferred:
+            continue
+        tile = decision.deferred[0]
+        value = load.meta["value"]
+        masks = [n for n in forced.graph.nodes if n.meta.get("var") in decision.consumers[tile]]
+        return {
+            "consumer": ",".join(sorted({u.meta["op"].name for m in masks for u in m.users})),
+            "rank": value.rank,
+            "at_load": value.dim_index(tile),
+            "at_consumer": ",".join(str(i) for i in sorted({m.meta["value"].dim_index(tile) for m in masks})),
+        }
+    return None
+
+
+def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Sequence[str]) -> GateRecord | None:
+    """Compile the three variants of ``case`` (the check's ``eager`` and ``deferred``, and the
+    forced one) for every generation; ``gate`` findings for the generations in ``judged``.
+    None when no permute-only path can move a tile."""
+    from fuzzpass.backends import tpu_aot
+
+    forced = compile_variant(case.spec, "force", title=f"{case.name}: forced")
+    pattern = pattern_of(forced)
+    if pattern is None or tpu_aot.unsupported(case.spec.dtype):
+        return None
+    choice = "defer" if any(deferred.deferred().values()) else "keep"
+    record = GateRecord(pattern, choice)
+    variants = {"eager": eager, "deferred": deferred, "forced": forced}
+    for gen in GENERATIONS:
+        record.counts[gen] = {
+            name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen).bundles for name, v in variants.items()
+        }
+    for gen in judged:
+        if agrees(record.to_json(), gen) is not False:
+            continue
+        chosen, other = chosen_and_other(record.counts[gen], choice)
+        assert chosen is not None and other is not None
+        alternative = "not deferring" if choice == "defer" else "forcing deferral"
+        record.findings.append(
+            Finding(
+                Kind.GATE,
+                Stage.DECIDE,
+                "deferred",
+                f"{gen}: the pass chose to {choice}: {chosen} bundles; {alternative}: {other} "
+                f"(+{chosen / other - 1:.0%}, static schedules)",
+            )
+        )
+    return record
+
+
+def agrees(record: dict[str, Any], gen: str) -> bool | None:
+    """Whether the pass's choice is no costlier than the other beyond :data:`MARGIN` on
+    ``gen``; None when a variant did not compile there."""
+    chosen, other = chosen_and_other(record["counts"][gen], record["choice"])
+    if chosen is None or other is None:
+        return None
+    return chosen <= other * (1 + MARGIN)
+
+
+def chosen_and_other(counts: dict[str, int | None], choice: str) -> tuple[int | None, int | None]:
+    """The bundles of the pass's choice and of the other choice (the eager kernel when it
+    deferred, the forced one when it kept the masks)."""
+    return counts["deferred"], counts["eager" if choice == "defer" else "forced"]

@@ -1,0 +1,147 @@
+"""``--backend helion``: the case against production Helion, with the reference as the spec.
+
+Three questions, each a finding kind of its own:
+
+- ``helion-decision``: per load and tile, does Helion's ``defer_pallas_load_masks`` defer
+  exactly where the reference pass does? Its choice is read from its graph and checked
+  against its generated Pallas source (a deferred load's line must not multiply ``* mask_N``
+  in), so a probe that misread a deferral shows as a disagreement too.
+- ``helion-mismatch``: does Helion's kernel compute the case's float64 meaning on the same
+  poisoned data? Helion is run with its pass on and off, and judged as the reference's two
+  variants are: the pass-off kernel (its eager baseline) leaking NaN under ``nan`` poison is
+  the baseline's known hazard; the pass-on kernel leaking where the baseline did not, or any
+  value beyond tolerance, is a defect.
+- ``helion-crash``: Helion failed to bind, generate or run the kernel, with its message.
+
+A case Helion's language cannot state is ``inexpressible``, with the reason: counted, never
+compared, never altered into a case it can state.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from fuzzpass.data import CaseData
+from fuzzpass.judge.oracle import Comparison, compare
+from fuzzpass.judge.result import CheckResult, describe
+from fuzzpass.judge.verdict import Finding, Kind, Stage
+from fuzzpass.profile import stage
+from reference.helion_codegen import HelionSource, helion_source
+from reference.ops.base import Inexpressible
+
+
+def run_helion(result: CheckResult, data: CaseData) -> None:
+    """Translate, bind and run ``result.case`` through Helion; findings into ``result``."""
+    from fuzzpass.backends import helion
+    from fuzzpass.judge.ground_truth import ground_truth
+
+    case = result.case
+    try:
+        source = helion_source(case.spec, f"{case.name}: as a Helion kernel")
+    except Inexpressible as e:
+        result.findings.append(Finding(Kind.INEXPRESSIBLE, Stage.TRANSLATE, None, str(e)))
+        return
+    report: dict[str, Any] = {"versions": helion.versions(), "kernel": source.text, "pallas": {}}
+    result.helion = report
+    runs: dict[str, helion.HelionRun] = {}
+    for mode in helion.MODES:
+        variant = f"helion-{mode}"
+        try:
+            with stage("helion-bind"):
+                kernel, args, run = helion.bind(source, data, case.spec.dtype, mode)
+        except Exception as e:  # Helion's own failure is the finding, with its message
+            result.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, variant, _first_line(e)))
+            continue
+        report["pallas"][mode] = run.pallas
+        runs[mode] = run
+        if mode == "off" and "on" in runs and runs["on"].pallas == run.pallas and runs["on"].outputs is not None:
+            run.outputs = runs["on"].outputs  # the pass changed nothing: one kernel, run once
+            continue
+        try:
+            with stage("helion"):
+                run.outputs = helion.run(kernel, args, source, data)
+        except Exception as e:
+            result.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, variant, _first_line(e)))
+    if "on" in runs:
+        check_decisions(result, source, runs["on"])
+    outputs = {mode: run.outputs for mode, run in runs.items() if run.outputs is not None}
+    if outputs:
+        with stage("ground-truth"):
+            truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+        comparisons = {mode: compare(truth, out) for mode, out in outputs.items()}
+        report["comparisons"] = {mode: c.to_json() for mode, c in comparisons.items()}
+        judge(result, comparisons)
+
+
+def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None:
+    """Helion's choice per case load against the reference pass's, cross-checked with the
+    Pallas source Helion generated: a load whose every tile is deferred must not multiply a
+    mask in. (A kept load need not show one: Helion masks nothing that only a clamped store
+    reads.)"""
+    from fuzzpass.backends.helion import eager_loads
+
+    assert result.helion is not None
+    case = result.case
+    reference = result.deferred
+    loads = [(n.out, n["src"]) for n in case.spec.graph if n.op == "load"]
+    theirs = match_loads(loads, run.loads, source.names)
+    eager = eager_loads(run.pallas)
+    inconsistent = []
+    for out, src in loads:
+        tiles = [d for d in case.spec.inputs[src] if isinstance(d, str)]
+        if tiles and sorted(theirs.get(out, [])) == sorted(tiles) and source.names[out] in eager:
+            inconsistent.append(
+                f"{out}: Helion's graph defers {theirs[out]}, yet its Pallas load line multiplies a mask in"
+            )
+    result.helion["deferred"] = {out: sorted(theirs.get(out, [])) for out, _ in loads}
+    result.helion["inconsistent"] = inconsistent
+    missing = [out for out, _ in loads if out not in theirs]
+    parted = [
+        f"{out}: Helion defers {sorted(theirs.get(out, []))}, the reference {sorted(reference.get(out, []))}"
+        for out, _ in loads
+        if out in theirs and sorted(theirs[out]) != sorted(reference.get(out, []))
+    ]
+    if missing:
+        inconsistent.append(f"no load node of Helion's graph reads {', '.join(missing)}")
+    if parted or inconsistent:
+        result.findings.append(
+            Finding(Kind.HELION_DECISION, Stage.DECIDE, "helion-on", "; ".join(parted + inconsistent))
+        )
+
+
+def match_loads(loads: list[tuple[str, str]], nodes: list[Any], names: dict[str, str]) -> dict[str, list[str]]:
+    """Case load -> the tiles Helion deferred, matching load nodes by the variable the
+    kernel gives them, else in order among the loads of the same input."""
+    by_name = {n.node: n for n in nodes}
+    left = [n for n in nodes if n.node not in {names[out] for out, _ in loads}]
+    matched = {}
+    for out, src in loads:
+        node = by_name.get(names[out])
+        if node is None or node.source != src:
+            node = next((n for n in left if n.source == src), None)
+            if node is None:
+                continue
+            left.remove(node)
+        matched[out] = node.deferred
+    return matched
+
+
+def judge(result: CheckResult, comparisons: dict[str, Comparison]) -> None:
+    """Helion's numbers, judged as the reference's variants are (``fuzzpass.judge.check.judge``)."""
+    nan_poison = result.poison == "nan"
+    on, off = comparisons.get("on"), comparisons.get("off")
+    if off is not None and off.baseline_wrong(nan_poison):
+        message = f"Helion with its pass off: {describe(off)}"
+        result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-off", message))
+    if on is None:
+        return
+    if on.out_of_tolerance or on.leaks_beyond(off, nan_poison):
+        result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", f"Helion: {describe(on)}"))
+
+
+def _first_line(e: BaseException) -> str:
+    """Helion's message in one line, without the addresses it prints (they differ per run)."""
+    text = re.sub(r" at 0x[0-9a-f]+", "", str(e).strip())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]

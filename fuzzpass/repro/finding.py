@@ -1,0 +1,52 @@
+"""A finding opened for ``minimize`` and ``export``: its case, and the config it failed under.
+
+Options given on the command line win; otherwise the finding's ``verdict.json`` (beside its
+``case.json``) says which backend, poison, mutant and, for a ``gate`` finding, which
+generation it was found on. Any case file works too: without a ``verdict.json`` the defaults
+apply.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.case import Case, CaseError, load_case
+from fuzzpass.judge.checked import Config
+
+
+class FindingError(ValueError):
+    """A finding that cannot be opened: the file and the reason, in one line."""
+
+
+def open_finding(
+    path: str | Path, backend: str | None = None, poison: str | None = None, mutant: str | None = None
+) -> tuple[Case, Config]:
+    """The case at ``path`` and its config; :class:`FindingError` for an unreadable file."""
+    verdict_path = Path(path).with_name("verdict.json")
+    try:
+        case = load_case(path)
+    except CaseError as e:
+        raise FindingError(f"{path}: {e}") from None
+    try:
+        recorded = json.loads(verdict_path.read_text()) if verdict_path.is_file() else {}
+    except (OSError, ValueError) as e:
+        raise FindingError(f"{verdict_path}: {e}") from None
+    gate = None
+    if recorded.get("verdict") == "gate":  # judge the generation it was found on
+        gate = tuple(f["message"].split(":")[0] for f in recorded["findings"] if f["kind"] == "gate")
+    config = Config(
+        backend=backend or recorded_backend(recorded),
+        poison=poison or recorded.get("poison", "nan"),
+        mutant=mutant if mutant else recorded.get("mutant"),
+        gate=gate,
+    )
+    return case, config
+
+
+def recorded_backend(recorded: dict[str, Any]) -> str:
+    """The backend a finding was found on, from its ``verdict.json``."""
+    if recorded.get("helion") or str(recorded.get("verdict", "")).startswith("helion-"):
+        return "helion"
+    return "tpu-aot" if recorded.get("verdict") == "compile" else "interpret"

@@ -1,0 +1,191 @@
+"""``--backend helion``: cases written as Helion kernels, Helion's pass read back, its numbers
+judged, and what Helion cannot state reported with the reason."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+
+from fuzzpass.backends import helion
+from fuzzpass.case import Case, load_case
+from fuzzpass.judge.check import check_case
+from fuzzpass.judge.mutants import MUTANTS
+from generators.examples import examples, expressible
+from generators.policies import POLICIES
+from reference.helion_codegen import helion_source
+from reference.ops.base import Inexpressible
+from reference.spec import KernelSpec
+from tests.conftest import SHARED_CASES
+from tests.specs import dense_kv, node, spec
+
+REGRESSIONS = Path(__file__).parent / "helion_cases"
+
+
+def case(s: KernelSpec, expect: dict[str, tuple[str, ...]] | None = None) -> Case:
+    return Case(name="test", seed=5, spec=s, expect_deferred=expect)
+
+
+def second_use() -> KernelSpec:
+    """The dense-KV load also used raw (exp, stored): a second use, so both passes keep the
+    eager mask."""
+    base = dense_kv()
+    return dataclasses.replace(base, graph=(*base.graph, node("exp", "e", arg="x"), node("store", arg="e", dst="raw")))
+
+
+@pytest.mark.parametrize("path", SHARED_CASES, ids=lambda p: p.stem)
+def test_every_shared_case_agrees_with_helion_or_is_inexpressible(path: Path) -> None:
+    result = check_case(load_case(path), backend="helion")
+    assert result.verdict.value in ("pass", "inexpressible"), [f.message for f in result.findings]
+    if result.verdict.value == "inexpressible":
+        (finding,) = result.findings
+        assert finding.stage.value == "translate" and ": " in finding.message
+    else:
+        assert result.helion is not None
+        assert result.helion["deferred"] == result.deferred  # the same decision, load by load
+        assert result.helion["inconsistent"] == []
+
+
+def test_dense_kv_is_deferred_by_helion_and_computed_right() -> None:
+    result = check_case(case(dense_kv()), backend="helion")
+    assert result.verdict.value == "pass", [f.message for f in result.findings]
+    assert result.helion is not None and result.helion["deferred"] == {"x": ["t0"], "kt": []}
+    on, off = result.helion["pallas"]["on"], result.helion["pallas"]["off"]
+    assert "x" not in helion.eager_loads(on) and "x" in helion.eager_loads(off)  # the move, in Helion's source
+    assert "jnp.where" in on.split("x = ", 1)[1]  # re-masked after the transpose
+    assert result.helion["comparisons"]["on"]["out_of_tolerance"] == 0
+    assert set(result.helion["versions"]) == {"helion", "jax", "jaxlib", "torch"}
+
+
+def test_a_second_use_keeps_the_eager_mask_in_helion_too() -> None:
+    result = check_case(case(second_use()), backend="helion")
+    assert result.verdict.value == "pass", [f.message for f in result.findings]
+    assert result.helion is not None and result.helion["deferred"]["x"] == []
+    assert "x" in helion.eager_loads(result.helion["pallas"]["on"])
+
+
+def test_a_broken_reference_is_a_helion_decision_finding() -> None:
+    """The differential catches the reference too: a mutant that defers through a second use."""
+    result = check_case(case(second_use()), backend="helion", mutant=MUTANTS["ignore-second-use"])
+    assert result.verdict.value == "helion-decision"
+    (finding,) = [f for f in result.findings if f.kind.value == "helion-decision"]
+    assert "x: Helion defers [], the reference ['t0']" in finding.message
+
+
+@pytest.mark.parametrize("path", sorted(REGRESSIONS.glob("*.json")), ids=lambda p: p.stem)
+def test_helion_findings_still_reproduce(path: Path) -> None:
+    """Minimized findings against helion 1.5.1 (docs/helion.md, "What the differential found on helion 1.5.1")."""
+    c = load_case(path)
+    expected = json.loads(path.with_suffix(".expect").read_text())
+    result = check_case(c, backend="helion")
+    assert result.verdict.value == expected["verdict"], [f.message for f in result.findings]
+    assert any(expected["message"] in f.message for f in result.findings)
+
+
+@pytest.mark.parametrize(
+    ("make", "where", "reason"),
+    [
+        (lambda: spec({"q": ("t0", 4, 128)}, node("load", "x", src="q"), node("store", arg="x", dst="o"), block=12),
+         "tiles.t0.block", "not a power of two"),
+        (lambda: dense_kv(q_shape=(4, "t0", 128), dims=(1, 0, 2), batch=1), "graph[3].batch", "leading"),
+        (lambda: spec({"q": ("t0", 4, 2, 128), "k": (4, 2, 16, 128)}, node("load", "x", src="q"),
+                      node("permute", "xt", arg="x", dims=[1, 2, 0, 3]), node("load", "kt", src="k"),
+                      node("dot_general", "s", lhs="xt", rhs="kt", contract=[[3], [3]], batch=[[0, 1], [0, 1]]),
+                      node("sum", "r", arg="s", axis=2), node("store", arg="r", dst="o")),
+         "graph[3].lhs", "rank 2 or 3"),
+        (lambda: spec({"q": ("t0", 3, 32), "w": (3, 16, 2)}, node("load", "x", src="q"),
+                      node("permute", "p", arg="x", dims=[1, 0, 2]), node("load", "v", src="w"),
+                      node("dot_general", "d", lhs="p", rhs="v", contract=[[1], [1]], batch=[[0], [0]]),
+                      node("store", arg="d", dst="o")),
+         "graph[3].contract", "data-dependent"),
+        (lambda: spec({"q": ("t0", 4, 32)}, node("load", "x", src="q"),
+                      node("reshape", "y", arg="x", shape=[4, "t0", 32]), node("sum", "r", arg="y", axis=1),
+                      node("store", arg="r", dst="o"), block=8),
+         "graph[1].shape", "regroups"),
+        (lambda: spec({"q": (4, "t0")}, node("load", "x", src="q"), node("store", arg="x", dst="o")),
+         "graph[1].arg", "ragged stores"),
+        (lambda: spec({"q": (4, "t0", 128)}, node("load", "x", src="q"), node("sum", "r", arg="x", axis=1),
+                      node("store", arg="r", dst="o")),
+         "graph[0]", "two blocks"),
+        (lambda: spec({"q": (1, 1, "t0")}, node("load", "x", src="q"), node("permute", "p", arg="x", dims=[2, 1, 0]),
+                      node("store", arg="p", dst="o"), block=1, lengths=(0,), dtype="float32"),
+         "graph[0]", "by rows"),
+    ],
+    ids=[
+        "odd-block",
+        "batch-not-leading",
+        "rank-4-dot",
+        "tile-contracted-with-a-plain-dim",
+        "regrouping-reshape",
+        "ragged-lane-store",
+        "split-item",
+        "lane-tile-stored-by-rows",
+    ],
+)  # fmt: skip
+def test_what_helion_cannot_state_is_inexpressible_with_its_reason(make: object, where: str, reason: str) -> None:
+    with pytest.raises(Inexpressible) as caught:
+        helion_source(make(), "t")  # type: ignore[operator]
+    assert caught.value.where == where and reason in caught.value.reason
+    result = check_case(case(make()), backend="helion")  # type: ignore[operator]
+    assert result.verdict.value == "inexpressible" and result.verdict.exit_code == 0
+
+
+def test_a_dot_contracting_the_rhs_last_dim_is_transposed_there() -> None:
+    text = helion_source(dense_kv(), "t").text
+    assert "s = torch.bmm(xt, kt.transpose(-2, -1), out_dtype=torch.float32)" in text
+    assert "for t0 in hl.tile(start_t0, start_t0 + extents_t0[i0]):" in text
+
+
+def test_match_loads_by_name_then_by_source_in_order() -> None:
+    nodes = [helion.LoadDecision("x", "q", ["t0"]), helion.LoadDecision("load_1", "k", []),
+             helion.LoadDecision("load_2", "k", ["t0"])]  # fmt: skip
+    from fuzzpass.judge.helion_check import match_loads
+
+    matched = match_loads([("x", "q"), ("a", "k"), ("b", "k")], nodes, {"x": "x", "a": "a", "b": "b"})
+    assert matched == {"x": ["t0"], "a": [], "b": ["t0"]}
+
+
+@settings(
+    max_examples=25, deadline=None, database=None, derandomize=True, suppress_health_check=[HealthCheck.filter_too_much]
+)
+@given(examples(POLICIES["helion"]))
+def test_the_helion_policy_draws_only_expressible_cases(example: object) -> None:
+    assert expressible(example.structure)  # type: ignore[attr-defined]
+    for c in example.cases("helion"):  # type: ignore[attr-defined]
+        assert helion_source(c.spec, c.name).outputs
+
+
+def test_a_helion_finding_exports_a_repro_that_reproduces(tmp_path: Path) -> None:
+    path = next(iter(sorted(REGRESSIONS.glob("*.json"))))
+    repro = tmp_path / "repro.py"
+    export = subprocess.run(
+        [sys.executable, "-m", "fuzzpass", "export", str(path), "-o", str(repro), "--backend", "helion"],
+        capture_output=True,
+        text=True,
+    )
+    assert export.returncode == 0, export.stderr
+    text = repro.read_text()
+    assert "def fuzzpass_kernel(" in text and "import fuzzpass" not in text
+    ran = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, cwd=tmp_path)
+    assert ran.returncode == 1 and "REPRODUCED" in ran.stdout, ran.stdout + ran.stderr
+
+
+def test_a_short_helion_run_reports_the_decision_agreement(tmp_path: Path) -> None:
+    args = ["run", "--backend", "helion", "--policy", "helion", "--budget", "6cases", "--jobs", "1"]
+    run = subprocess.run(
+        [sys.executable, "-m", "fuzzpass", *args, "--seed", "3", "--out", str(tmp_path), "--no-minimize"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["cases"] == 6 and summary["backend"] == "helion", run.stderr
+    agreement = summary["helion_decisions"]
+    assert agreement["agree"] + agreement.get("differ", 0) >= 6 and 0 <= agreement["rate"] <= 1
+    assert "decided as the reference on" in run.stderr
+    assert {"helion-bind", "helion"} <= set(summary["profile"])

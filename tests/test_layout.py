@@ -1,0 +1,123 @@
+"""The tree keeps its architecture (``fuzzpass/__init__.py``, ``../shared/ARCHITECTURE.md``):
+no import cycles, rooms import only the rooms below them, ``reference/`` knows nothing of the
+harness, ``generators/`` nothing of it but the case contract.
+
+Every import counts, those inside functions too: a lazy import is still a dependency.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGES = ("fuzzpass", "generators", "reference")
+
+RANKS = {"foundation": 0, "backends": 1, "judge": 2, "perf": 3, "repro": 4, "fuzz": 5, "cli": 6}
+"""fuzzpass's rooms, lowest first: a module imports only modules of its own room or lower."""
+
+FOUNDATION = {"fuzzpass", "fuzzpass.case", "fuzzpass.data", "fuzzpass.profile"}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {module_name(p): p for package in PACKAGES for p in sorted((ROOT / package).rglob("*.py"))}
+
+
+def imports(path: Path) -> set[str]:
+    """The first-party modules ``path`` imports (``from package import module`` resolved to
+    the module, ``from module import name`` to the module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                child = f"{node.module}.{alias.name}"
+                found.add(child if child in MODULES else node.module)
+    return {name for name in found if name.split(".")[0] in PACKAGES}
+
+
+GRAPH = {name: imports(path) for name, path in MODULES.items()}
+
+
+def room(module: str) -> str:
+    if module in FOUNDATION:
+        return "foundation"
+    if module in ("fuzzpass.cli", "fuzzpass.__main__"):
+        return "cli"
+    if module == "fuzzpass.regression":  # the public import path of exported regression tests
+        return "repro"
+    return module.split(".")[1]
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every import cycle, each once, as the modules along it (Tarjan's strongly connected
+    components of more than one module, or a module importing itself)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1 or v in graph.get(v, ()):
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_the_walk_sees_the_tree() -> None:
+    assert {"fuzzpass.cli", "fuzzpass.judge.check", "fuzzpass.fuzz.run", "reference.defer"} <= set(MODULES)
+    assert "fuzzpass.judge.check" in GRAPH["fuzzpass.judge.checked"]
+    assert "fuzzpass.backends.tpu_aot" in GRAPH["fuzzpass.judge.check"]  # imported inside a function
+
+
+def test_no_import_cycles() -> None:
+    assert cycles(GRAPH) == []
+
+
+def test_the_cycle_finder_finds_one() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"a"}}) == [["a"]]
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("fuzzpass")))
+def test_rooms_import_only_rooms_below(module: str) -> None:
+    here = room(module)
+    assert here in RANKS, f"{module} is in no room"
+    upward = [m for m in GRAPH[module] if m.startswith("fuzzpass") and RANKS[room(m)] > RANKS[here]]
+    assert upward == [], f"{module} ({here}) imports a higher room"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_lower_packages_know_nothing_of_the_harness(module: str) -> None:
+    targets = GRAPH[module]
+    if module.startswith("reference"):
+        assert {m for m in targets if not m.startswith("reference")} == set()
+    elif module.startswith("generators"):
+        assert {m for m in targets if m.startswith("fuzzpass")} <= {"fuzzpass.case"}
+    elif module.startswith(("fuzzpass.judge", "fuzzpass.backends", "fuzzpass.perf")) or room(module) == "foundation":
+        assert {m for m in targets if m.startswith("generators")} == set(), "a case is judged the same whoever drew it"

@@ -26,6 +26,34 @@ from reference.values import DTYPE_NAMES
 FORMAT = "fuzzpass.case/1"
 MAX_TILES = 2  # the grid has one dim per tile name
 MAX_RANK = 4
+MAX_NODES = 128
+"""Graph nodes a case may have: the pass walks a value's uses recursively (as Helion's
+``all_uses_remask`` does), a few Python frames per permute, so a chain of a few hundred
+permutes would exhaust the interpreter's stack. Generated graphs have about a dozen."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one check may ask of this machine, so that a case too big for it is refused in one
+    line instead of ending in a MemoryError or a run that never finishes. Adjustable per
+    process through ``FUZZPASS_MAX_GIB`` and ``FUZZPASS_MAX_WORK_ITEMS``."""
+
+    gib: float = 4.0
+    """Memory for the case's float64 arrays: inputs with their padding, and the ground truth,
+    which holds every value of the graph for every work item (value, validity and error)."""
+    work_items: int = 65_536
+    """Grid points: interpret mode runs them one after another, and the ground truth holds
+    every value once per grid point."""
+
+    @classmethod
+    def from_environment(cls) -> Limits:
+        try:
+            return cls(
+                float(os.environ.get("FUZZPASS_MAX_GIB", cls.gib)),
+                int(os.environ.get("FUZZPASS_MAX_WORK_ITEMS", cls.work_items)),
+            )
+        except ValueError as e:
+            raise CaseError("limits", f"FUZZPASS_MAX_GIB or FUZZPASS_MAX_WORK_ITEMS is not a number: {e}") from None
 
 
 class CaseError(ValueError):
@@ -116,9 +144,11 @@ def parse_case(data: object) -> Case:
     graph = _graph(data["graph"], tiles, inputs)
     spec = KernelSpec(dtype, tiles, inputs, graph)
     try:
-        build_graph(spec)
+        built = build_graph(spec)
     except SpecError as e:
         raise CaseError(e.field, e.message) from None
+    values = [n.meta["value"].shape for n in built.nodes if n.meta.get("value") is not None]
+    _fits(spec, values, Limits.from_environment())
     expect = None if "expect" not in data else _expect(data["expect"], spec)
     return Case(data["name"], seed, spec, expect)
 
@@ -140,13 +170,40 @@ def _tiles(data: object) -> dict[str, TileSpec]:
     return result
 
 
+def _fits(spec: KernelSpec, values: list[tuple[int, ...]], limits: Limits) -> None:
+    """Refuse a case this machine cannot hold (:class:`Limits`), naming the tile field that
+    makes it so: its block when one work item's values alone are too big, else its lengths
+    (too many work items or rows). Counted arithmetically: a billion rows are never listed."""
+    items = {t: sum(-(-n // tile.block) for n in tile.lengths) for t, tile in spec.tiles.items()}
+    grid = math.prod(items.values())
+    most = max(items, key=lambda t: items[t])
+    if grid > limits.work_items:
+        _fail(
+            f"tiles.{most}.lengths",
+            f"{grid:,} work items; this machine checks at most {limits.work_items:,} (FUZZPASS_MAX_WORK_ITEMS)",
+        )
+    inputs = sum(
+        math.prod(spec.tiles[d].total + 2 * spec.tiles[d].block if isinstance(d, str) else d for d in shape)
+        for shape in spec.inputs.values()
+    )
+    per_item = 3 * sum(math.prod(shape) for shape in values)
+    needed = 8 * (2 * inputs + grid * per_item) / 2**30  # float64; an input is held padded and cast
+    if needed > limits.gib:
+        big = max(spec.tiles, key=lambda t: spec.tiles[t].block)
+        field = f"tiles.{big}.block" if 8 * per_item / 2**30 > limits.gib else f"tiles.{most}.lengths"
+        _fail(field, f"the case needs about {needed:,.1f} GiB; the limit is {limits.gib:g} GiB (FUZZPASS_MAX_GIB)")
+
+
 def _graph(data: object, tiles: dict[str, TileSpec], inputs: dict[str, tuple[Dim, ...]]) -> tuple[NodeSpec, ...]:
     """Each node's op, ``out`` and fields by their kinds; references to earlier values and the
     shapes they make are left to ``build_graph``, which knows them."""
     defined: dict[str, str] = {}  # out -> where it is defined
     dsts: set[str] = set()
     nodes = []
-    for index, raw in enumerate(_list(data, "graph", nonempty=True)):
+    raw_nodes = _list(data, "graph", nonempty=True)
+    if len(raw_nodes) > MAX_NODES:
+        _fail("graph", f"{len(raw_nodes)} nodes; a case has at most {MAX_NODES} (the pass walks uses recursively)")
+    for index, raw in enumerate(raw_nodes):
         at = f"graph[{index}]"
         node = _object(raw, at)
         if node.get("op") not in CASE_OPS:

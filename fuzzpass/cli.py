@@ -25,6 +25,7 @@ MUTANT_NAMES = (
     "wrong-axis",
     "off-by-one",
     "inverted-gate",
+    "bool-remask",
 )
 """``fuzzpass.judge.mutants.MUTANTS``' names, listed here so that ``--help`` does not import torch
 (a test keeps the two in step)."""

@@ -69,11 +69,22 @@ def expressible(structure: Structure) -> bool:
     return True
 
 
+def buildable_on_tpu(structure: Structure) -> bool:
+    """Whether Mosaic can build some kernel of ``structure`` (``reference.mosaic``)."""
+    from reference import mosaic
+
+    return mosaic.unsupported(structure.spec({t: (b,) for t, b in structure.blocks.items()})) is None
+
+
 @st.composite
-def examples(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozenset()) -> Example:
-    """A structure under ``policy`` without the ``disabled`` op kinds, and 1-8 instances."""
+def examples(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozenset(), tpu: bool = False) -> Example:
+    """A structure under ``policy`` without the ``disabled`` op kinds, and 1-8 instances;
+    with ``tpu``, only structures the TPU compiler can build (for the TPU backends and the
+    gate audit: a structure it cannot build would only be counted, never compiled)."""
     structure = draw(structures(policy, disabled))
     if policy.helion:
         assume(expressible(structure))
+    if tpu:
+        assume(buildable_on_tpu(structure))
     count = draw(st.integers(1, MAX_INSTANCES))
     return Example(structure, tuple(draw(instances(structure, policy)) for _ in range(count)))

@@ -229,3 +229,50 @@ def test_bad_json(tmp_path: Path, text: str, message: str) -> None:
         load_case(path)
     assert info.value.field == "file"
     assert message in info.value.message
+
+
+def _permute_chain(n: int) -> dict[str, Any]:
+    """The dense-KV case with ``n`` identity permutes before its transpose."""
+    data = copy.deepcopy(DENSE_KV)
+    chain = [{"out": f"c{i}", "op": "permute", "arg": f"c{i - 1}" if i else "x", "dims": [0, 1, 2]} for i in range(n)]
+    data["graph"][1]["arg"] = f"c{n - 1}"
+    data["graph"][1:1] = chain
+    return data
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "message"),
+    [
+        pytest.param(put(("tiles", "t0", "block"), 1048576), "tiles.t0.block", "GiB; the limit is 4 GiB", id="block"),
+        pytest.param(put(("tiles", "t0", "lengths"), [10**9]), "tiles.t0.lengths", "62,500,000 work items", id="rows"),
+        pytest.param(put(("tiles", "t0", "lengths"), [13] * 200_000), "tiles.t0.lengths", "200,000 work", id="seqs"),
+        pytest.param(lambda data: _permute_chain(400), "graph", "406 nodes; a case has at most 128", id="chain"),
+    ],
+)
+def test_a_case_this_machine_cannot_hold_is_refused_naming_its_field(
+    mutate: Mutation, field: str, message: str
+) -> None:
+    with pytest.raises(CaseError) as info:
+        parse_case(mutate(copy.deepcopy(DENSE_KV)))
+    assert info.value.field == field and message in info.value.message
+
+
+def test_the_limits_are_adjustable(monkeypatch: pytest.MonkeyPatch) -> None:
+    many = put(("tiles", "t0", "lengths"), [13] * 70_000)(copy.deepcopy(DENSE_KV))
+    with pytest.raises(CaseError):
+        parse_case(many)
+    monkeypatch.setenv("FUZZPASS_MAX_WORK_ITEMS", "100000")
+    with pytest.raises(CaseError, match=r"tiles\.t0\.lengths: the case needs about"):
+        parse_case(many)  # now its memory is what does not fit
+    monkeypatch.setenv("FUZZPASS_MAX_GIB", "100")
+    assert len(parse_case(many).spec.tiles["t0"].lengths) == 70_000
+    monkeypatch.setenv("FUZZPASS_MAX_GIB", "lots")
+    with pytest.raises(CaseError, match="FUZZPASS_MAX_GIB"):
+        parse_case(many)
+
+
+def test_a_long_chain_within_the_limit_is_checked() -> None:
+    from fuzzpass.judge.check import check_case
+
+    case = parse_case(_permute_chain(120))
+    assert check_case(case, backend="interpret").verdict.value == "pass"

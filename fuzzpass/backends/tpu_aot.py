@@ -9,6 +9,7 @@ what interpret mode accepts but Mosaic rejects. Needs libtpu (``pip install fuzz
 from __future__ import annotations
 
 import functools
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -75,16 +76,23 @@ def _compile(
     start = time.perf_counter()
     before = schedule.snapshot()
     try:
-        sharding = SingleDeviceSharding(_device(generation))
+        device = _device(generation)
+        sharding = SingleDeviceSharding(device)
         call = load_module(text).build(grid, interpret=False)
-        jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower().compile()
+        with jax.default_device(device):  # lowering rules that ask for the chip see this one, not the CPU
+            jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower().compile()
     except Exception as e:  # the compiler's rejection is the finding
         schedule.bundles_since(before)
         return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
     return Compiled(generation, True, time.perf_counter() - start, bundles=schedule.bundles_since(before))
 
 
+PALLAS_PREAMBLE = re.compile(r"^Pallas encountered an internal verification error\..*?Error details: ")
+"""What Pallas puts before a Mosaic verification error (a plea to file a bug, with a URL): the
+details after it are the compiler's message."""
+
+
 def compiler_message(error: Exception) -> str:
     """The compiler's reason in one line: its first line that says what failed."""
     lines = [line.strip() for line in str(error).splitlines() if line.strip()]
-    return lines[0] if lines else type(error).__name__
+    return PALLAS_PREAMBLE.sub("", lines[0]) if lines else type(error).__name__

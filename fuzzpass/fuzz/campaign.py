@@ -15,6 +15,7 @@ from typing import Any
 from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.run import run
 from fuzzpass.judge.checked import Config
+from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.repro.minimize import minimize_beside
 
 
@@ -35,7 +36,7 @@ def campaign(
     with tempfile.TemporaryDirectory(prefix="fuzzpass-mutants-") as tmp:
         root = out or Path(tmp)
         for name in mutants:
-            config = Config(policy, "interpret", "nan", name, None, seed)
+            config = Config(policy, MUTANTS[name].oracle, "nan", name, None, seed)
             options = Options(config, budget, jobs, root / name, stop_at_kill=True, progress=False, minimize_seconds=0)
             result = run(options)
             kill = next((f for f in result.findings if f.signature.blames_pass), None)

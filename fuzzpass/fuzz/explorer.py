@@ -145,7 +145,7 @@ class Explorer:
             suppress_health_check=list(HealthCheck),
             verbosity=Verbosity.quiet,
             print_blob=False,
-        )(given(examples(policy, self.disabled))(body))
+        )(given(examples(policy, self.disabled, tpu=self.config.compiles_for_tpu))(body))
         test.hypothesis.inner_test._hypothesis_internal_add_digest = self.digest()  # type: ignore[attr-defined]
         test = hypothesis_seed(seed)(test)
         with contextlib.suppress(NewFinding, Flaky):

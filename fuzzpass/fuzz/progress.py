@@ -98,7 +98,7 @@ def summary(r: RunResult) -> str:
         f"eager variant leaked NaN/Inf under nan poison in {r.eager_nonfinite} cases (the baseline's known hazard)",
         "",
     ]
-    if c.backend == "helion":  # the reference's kernels do not run: Helion's are judged instead
+    if c.backend in ("helion", "tpu-aot"):  # the reference's kernels do not run (Helion's are judged, or compiled)
         del lines[2]
     if r.helion:
         lines[-1:-1] = [
@@ -114,6 +114,8 @@ def summary(r: RunResult) -> str:
     else:
         lines.append("no findings")
     lines += ["", *table(r.reasons)]
+    if compiles := r.compiles.table():
+        lines += ["", *compiles]
     if gaps := missing(r.reasons):
         lines.append(f"branches never taken: {', '.join(gaps)}")
     lines.append(f"summary: {r.options.out / 'summary.json'}")

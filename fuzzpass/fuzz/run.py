@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.case import load_case, parse_case
 from fuzzpass.fuzz.coverage import reasons_of
 from fuzzpass.fuzz.explorer import derive_seed
@@ -138,6 +139,7 @@ class Run:
             r.reasons.update(reasons_of(checked.report))
             r.stages.update(checked.report.get("stages", {}))
             r.helion.update(helion_agreement(checked.report))
+            r.compiles.add(checked.report, self.o.config.generations or DEFAULT_GENERATIONS)
             if gate := checked.report.get("gate"):
                 r.audited += 1
                 with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audited case

@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fuzzpass.fuzz.compiles import CompileTally
 from fuzzpass.fuzz.coverage import branches
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
@@ -27,6 +28,7 @@ class RunResult:
     audited: int = 0  # cases whose gate was audited (``--check-gate``; ``gate.jsonl``)
     stages: Counter[str] = field(default_factory=Counter)  # worker seconds per stage (``profile``)
     helion: Counter[str] = field(default_factory=Counter)  # per load and tile: Helion agrees or differs
+    compiles: CompileTally = field(default_factory=CompileTally)  # per TPU generation (``tpu_compile``)
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
 
@@ -55,6 +57,7 @@ class RunResult:
             "workers": self.workers,
             "profile": {name: round(s, 2) for name, s in self.stages.most_common()},
             "helion_decisions": dict(self.helion, rate=self.helion_agreement) if self.helion else None,
+            "tpu_compile": self.compiles.to_json(),
         }
 
     @property

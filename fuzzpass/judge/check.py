@@ -8,6 +8,7 @@ with each other; where libtpu is installed, both also compile for real TPU gener
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -22,6 +23,7 @@ from fuzzpass.judge.oracle import agree_bitwise, compare, disagree
 from fuzzpass.judge.result import VARIANTS, BackendUnavailable, CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from fuzzpass.profile import stage
+from reference import mosaic
 from reference.compile import Variant, compile_variant
 
 
@@ -144,20 +146,43 @@ def same_kernel(a: Variant, b: Variant) -> bool:
 
 
 def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: CaseData) -> None:
+    """Both variants through the TPU compiler for each generation; whose fault a rejection is
+    (:func:`compile_finding`). A structure no layout of it compiles (``reference.mosaic``) or a
+    dtype Mosaic has no vectors for is ``tpu-unsupported`` without compiling."""
     from fuzzpass.backends import tpu_aot
 
     if reason := tpu_aot.unavailable():
         raise BackendUnavailable(f"--backend tpu-aot: {reason}")
-    if reason := tpu_aot.unsupported(result.case.spec.dtype):
+    if reason := tpu_aot.unsupported(result.case.spec.dtype) or mosaic.unsupported(result.case.spec):
         result.backends["tpu-aot"] = f"unsupported: {reason}"
+        result.findings.append(Finding(Kind.TPU_UNSUPPORTED, Stage.COMPILE, None, reason))
         return
     report: dict[str, dict[str, str]] = {}
     for gen in generations:
-        report[gen] = {}
+        compiled = {}
         for name in VARIANTS:
             with stage("tpu-compile"):
-                compiled = tpu_aot.compile_for(result.variants[name].source, data, result.case.spec.dtype, gen)
-            report[gen][name] = "compiled" if compiled.ok else f"rejected: {compiled.message}"
-            if not compiled.ok:
-                result.findings.append(Finding(Kind.COMPILE, Stage.COMPILE, name, f"{gen}: {compiled.message}"))
+                compiled[name] = tpu_aot.compile_for(result.variants[name].source, data, result.case.spec.dtype, gen)
+        report[gen] = {name: "compiled" if c.ok else f"rejected: {c.message}" for name, c in compiled.items()}
+        if finding := compile_finding(gen, {name: c.message for name, c in compiled.items() if not c.ok}):
+            result.findings.append(finding)
     result.backends["tpu-aot"] = report
+
+
+def compile_finding(gen: str, rejected: dict[str, str]) -> Finding | None:
+    """Whose fault the TPU compiler's rejections on ``gen`` are (``rejected``: variant ->
+    message). Both variants rejected alike is a limit of codegen or of Mosaic, not of the pass:
+    ``tpu-unsupported``. One rejected and not the other is a ``compile`` finding: above all the
+    deferred kernel rejected while the eager one compiles (the pass broke compilation); the
+    eager one alone is the baseline's. Both rejected differently is a ``compile`` finding too,
+    with both messages: the pass changed how the kernel fails."""
+    if not rejected:
+        return None
+    if len(rejected) == len(VARIANTS):
+        if len({re.sub(r"[0-9]+", "#", m) for m in rejected.values()}) == 1:
+            return Finding(Kind.TPU_UNSUPPORTED, Stage.COMPILE, None, f"{gen}: {rejected['eager']}")
+        both = "; ".join(f"{name}: {message}" for name, message in rejected.items())
+        return Finding(Kind.COMPILE, Stage.COMPILE, None, f"{gen}: both rejected, differently: {both}")
+    ((name, message),) = rejected.items()
+    other = next(v for v in VARIANTS if v != name)
+    return Finding(Kind.COMPILE, Stage.COMPILE, name, f"{gen}: {name} rejected, {other} compiled: {message}")

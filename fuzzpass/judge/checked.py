@@ -33,6 +33,11 @@ class Config:
     seed: int = 0
     gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
 
+    @property
+    def compiles_for_tpu(self) -> bool:
+        """Whether cases meet the TPU compiler (so only structures it can build are drawn)."""
+        return self.backend in ("tpu-aot", "tpu") or self.gate is not None
+
 
 @dataclass
 class Checked:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fuzzpass.judge.verdict import Finding, Kind, Stage
+from reference import mosaic
 from reference.compile import Variant, compile_variant
 
 GENERATIONS = ("v4", "v5e", "v5p", "v6e", "tpu7x")
@@ -32,10 +33,11 @@ class GateRecord:
     pattern: dict[str, Any]
     choice: str  # "defer" or "keep"
     counts: dict[str, dict[str, int | None]] = field(default_factory=dict)  # gen -> variant -> bundles
+    rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # gen -> variant -> compiler message
     findings: list[Finding] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "choice": self.choice, "counts": self.counts}
+        return {"pattern": self.pattern, "choice": self.choice, "counts": self.counts, "rejected": self.rejected}
 
 
 def pattern_of(forced: Variant) -> dict[str, Any] | None:
@@ -65,15 +67,15 @@ def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Seque
 
     forced = compile_variant(case.spec, "force", title=f"{case.name}: forced")
     pattern = pattern_of(forced)
-    if pattern is None or tpu_aot.unsupported(case.spec.dtype):
+    if pattern is None or tpu_aot.unsupported(case.spec.dtype) or mosaic.unsupported(case.spec):
         return None
     choice = "defer" if any(deferred.deferred().values()) else "keep"
     record = GateRecord(pattern, choice)
     variants = {"eager": eager, "deferred": deferred, "forced": forced}
     for gen in GENERATIONS:
-        record.counts[gen] = {
-            name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen).bundles for name, v in variants.items()
-        }
+        compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in variants.items()}
+        record.counts[gen] = {name: c.bundles for name, c in compiled.items()}
+        record.rejected[gen] = {name: c.message for name, c in compiled.items() if not c.ok}
     for gen in judged:
         if agrees(record.to_json(), gen) is not False:
             continue

@@ -6,7 +6,9 @@ predicate or step of :class:`~reference.defer.MaskDeferral`; two (``wrong-axis``
 applies the deferred mask would. ``inverted-gate`` and ``nonzero-fill`` compute right answers
 (a max's ``-inf`` fill still clears the padding, a slow-direction deferral is still correct):
 only the decision oracle sees them, as it should, since one is a performance bug and the other
-a rule the numerics of this model cannot tell from a correct one.
+a rule the numerics of this model cannot tell from a correct one. ``bool-remask`` computes
+right answers too and decides right: only the TPU compiler kills it (its oracle is
+``tpu-aot``), which proves that a ``compile`` verdict fires when the pass breaks compilation.
 """
 
 from __future__ import annotations
@@ -121,14 +123,28 @@ def off_by_one(variant: Variant) -> Variant:
     return replace(edited, source=replace(edited.source, text=text))
 
 
+def bool_remask(variant: Variant) -> Variant:
+    """The discharging mask is broadcast as a boolean (``(mask != 0)[None, :, None]``), not as
+    float32 first. Interpret mode computes the same select; Mosaic cannot reshape a vector of
+    booleans (``TPU-AOT.md``), so the deferred kernel no longer compiles while the eager one
+    does."""
+
+    def edit(line: str, tile: str, at_load: int) -> str:
+        return re.sub(rf"\bmask_{tile}\[", f"(mask_{tile} != 0)[", line)
+
+    return _edit_lines(variant, edit)
+
+
 @dataclass(frozen=True)
 class Mutant:
-    """A broken pass: the deferral it runs and, for kernel-level bugs, the edit it makes."""
+    """A broken pass: the deferral it runs, for kernel-level bugs the edit it makes, and the
+    backend whose verdicts can kill it (``interpret`` numerics, unless only a compiler can)."""
 
     name: str
     breaks: str
     deferral: Callable[[], MaskDeferral]
     edit: Callable[[Variant], Variant] | None = None
+    oracle: str = "interpret"
 
     def compile(self, spec: KernelSpec, title: str) -> Variant:
         """The deferred variant as this mutant builds it."""
@@ -146,6 +162,7 @@ MUTANTS: dict[str, Mutant] = {
         Mutant("wrong-axis", "the deferred mask applies at the consumer's dim", MaskDeferral, wrong_axis),
         Mutant("off-by-one", "the deferred mask is iota < extent", MaskDeferral, off_by_one),
         Mutant("inverted-gate", "defer only major -> last-two", InvertedGate),
+        Mutant("bool-remask", "the deferred mask is broadcast as float32", MaskDeferral, bool_remask, "tpu-aot"),
     )
 }
 """Mutant name -> the broken pass. Every one must be killed by ``fuzzpass mutants``."""

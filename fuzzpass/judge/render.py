@@ -40,6 +40,9 @@ def render_check(result: CheckResult, show_source: bool = False) -> str:
         if f.kind.value == "inexpressible":
             lines.append(f"  INEXPRESSIBLE in Helion: {f.message}")
             continue
+        if f.kind.value == "tpu-unsupported":
+            lines.append(f"  TPU-UNSUPPORTED (a limit of codegen or Mosaic, not the pass): {f.message}")
+            continue
         lines.append(f"  FINDING {f.kind.value} [{f.stage.value}{', ' + f.variant if f.variant else ''}]: {f.message}")
     if show_source:
         for name, variant in result.variants.items():

@@ -18,7 +18,8 @@ class Kind(Enum):
     NONFINITE_LEAK = "nonfinite-leak"  # the deferred variant leaks NaN/Inf the eager one did not
     DECISION = "decision"  # the pass decided other than ``expect``
     CRASH = "crash"  # a kernel failed to build or run
-    COMPILE = "compile"  # the TPU compiler rejected a kernel
+    COMPILE = "compile"  # on one TPU generation, the TPU compiler rejected one variant and not the other
+    TPU_UNSUPPORTED = "tpu-unsupported"  # Mosaic rejects both variants alike: a limit of codegen, not the pass
     GATE = "gate"  # on a TPU generation's static schedule, the pass's choice costs more than the other
     TIMEOUT = "timeout"  # a check ran past ``fuzzpass run``'s per-case limit (its worker was replaced)
     HELION_CRASH = "helion-crash"  # production Helion failed to compile or run the case's kernel
@@ -29,13 +30,13 @@ class Kind(Enum):
 
     @property
     def exit_code(self) -> int:
-        """0: the case holds, or (``inexpressible``) there was nothing to compare, as a
-        test runner's "unsupported"; 2: bad input; 1: a defect."""
-        return {Kind.PASS: 0, Kind.INEXPRESSIBLE: 0, Kind.INVALID: 2}.get(self, 1)
+        """0: the case holds, or (``inexpressible``, ``tpu-unsupported``) there was nothing
+        to compare, as a test runner's "unsupported"; 2: bad input; 1: a defect."""
+        return {Kind.PASS: 0, Kind.INEXPRESSIBLE: 0, Kind.TPU_UNSUPPORTED: 0, Kind.INVALID: 2}.get(self, 1)
 
     @property
     def is_defect(self) -> bool:
-        return self not in (Kind.PASS, Kind.INEXPRESSIBLE, Kind.INVALID)
+        return self not in (Kind.PASS, Kind.INEXPRESSIBLE, Kind.TPU_UNSUPPORTED, Kind.INVALID)
 
 
 class Stage(Enum):
@@ -77,11 +78,13 @@ SEVERITY = (
     Kind.HELION_MISMATCH,
     Kind.GATE,
     Kind.INEXPRESSIBLE,
+    Kind.TPU_UNSUPPORTED,
 )
 """When several findings come from one check, the verdict names the first in this order:
 a crash hides numerics, a wrong decision explains a wrong number, and a broken baseline is
 reported apart from what the pass broke. Helion's findings come after the reference's own:
-a broken reference is not evidence against Helion."""
+a broken reference is not evidence against Helion. The two kinds that are no defect come last:
+a case Mosaic cannot build still has its numerics judged in interpret mode."""
 
 
 def verdict_of(findings: list[Finding]) -> Kind:

@@ -61,7 +61,7 @@ def _finding(case: Case, config: Config) -> tuple[Any, dict[str, Any], dict[str,
 
     result = check_case(
         case,
-        backend="helion" if config.backend == "helion" else "interpret",
+        backend=config.backend if config.backend in ("helion", "tpu-aot") else "interpret",
         poison=config.poison,
         mutant=MUTANTS[config.mutant] if config.mutant else None,
         gate=config.gate,
@@ -157,6 +157,7 @@ def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
                 "variant": finding["variant"],
                 "decisions": decisions,
                 "gate": _gate(result, finding),
+                "compile": _compile(finding),
             }
         ),
         poison_literal=repr(config.poison),
@@ -229,6 +230,17 @@ def _gate(result: Any, finding: dict[str, Any]) -> dict[str, Any] | None:
         return None
     gen = finding["message"].split(":")[0]
     return {"generation": gen, "topology": TOPOLOGIES[gen], "choice": result.gate.choice, "margin": GATE_MARGIN}
+
+
+def _compile(finding: dict[str, Any]) -> dict[str, Any] | None:
+    """For a ``compile`` finding: the generation, its topology name and the variant rejected
+    (None: both, differently)."""
+    from fuzzpass.backends.tpu_aot import TOPOLOGIES
+
+    if finding["kind"] != "compile":
+        return None
+    gen = finding["message"].split(":")[0]
+    return {"generation": gen, "topology": TOPOLOGIES[gen], "rejected": finding["variant"]}
 
 
 def _other_source(result: Any, case: Case) -> str:

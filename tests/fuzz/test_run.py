@@ -53,7 +53,10 @@ def test_a_mutant_finding_is_written_replayed_and_rechecked(tmp_path: Path) -> N
     again = fuzzpass("check", finding["case"], "--backend", "interpret", "--mutant", "inverted-gate", "--json")
     assert again.returncode == 1 and json.loads(again.stdout)["verdict"] == "decision"
     assert fuzzpass("check", finding["case"], "--backend", "interpret").returncode == 0  # the real pass
-    assert case.expect_deferred is not None
+    oracle = {
+        load: tuple(t for t, r in reasons.items() if r == "deferred") for load, reasons in verdict["oracle"].items()
+    }
+    assert case.expect_deferred == oracle  # the case file carries the oracle's expectation
 
     # minimized and exported by the run itself
     minimized = load_case(finding["minimized"])
@@ -205,3 +208,17 @@ def test_same_seed_same_run(tmp_path: Path) -> None:
     a, b = summaries
     for key in ("cases", "coverage", "verdicts", "workers", "eager_nonfinite"):
         assert a[key] == b[key], key
+
+
+def test_a_tpu_aot_run_counts_every_case_on_every_generation(tmp_path: Path) -> None:
+    run = fuzzpass("run", "--backend", "tpu-aot", "--tpu", "v5e,tpu7x", "--budget", "12cases", "--jobs", "1",
+                   "--seed", "5", "--out", str(tmp_path), "--no-minimize")  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert run.returncode == (1 if summary["findings"] else 0), run.stderr
+    compiles = summary["tpu_compile"]
+    assert list(compiles) == ["v5e", "tpu7x"]
+    for row in compiles.values():
+        assert row["compiled"] + row["rejected"] + row["unsupported"] == summary["cases"] == 12
+        assert sum(row["messages"].values()) >= row["rejected"]
+    assert "TPU compiles" in run.stderr and "eager variant leaked" not in run.stderr  # no numerics ran
+    assert "tpu-compile" in summary["profile"] and "interpret" not in summary["profile"]

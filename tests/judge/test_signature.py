@@ -10,11 +10,14 @@ def report(verdict: str, message: str, stage: str = "compile", variant: str | No
     return {"verdict": verdict, "findings": [{"kind": verdict, "stage": stage, "variant": variant, "message": message}]}
 
 
-def test_compile_rules_blank_numbers_but_keep_the_generation() -> None:
-    a = rule(report("compile", "v5e: INTERNAL: Mosaic failed at line 12 (vector<16x128xf32>)"))
-    b = rule(report("compile", "v5e: INTERNAL: Mosaic failed at line 40 (vector<8x128xf32>)"))
-    c = rule(report("compile", "v6e: INTERNAL: Mosaic failed at line 12 (vector<16x128xf32>)"))
-    assert a == b and a.startswith("v5e: ") and c.startswith("v6e: ") and a != c
+def test_compile_rules_blank_numbers_but_keep_the_generation_and_the_variant() -> None:
+    head = "rejected, the deferred one compiled"
+    a = rule(report("compile", f"v5e: {head}: INTERNAL: Mosaic failed at line 12 (vector<16x128xf32>)"))
+    b = rule(report("compile", f"v5e: {head}: INTERNAL: Mosaic failed at line 40 (vector<8x128xf32>)"))
+    c = rule(report("compile", f"v6e: {head}: INTERNAL: Mosaic failed at line 12 (vector<16x128xf32>)"))
+    d = rule(report("compile", f"v5e: {head}: INTERNAL: Mosaic failed at line 12 (x)", variant="deferred"))
+    assert a == b == "v5e/eager: INTERNAL: Mosaic failed at line # (vector<#x#xf#>)"
+    assert c.startswith("v6e/eager: ") and d.startswith("v5e/deferred: ")
 
 
 def test_gate_rules_name_the_generation_and_the_choice() -> None:
@@ -22,12 +25,20 @@ def test_gate_rules_name_the_generation_and_the_choice() -> None:
     assert rule(report("gate", msg, "decide", "deferred")) == "tpu7x: keep costs more"
 
 
-def test_only_decisions_numerics_and_deferred_crashes_blame_the_pass() -> None:
+def test_only_decisions_numerics_and_deferred_crashes_or_rejections_blame_the_pass() -> None:
     assert Signature("decision", "x", "p").blames_pass and Signature("mismatch", "x", "p").blames_pass
     assert Signature("crash", "execute/deferred: ValueError", "p").blames_pass
     assert not Signature("crash", "execute/eager: ValueError", "p").blames_pass
     assert not Signature("baseline-mismatch", "eager variant", "p").blames_pass
     assert not Signature("gate", "v6e: keep costs more", "p").blames_pass
+    assert Signature("compile", "v6e/deferred: INTERNAL: Mosaic failed", "p").blames_pass
+    assert not Signature("compile", "v6e/eager: INTERNAL: Mosaic failed", "p").blames_pass
+    assert not Signature("compile", "v6e/both: eager: x; deferred: y", "p").blames_pass
+
+
+def test_tpu_unsupported_is_counted_never_a_finding() -> None:
+    unsupported = report("tpu-unsupported", "v6e: INTERNAL: Mosaic failed", variant=None)
+    assert signature(unsupported, dense_kv()) is None
 
 
 def test_slugs_are_safe_and_distinct() -> None:

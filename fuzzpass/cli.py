@@ -198,9 +198,9 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(json.dumps({"verdict": "invalid", "error": str(e)}))
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
         return 2
-    from fuzzpass.backends import prepare_environment
+    from fuzzpass.backends import start_jax
 
-    prepare_environment()
+    start_jax()
     from fuzzpass.judge.check import check_case
     from fuzzpass.judge.mutants import MUTANTS
     from fuzzpass.judge.render import render_check
@@ -229,7 +229,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import prepare_environment, unavailable
+    from fuzzpass.backends import prepare_environment, start_jax, unavailable
     from fuzzpass.fuzz.options import MINIMIZE_SECONDS, Options
     from fuzzpass.fuzz.run import replay, run
     from fuzzpass.judge.checked import Config
@@ -249,6 +249,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     gate = (args.tpu or GENERATIONS) if args.check_gate else None
     config = Config(args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate)
     if args.replay is not None:
+        start_jax()  # the findings are checked in this process
         replayed = replay(args.replay, config)
         failing = [r for r in replayed if r.now != "pass"]
         print(f"{len(replayed)} findings replayed, {len(failing)} still failing", file=sys.stderr)
@@ -301,13 +302,13 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import prepare_environment, schedule, unavailable
+    from fuzzpass.backends import schedule, start_jax, unavailable
 
     if reason := unavailable("tpu-aot"):
         print(f"fuzzpass: error: bench: {reason}", file=sys.stderr)
         return 2
     schedule.enable()
-    prepare_environment()
+    start_jax()
     from fuzzpass.judge.gate import GENERATIONS
     from fuzzpass.perf import bench
 
@@ -337,11 +338,11 @@ def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
     except FindingError as e:
         print(f"fuzzpass: {e}", file=sys.stderr)
         return None
-    from fuzzpass.backends import prepare_environment, schedule
+    from fuzzpass.backends import schedule, start_jax
 
     if config.gate:
         schedule.enable()  # before JAX starts libtpu
-    prepare_environment()
+    start_jax()
     return case, config
 
 

@@ -27,11 +27,20 @@ def prepare_environment() -> None:
     """
     os.environ.setdefault("TPU_WORKER_HOSTNAMES", "localhost")
     os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
-    if importlib.util.find_spec("libtpu") is not None:
-        with libtpu_noise_filtered():
-            import jax
 
-            jax.devices()  # start the backends now, so libtpu's start-up lines meet the filter
+
+def start_jax() -> None:
+    """Start JAX's backends now, in this process, so that what libtpu prints as it starts
+    meets :func:`libtpu_noise_filtered`. Only in a process that runs or compiles kernels
+    itself: on a TPU host the process that starts libtpu takes the chips, so a run's parent,
+    which only spawns workers, never calls this."""
+    prepare_environment()
+    if importlib.util.find_spec("libtpu") is None:
+        return
+    with libtpu_noise_filtered():
+        import jax
+
+        jax.devices()
 
 
 LIBTPU_NOISE = ("could not determine TPU accelerator type", "TPU_WORKER_HOSTNAMES", "Failed to find host bounds")

@@ -47,11 +47,11 @@ def worker_main(
     log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    from fuzzpass.backends import prepare_environment, schedule
+    from fuzzpass.backends import schedule, start_jax
 
     if config.gate is not None:
         schedule.enable()  # before JAX starts libtpu
-    prepare_environment()
+    start_jax()
     count = 0
 
     def on_start(case: Case) -> None:

@@ -18,9 +18,10 @@ from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.perf.gate_report import report
 from tests.specs import dense_kv, node, spec
 
-pytestmark = pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
+needs_libtpu = pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
 
 
+@needs_libtpu
 def test_the_real_pass_defers_dense_kv_and_the_schedules_agree_on_v6e() -> None:
     result = check_case(Case("dense-kv", 7, dense_kv(), None), backend="tpu-aot", generations=("v6e",), gate=("v6e",))
     record = result.gate
@@ -32,6 +33,7 @@ def test_the_real_pass_defers_dense_kv_and_the_schedules_agree_on_v6e() -> None:
     assert not [f for f in result.findings if f.kind.value == "gate"]
 
 
+@needs_libtpu
 def test_inverted_gate_is_a_gate_finding_tagged_with_the_generation() -> None:
     case = Case("dense-kv", 7, dense_kv(), None)
     result = check_case(case, backend="tpu-aot", generations=("v6e",), gate=("v6e",), mutant=MUTANTS["inverted-gate"])
@@ -39,6 +41,7 @@ def test_inverted_gate_is_a_gate_finding_tagged_with_the_generation() -> None:
     assert gates and gates[0].message.startswith("v6e: the pass chose to keep")
 
 
+@needs_libtpu
 def test_a_case_with_no_permute_path_is_not_audited() -> None:
     s = spec({"q": ("t0", 4, 128)}, node("load", "x", src="q"), node("sum", "r", arg="x", axis=0),
              node("store", arg="r", dst="out"))  # fmt: skip
@@ -56,7 +59,11 @@ def test_gate_report_covers_every_generation(tmp_path: Path) -> None:
     run = subprocess.run(
         [sys.executable, "-m", "fuzzpass", "gate-report", str(tmp_path)], capture_output=True, text=True
     )
-    assert run.returncode == 0 and "not timings" in run.stdout
+    assert run.returncode == 0 and run.stdout.splitlines() == lines
+    assert "v5e: 1 cases (0 not compiled); deferral pays in 0 (0%); the gate agrees in 0 (0%)" in run.stdout
+    empty = subprocess.run([sys.executable, "-m", "fuzzpass", "gate-report", str(tmp_path / "absent")],
+                           capture_output=True, text=True)  # fmt: skip
+    assert empty.returncode == 2 and "run with --check-gate" in empty.stderr
 
 
 def test_bench_table_quotes_the_measurements_beside_the_static_speedups() -> None:
@@ -73,3 +80,29 @@ def test_bench_table_quotes_the_measurements_beside_the_static_speedups() -> Non
     reverse = bench.table(rows, "reverse")
     assert reverse[0] == "| shape | dist | block | v6e forced static | v5e forced static |"
     assert "| A (B=256) | uniform | q4096 | 1.20x | rejected |" in reverse
+
+
+@needs_libtpu
+def test_a_check_gate_run_writes_each_audit_and_counts_three_variants_per_generation(tmp_path: Path) -> None:
+    from fuzzpass.perf.gate_report import load
+
+    run = subprocess.run(
+        [sys.executable, "-m", "fuzzpass", "run", "--check-gate", "--tpu", "v6e", "--policy", "deferrable",
+         "--budget", "6cases", "--jobs", "1", "--seed", "5", "--out", str(tmp_path), "--no-minimize"],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert run.returncode == (1 if summary["findings"] else 0), run.stderr
+    records = load(tmp_path / "gate.jsonl")
+    assert 0 < len(records) == summary["gate_audited"] <= summary["cases"] == 6
+    for record in records:
+        assert set(record["counts"]) == set(GENERATIONS) == set(record["rejected"])
+        for gen, counts in record["counts"].items():
+            assert set(counts) == {"eager", "deferred", "forced"}
+            assert {v for v, n in counts.items() if n is None} == set(record["rejected"][gen])
+    compiles = summary["tpu_compile"]
+    assert list(compiles) == list(GENERATIONS)
+    assert all(row["compiled"] + row["rejected"] == len(records) for row in compiles.values())
+    shown = subprocess.run([sys.executable, "-m", "fuzzpass", "gate-report", str(tmp_path)], capture_output=True,
+                           text=True)  # fmt: skip
+    assert shown.stdout.splitlines() == report(records)

@@ -198,7 +198,7 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(json.dumps({"verdict": "invalid", "error": str(e)}))
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
         return 2
-    from fuzzpass.backends import start_jax
+    from fuzzpass.backends.environment import start_jax
 
     start_jax()
     from fuzzpass.judge.check import check_case
@@ -229,7 +229,8 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import prepare_environment, start_jax, unavailable
+    from fuzzpass.backends import unavailable
+    from fuzzpass.backends.environment import prepare_environment, start_jax
     from fuzzpass.fuzz.options import MINIMIZE_SECONDS, Options
     from fuzzpass.fuzz.run import replay, run
     from fuzzpass.judge.checked import Config
@@ -281,7 +282,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import prepare_environment
+    from fuzzpass.backends.environment import prepare_environment
     from fuzzpass.fuzz.campaign import campaign, table
     from fuzzpass.judge.mutants import MUTANTS
 
@@ -302,7 +303,8 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import schedule, start_jax, unavailable
+    from fuzzpass.backends import schedule, unavailable
+    from fuzzpass.backends.environment import start_jax
 
     if reason := unavailable("tpu-aot"):
         print(f"fuzzpass: error: bench: {reason}", file=sys.stderr)
@@ -338,7 +340,8 @@ def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
     except FindingError as e:
         print(f"fuzzpass: {e}", file=sys.stderr)
         return None
-    from fuzzpass.backends import schedule, start_jax
+    from fuzzpass.backends import schedule
+    from fuzzpass.backends.environment import start_jax
 
     if config.gate:
         schedule.enable()  # before JAX starts libtpu

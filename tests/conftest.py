@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from fuzzpass.backends import prepare_environment, schedule
+from fuzzpass.backends import schedule
+from fuzzpass.backends.environment import prepare_environment
 
 schedule.enable()  # static schedules for tests/perf/test_gate.py and tests/benchmarks: before libtpu starts
 prepare_environment()

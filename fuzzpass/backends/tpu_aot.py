@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fuzzpass.backends import schedule
+from fuzzpass.backends.environment import libtpu_noise_filtered
 from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module, structural
 from fuzzpass.data import CaseData
 from reference.codegen import KernelSource
@@ -23,9 +24,6 @@ TOPOLOGIES = {"v4": "v4:2x2x1", "v5e": "v5e:2x2", "v5p": "v5p:2x2x1", "v6e": "v6
 """Generation -> the smallest topology name its deviceless description accepts."""
 
 DEFAULT_GENERATIONS = ("v5e", "v6e")
-
-UNSUPPORTED_DTYPES = {"float16": "Mosaic has no float16 vectors ('Invalid vector type for load')"}
-"""A TPU-tagged constraint, kept out of the ops: cases Mosaic refuses by design, not by bug."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +46,12 @@ def unavailable() -> str | None:
     return None
 
 
-def unsupported(dtype: str) -> str | None:
-    return UNSUPPORTED_DTYPES.get(dtype)
-
-
 @functools.cache
 def _device(generation: str) -> Any:
     from jax.experimental import topologies
 
-    return topologies.get_topology_desc(platform="tpu", topology_name=TOPOLOGIES[generation]).devices[0]
+    with libtpu_noise_filtered():  # libtpu may start here (JAX_PLATFORMS=cpu) and print its start-up lines
+        return topologies.get_topology_desc(platform="tpu", topology_name=TOPOLOGIES[generation]).devices[0]
 
 
 def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: str) -> Compiled:

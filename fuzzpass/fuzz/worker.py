@@ -47,7 +47,8 @@ def worker_main(
     log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    from fuzzpass.backends import schedule, start_jax
+    from fuzzpass.backends import schedule
+    from fuzzpass.backends.environment import start_jax
 
     if config.gate is not None:
         schedule.enable()  # before JAX starts libtpu

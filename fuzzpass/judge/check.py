@@ -153,7 +153,7 @@ def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: Case
 
     if reason := tpu_aot.unavailable():
         raise BackendUnavailable(f"--backend tpu-aot: {reason}")
-    if reason := tpu_aot.unsupported(result.case.spec.dtype) or mosaic.unsupported(result.case.spec):
+    if reason := mosaic.unsupported(result.case.spec):
         result.backends["tpu-aot"] = f"unsupported: {reason}"
         result.findings.append(Finding(Kind.TPU_UNSUPPORTED, Stage.COMPILE, None, reason))
         return

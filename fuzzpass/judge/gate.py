@@ -67,7 +67,7 @@ def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Seque
 
     forced = compile_variant(case.spec, "force", title=f"{case.name}: forced")
     pattern = pattern_of(forced)
-    if pattern is None or tpu_aot.unsupported(case.spec.dtype) or mosaic.unsupported(case.spec):
+    if pattern is None or mosaic.unsupported(case.spec):
         return None
     choice = "defer" if any(deferred.deferred().values()) else "keep"
     record = GateRecord(pattern, choice)

@@ -74,15 +74,84 @@ def dot_masked_value(node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedVa
 
 
 def dot_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    """``lax.dot_general`` as written where Mosaic's matmul takes it (at most one batch dim,
+    one contracted dim, a result of rank 1 or more); any other dot through :func:`mosaic_dot`."""
     (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
     operands: list[Value] = [a.meta["value"] for a in node.args]  # type: ignore[union-attr]
     # float32 operands: ask for full precision, or a TPU would multiply in bfloat16 passes.
     precision = ", precision=lax.Precision.HIGHEST" if any(v.dtype == "float32" for v in operands) else ""
-    numbers = f"(({lc}, {rc}), ({lb}, {rb}))"
-    return [
-        f"{ctx.var(node)} = lax.dot_general({args[0]}, {args[1]}, {numbers}, "
-        f"preferred_element_type=jnp.float32{precision})"
-    ]
+    out = ctx.var(node)
+    if len(lb) <= 1 and len(lc) == 1 and node.meta["value"].rank > 0:
+        numbers = f"(({lc}, {rc}), ({lb}, {rb}))"
+        return [
+            f"{out} = lax.dot_general({args[0]}, {args[1]}, {numbers}, preferred_element_type=jnp.float32{precision})"
+        ]
+    return mosaic_dot(out, args, operands, (lc, rc), (lb, rb), precision)
+
+
+def mosaic_dot(
+    out: str,
+    args: list[str],
+    operands: list[Value],
+    contract: tuple[tuple[int, ...], tuple[int, ...]],
+    batch: tuple[tuple[int, ...], tuple[int, ...]],
+    precision: str,
+) -> list[str]:
+    """Source computing ``out``, a dot Mosaic's matmul does not take as written: it takes one
+    batch dim (``Up to 1 batch dim supported``) and one contracted dim (``lhs contracting dims
+    must be of size 1``), and a dot without free dims fails an assertion in its lowering.
+
+    The lhs is transposed to (batch, free, contracted) dims and the rhs to (batch, contracted,
+    free), the batch dims merged into one and the contracted dims into one; one matmul; its
+    result split back into the batch dims. A dot with no free dim on one side (or on either)
+    is an elementwise product summed over the contracted dims, in float32. Same value, same
+    dims, as the dot written."""
+    (lc, rc), (lb, rb) = contract, batch
+    lhs, rhs = operands
+    lf, rf = _free(lhs.rank, lc, lb), _free(rhs.rank, rc, rb)
+    lines = [f"# {out}: {len(lb)} batch and {len(lc)} contracted dims, as one matmul takes them"]
+
+    def arrange(var: str, value: Value, groups: list[tuple[int, ...]], name: str) -> str:
+        """``var`` transposed so each group's dims are adjacent, then each group merged."""
+        order = tuple(d for g in groups for d in g)
+        if order != tuple(range(value.rank)):
+            lines.append(f"{out}_{name} = jnp.transpose({var}, {order})")
+            var = f"{out}_{name}"
+        shape = tuple(math.prod(value.shape[d] for d in g) for g in groups if g)
+        if len(shape) != value.rank:
+            lines.append(f"{out}_{name} = {var}.reshape{shape}")
+            var = f"{out}_{name}"
+        return var
+
+    if not lf or not rf:
+        # One side has no free dim: a matmul would take it as a vector, which Mosaic cannot
+        # make of a merged operand. Instead, the product broadcast over the other side's free
+        # dims (leading) and summed over the contracted dims (trailing).
+        first, free = (1, rf) if rf else (0, lf)
+        orders = [lb + lc, rb + rc]
+        orders[first] = free + orders[first]
+        a = arrange(args[0], lhs, [(d,) for d in orders[0]], "lhs")
+        b = arrange(args[1], rhs, [(d,) for d in orders[1]], "rhs")
+        if lhs.dtype != "float32":
+            a = f"{a}.astype(jnp.float32)"
+        if rhs.dtype != "float32":
+            b = f"{b}.astype(jnp.float32)"
+        rank = len(free) + len(lb) + len(lc)
+        axes = tuple(range(len(free) + len(lb), rank))
+        lines.append(f"{out} = jnp.sum({a} * {b}, axis={axes[0] if len(axes) == 1 else axes})")
+        if free and lb:  # (free, batch) -> (batch, free)
+            order = tuple(range(len(free), len(free) + len(lb))) + tuple(range(len(free)))
+            lines.append(f"{out} = jnp.transpose({out}, {order})")
+        return lines
+    a = arrange(args[0], lhs, [lb, *((d,) for d in lf), lc], "lhs")
+    b = arrange(args[1], rhs, [rb, rc, *((d,) for d in rf)], "rhs")
+    n = 1 if lb else 0
+    numbers = f"((({n + len(lf)},), ({n},)), ({(0,) if lb else ()}, {(0,) if lb else ()}))"
+    lines.append(f"{out} = lax.dot_general({a}, {b}, {numbers}, preferred_element_type=jnp.float32{precision})")
+    if len(lb) > 1:
+        shape = tuple(lhs.shape[d] for d in lb + lf) + tuple(rhs.shape[d] for d in rf)
+        lines.append(f"{out} = {out}.reshape{shape}")
+    return lines
 
 
 def dot_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:

@@ -87,8 +87,42 @@ def reshape_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
 
 
 def reshape_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    """``x.reshape(shape)``, or, for a reshape that regroups the last two dims (lane and
+    sublane) among themselves, which Mosaic rejects as one shape cast
+    (``infer-vector-layout: unsupported shape cast``), three it takes: the last two dims
+    merged into the lane dim, then split into the new ones, with a leading 1 while the value
+    has rank 2. ``+ 0`` between them keeps MLIR from folding them back into one cast."""
+    src: Value = node.args[0].meta["value"]  # type: ignore[union-attr]
     value: Value = node.meta["value"]
-    return [f"{ctx.var(node)} = {args[0]}.reshape{value.shape}"]
+    out = ctx.var(node)
+    old, new = src.shape, value.shape
+    if not regroups_minor_dims(old, new):
+        return [f"{out} = {args[0]}.reshape{new}"]
+    lead = old[:-2] or (1,)
+    steps = [(*lead, old[-2] * old[-1]), (*lead, *new[-2:])]
+    if src.rank == 2:
+        steps.insert(0, (1, *old))
+    if new != steps[-1]:
+        steps.append(new)
+    lines = [f"# {out}: {old} -> {new} regroups the lane and sublane dims, through the lane dim"]
+    x = args[0]
+    for i, shape in enumerate(steps):
+        barrier = " + 0" if i < len(steps) - 1 else ""
+        lines.append(f"{out} = {x}.reshape{shape}{barrier}")
+        x = out
+    return lines
+
+
+def regroups_minor_dims(old: tuple[int, ...], new: tuple[int, ...]) -> bool:
+    """Whether a reshape from ``old`` to ``new`` changes the last two dims but keeps the
+    leading ones (so it regroups the elements of the last two among themselves)."""
+    return (
+        len(old) >= 2
+        and len(new) >= 2
+        and old[-1] != new[-1]
+        and old[:-2] == new[:-2]
+        and old[-2] * old[-1] == new[-2] * new[-1]
+    )
 
 
 def reshape_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:

@@ -5,7 +5,8 @@ Not written in case files: the graph builder inserts it before consumers, as Hel
 and ``remove_unnecessary_masking`` drops it where its input already holds ``fill``. Its
 Pallas form is a select in the value's own layout, ``jnp.where(mask[None, :, None], x, 0)``,
 with the mask broadcast as float32 first (Mosaic cannot reshape boolean vectors). A select,
-unlike ``x * mask``, also clears NaN and Inf.
+unlike ``x * mask``, also clears NaN and Inf. A narrow (bfloat16) reduction's result is
+selected in float32 and rounded back (exact), a layout Mosaic can bring the mask to.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import torch.fx
 
 from reference.ops.base import T64, Emitter, F64Context, HelionWriter, Inexpressible, MaskedValue, Op, register
-from reference.values import Value
+from reference.values import JNP_DTYPE, Value
 
 if TYPE_CHECKING:
     from reference.spec import KernelSpec, NodeSpec
@@ -46,7 +47,16 @@ def mask_to_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[s
     mask = ctx.mask(value, value.tile_names)
     if mask is None:
         return [f"{ctx.var(node)} = {args[0]}"]
-    return [f"{ctx.var(node)} = jnp.where({mask} != 0, {args[0]}, {fill_source(float(node.args[1]))})"]  # type: ignore[arg-type]
+    fill = fill_source(float(node.args[1]))  # type: ignore[arg-type]
+    source = node.args[0]
+    producer = source.meta.get("op") if isinstance(source, torch.fx.Node) else None
+    if value.dtype != "float32" and producer is not None and producer.family == "reduction":
+        # A narrow reduction's result has a layout Mosaic cannot bring a boolean mask to
+        # (v5e: "Non-singleton logical dimension is replicated in destination but not in
+        # source"; v6e: "Can't change bitwidth during a relayout"): select in float32.
+        x = f"{args[0]}.astype(jnp.float32)"
+        return [f"{ctx.var(node)} = jnp.where({mask} != 0, {x}, {fill}).astype({JNP_DTYPE[value.dtype]})"]
+    return [f"{ctx.var(node)} = jnp.where({mask} != 0, {args[0]}, {fill})"]
 
 
 def mask_to_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:

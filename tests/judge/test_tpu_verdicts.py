@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.backends import libtpu_noise_filtered
+from fuzzpass.backends.environment import libtpu_noise_filtered
 from fuzzpass.case import Case
 from fuzzpass.fuzz.compiles import CompileTally
 from fuzzpass.judge import check
@@ -109,12 +109,19 @@ def test_libtpu_start_up_noise_is_filtered_and_the_rest_kept(capfd: pytest.Captu
     assert "could not determine TPU accelerator type" not in err and "a line a user should see" in err
 
 
-def test_check_prints_no_libtpu_noise() -> None:
+@pytest.mark.parametrize("platforms", ["", "cpu"])
+def test_check_prints_no_libtpu_noise(platforms: str) -> None:
+    """Whether libtpu starts with JAX's backends or, under ``JAX_PLATFORMS=cpu``, only when
+    the first deviceless compile asks for a TPU topology."""
+    env = {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"} | (
+        {"JAX_PLATFORMS": platforms} if platforms else {}
+    )
     run = subprocess.run(
         [sys.executable, "-m", "fuzzpass", "check", str(ROOT / "examples" / "dense-kv-q-transpose-dot.json")],
         capture_output=True,
         text=True,
         timeout=300,
+        env=env,
     )
     assert run.returncode == 0, run.stderr
     assert run.stdout.startswith("dense-kv-q-transpose-dot (seed 7, poison nan): pass")

@@ -116,6 +116,8 @@ def summary(r: RunResult) -> str:
     lines += ["", *table(r.reasons)]
     if compiles := r.compiles.table():
         lines += ["", *compiles]
+    if r.unsupported:
+        lines.append(f"one case of each rejection of every variant: {r.options.out / 'unsupported'}/")
     if gaps := missing(r.reasons):
         lines.append(f"branches never taken: {', '.join(gaps)}")
     lines.append(f"summary: {r.options.out / 'summary.json'}")

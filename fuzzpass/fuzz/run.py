@@ -33,7 +33,7 @@ from fuzzpass.fuzz.coverage import reasons_of
 from fuzzpass.fuzz.explorer import derive_seed
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.progress import Progress
-from fuzzpass.fuzz.store import FindingStore, write_atomically
+from fuzzpass.fuzz.store import FindingStore, UnsupportedStore, write_atomically
 from fuzzpass.fuzz.summary import RunResult, helion_agreement
 from fuzzpass.fuzz.worker import worker_main
 from fuzzpass.judge.checked import Checked, Config, check, unchecked_report
@@ -63,6 +63,7 @@ class Run:
         self.o = options
         self.result = RunResult(options)
         self.store = FindingStore(options.out)
+        self.unsupported = UnsupportedStore(options.out)
         self.ctx = mp.get_context("spawn")
         self.queue = self.ctx.Queue()
         self.workers: dict[int, _Worker] = {}
@@ -140,6 +141,7 @@ class Run:
             r.stages.update(checked.report.get("stages", {}))
             r.helion.update(helion_agreement(checked.report))
             r.compiles.add(checked.report, self.o.config.generations or DEFAULT_GENERATIONS)
+            self.unsupported.add(checked)
             if gate := checked.report.get("gate"):
                 r.audited += 1
                 with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audited case
@@ -258,6 +260,7 @@ class Run:
 
     def write_summary(self) -> None:
         self.result.seconds = time.monotonic() - self.start
+        self.result.unsupported = {m: str(p) for m, p in self.unsupported.examples.items()}
         self.result.workers = [
             {"worker": w.index, "incarnation": w.incarnation, "disabled": sorted(w.disabled)}
             for w in self.workers.values()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,3 +88,27 @@ class FindingStore:
         finding = Finding(sig, where / "case.json", where / "verdict.json", at, new=sig not in self.previous)
         self.found[sig] = finding
         return finding
+
+
+class UnsupportedStore:
+    """``--out/unsupported``: the first case of each reason the TPU compiler gave for building
+    no variant of a case (``tpu-unsupported``). Not findings: each is a bug report for our
+    codegen or for Mosaic, so one example per message (numbers blanked) is kept, across runs
+    under the same ``--out``."""
+
+    def __init__(self, out: Path) -> None:
+        self.root = out / "unsupported"
+        self.examples: dict[str, Path] = {}
+
+    def add(self, checked: Checked) -> None:
+        for found in checked.report["findings"]:
+            if found["kind"] != "tpu-unsupported":
+                continue
+            message = re.sub(r"[0-9]+", "#", found["message"].partition(": ")[2] or found["message"])
+            if message in self.examples:
+                continue
+            where = self.root / Signature("tpu-unsupported", message, "any").slug
+            if not (where / "case.json").is_file():
+                write_atomically(where / "case.json", checked.case + "\n")
+                write_atomically(where / "verdict.json", json.dumps(checked.report, indent=2) + "\n")
+            self.examples[message] = where / "case.json"

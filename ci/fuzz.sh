@@ -4,7 +4,8 @@
 #   ci/fuzz.sh BACKEND BUDGET [OUT]
 #
 # BACKEND: interpret (CPU), tpu (a TPU host) or helion (production Helion on the CPU, drawn
-# with --policy helion). BUDGET: as `fuzzpass run --budget` (60s, 4h).
+# with --policy helion, its kernels also compiled deviceless for v5e, v6e and tpu7x).
+# BUDGET: as `fuzzpass run --budget` (60s, 4h).
 # OUT keeps findings/ and corpus/ between runs (default fuzzpass-out): restore it before and
 # save it after, and the next run replays what this one found. The seed is the date unless
 # FUZZPASS_SEED is set; it is printed and stored in OUT/summary.json either way.
@@ -18,11 +19,12 @@ out="${3:-fuzzpass-out}"
 seed="${FUZZPASS_SEED:-$(date -u +%Y%m%d)}"
 jobs="$(nproc)"
 policy="mixed"
-if [ "$backend" = "helion" ]; then policy="helion"; fi
+extra=()
+if [ "$backend" = "helion" ]; then policy="helion"; extra=(--tpu v5e,v6e,tpu7x); fi
 
 status=0
 fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --jobs "$jobs" --seed "$seed" \
-  --out "$out" --fail-on new || status=$?
+  --out "$out" --fail-on new "${extra[@]}" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
   echo "ci/fuzz.sh: fuzzpass run failed to run (exit $status)" >&2
 fi

@@ -40,6 +40,8 @@ class _Parser(argparse.ArgumentParser):
 def _generations(text: str) -> tuple[str, ...]:
     from fuzzpass.backends.tpu_aot import TOPOLOGIES
 
+    if text.strip() == "none":
+        return ()
     gens = tuple(g.strip() for g in text.split(",") if g.strip())
     unknown = [g for g in gens if g not in TOPOLOGIES]
     if unknown or not gens:
@@ -62,7 +64,11 @@ def parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--poison", choices=POISONS, default="nan", help="what lies past the end of every input")
     check.add_argument(
-        "--tpu", type=_generations, default=None, metavar="GENS", help="TPU generations for tpu-aot (default v5e,v6e)"
+        "--tpu",
+        type=_generations,
+        default=None,
+        metavar="GENS",
+        help="TPU generations for tpu-aot and Helion's kernels (default v5e,v6e; none: no TPU compiles)",
     )
     check.add_argument("--show-source", action="store_true", help="print both kernels' Pallas source")
     check.add_argument(
@@ -86,7 +92,7 @@ def parser() -> argparse.ArgumentParser:
         type=_generations,
         default=None,
         metavar="GENS",
-        help="generations for tpu-aot, and judged by --check-gate",
+        help="generations for tpu-aot and Helion's kernels (none: no TPU compiles), and judged by --check-gate",
     )
     run.add_argument(
         "--check-gate",

@@ -18,6 +18,8 @@ import os
 import re
 import tempfile
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -102,7 +104,7 @@ def _compile_once_per_shape() -> None:
 
 
 @functools.cache
-def _install_probe() -> None:
+def install_probe() -> None:
     """Wrap ``defer_pallas_load_masks`` where ``device_ir`` calls it (it imported the name,
     so wrapping it in ``node_masking`` would change nothing)."""
     import helion._compiler.device_ir as device_ir
@@ -124,6 +126,24 @@ def _install_probe() -> None:
     device_ir.defer_pallas_load_masks = probed
 
 
+@contextmanager
+def pass_mode(mode: str) -> Iterator[None]:
+    """Helion's pass ``on`` or ``off`` for the binds inside the block; what it decided is in
+    ``_probe.loads`` after them."""
+    _probe.mode, _probe.loads = mode, []
+    try:
+        yield
+    finally:
+        _probe.mode = "on"
+
+
+def first_line(e: BaseException) -> str:
+    """Helion's message in one line, without the addresses it prints (they differ per run)."""
+    text = re.sub(r" at 0x[0-9a-f]+", "", str(e).strip())
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]
+
+
 def _source_of(load: Any) -> str:
     """The kernel argument a load node reads (its first argument is a ``_host_tensor`` node)."""
     src = load.args[0]
@@ -138,19 +158,35 @@ def _module_dir() -> Path:
 
 
 @functools.lru_cache(maxsize=128)
-def _kernel(text: str, mode: str) -> Any:
+def _kernel(text: str, mode: str, interpret: bool = True) -> Any:
     """The kernel object of a source, one per mode (Helion caches a bound kernel per
-    argument shapes inside it, and the pass runs once per bind). Helion reads the kernel's
+    argument shapes inside it, and the pass runs once per bind), and per launch: Helion reads
+    ``HELION_PALLAS_INTERPRET`` into the kernel's settings when it is defined, so a kernel
+    for the TPU compiler (``interpret`` False) is another object. Helion reads the kernel's
     source through ``inspect``, so the module lives in a real file."""
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
-    path = _module_dir() / mode / f"helion_{digest}.py"  # one file name: both modes' sources cite it alike
+    folder = mode if interpret else f"{mode}-tpu"
+    path = _module_dir() / folder / f"helion_{digest}.py"  # one file name: both modes' sources cite it alike
     path.parent.mkdir(exist_ok=True)
     path.write_text(text)
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    with interpret_mode(interpret):
+        spec.loader.exec_module(module)
     return getattr(module, KERNEL)
+
+
+@contextmanager
+def interpret_mode(on: bool) -> Iterator[None]:
+    """``HELION_PALLAS_INTERPRET`` as ``on`` inside the block (Helion reads it when a kernel
+    is defined, bound and launched)."""
+    before = os.environ["HELION_PALLAS_INTERPRET"]
+    os.environ["HELION_PALLAS_INTERPRET"] = "1" if on else "0"
+    try:
+        yield
+    finally:
+        os.environ["HELION_PALLAS_INTERPRET"] = before
 
 
 @dataclass
@@ -174,18 +210,15 @@ def bind(source: HelionSource, data: CaseData, dtype: str, mode: str) -> tuple[A
     arguments, and what the pass decided with the Pallas source Helion generated. Cases of
     one structure share a kernel object (the title line, which names the case, is made
     generic), so instances whose bucketed shapes match reuse its bound kernel."""
-    _install_probe()
+    install_probe()
     _compile_once_per_shape()
     text = structural(source.text)
     kernel = _kernel(text, mode)
     args = arguments(source, data, dtype)
     key = (text, mode, tuple((tuple(a.shape), str(a.dtype)) for a in args))
     if key not in _bound:
-        _probe.mode, _probe.loads = mode, []
-        try:
+        with pass_mode(mode):
             bound = kernel.bind(tuple(args))
-        finally:
-            _probe.mode = "on"
         _bound[key] = (_probe.loads, bound.to_code())
         if len(_bound) > 512:
             _bound.popitem(last=False)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,6 +66,16 @@ def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: st
 def _compile(
     text: str, grid: tuple[int, ...], shapes: tuple[tuple[tuple[int, ...], str], ...], generation: str
 ) -> Compiled:
+    return compile_function(lambda: load_module(text).build(grid, interpret=False), shapes, generation)
+
+
+Shapes = tuple[tuple[tuple[int, ...], str], ...]
+"""A function's arguments as (shape, dtype name) pairs."""
+
+
+def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str) -> Compiled:
+    """Compile the JAX function ``build()`` returns for ``generation``, deviceless, on
+    arguments of ``shapes``; a rejection (building it included) is returned, not raised."""
     import jax
     from jax.sharding import SingleDeviceSharding
 
@@ -73,7 +84,7 @@ def _compile(
     try:
         device = _device(generation)
         sharding = SingleDeviceSharding(device)
-        call = load_module(text).build(grid, interpret=False)
+        call = build()
         with jax.default_device(device):  # lowering rules that ask for the chip see this one, not the CPU
             jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower().compile()
     except Exception as e:  # the compiler's rejection is the finding

@@ -26,7 +26,8 @@ class CompileTally:
 
     def add(self, report: dict[str, Any], generations: tuple[str, ...]) -> None:
         """Count one checked case (its ``CheckResult.to_json()``); ``generations``: those it
-        was meant to be compiled for, to count an unsupported case under."""
+        was meant to be compiled for, to count an unsupported case under. Helion's kernels
+        (``report["helion"]["tpu"]``) are counted the same way, in a tally of their own."""
         per_gen: defaultdict[str, set[str]] = defaultdict(set)  # generation -> rejection messages
         seen: set[str] = set()
         aot = (report.get("backends") or {}).get("tpu-aot")
@@ -38,6 +39,11 @@ class CompileTally:
             for gen, variants in aot.items():
                 seen.add(gen)
                 per_gen[gen] |= {s.removeprefix("rejected: ") for s in variants.values() if s != "compiled"}
+        helion_tpu = (report.get("helion") or {}).get("tpu")
+        if isinstance(helion_tpu, dict):  # a CompileTally of Helion's kernels (``helion_tpu_compile``)
+            for gen, modes in helion_tpu.items():
+                seen.add(gen)
+                per_gen[gen] |= {r["message"] for r in modes.values() if not r["ok"]}
         gate = report.get("gate") or {}
         for gen, counts in gate.get("counts", {}).items():
             seen.add(gen)

@@ -116,6 +116,8 @@ def summary(r: RunResult) -> str:
     lines += ["", *table(r.reasons)]
     if compiles := r.compiles.table():
         lines += ["", *compiles]
+    if helion_compiles := r.helion_compiles.table():
+        lines += ["", "Helion's kernels (pass on and off):", *helion_compiles]
     if r.unsupported:
         lines.append(f"one case of each rejection of every variant: {r.options.out / 'unsupported'}/")
     if gaps := missing(r.reasons):

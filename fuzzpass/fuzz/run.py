@@ -140,7 +140,11 @@ class Run:
             r.reasons.update(reasons_of(checked.report))
             r.stages.update(checked.report.get("stages", {}))
             r.helion.update(helion_agreement(checked.report))
-            r.compiles.add(checked.report, self.o.config.generations or DEFAULT_GENERATIONS)
+            gens = DEFAULT_GENERATIONS if self.o.config.generations is None else self.o.config.generations
+            if checked.report.get("helion") is not None:
+                r.helion_compiles.add({"helion": checked.report["helion"]}, gens)
+            else:
+                r.compiles.add(checked.report, gens)
             self.unsupported.add(checked)
             if gate := checked.report.get("gate"):
                 r.audited += 1

@@ -92,9 +92,10 @@ class FindingStore:
 
 class UnsupportedStore:
     """``--out/unsupported``: the first case of each reason the TPU compiler gave for building
-    no variant of a case (``tpu-unsupported``). Not findings: each is a bug report for our
-    codegen or for Mosaic, so one example per message (numbers blanked) is kept, across runs
-    under the same ``--out``."""
+    no variant of a case (``tpu-unsupported``: ours; ``helion-tpu-unsupported``: Helion's).
+    Not findings about the pass: each is a bug report for our codegen, Mosaic or Helion's TPU
+    backend, so one example per message (numbers blanked) is kept, across runs under the
+    same ``--out``."""
 
     def __init__(self, out: Path) -> None:
         self.root = out / "unsupported"
@@ -102,12 +103,13 @@ class UnsupportedStore:
 
     def add(self, checked: Checked) -> None:
         for found in checked.report["findings"]:
-            if found["kind"] != "tpu-unsupported":
+            if found["kind"] not in ("tpu-unsupported", "helion-tpu-unsupported"):
                 continue
             message = re.sub(r"[0-9]+", "#", found["message"].partition(": ")[2] or found["message"])
+            message = f"{found['kind']}: {message}"
             if message in self.examples:
                 continue
-            where = self.root / Signature("tpu-unsupported", message, "any").slug
+            where = self.root / Signature(found["kind"], message, "any").slug
             if not (where / "case.json").is_file():
                 write_atomically(where / "case.json", checked.case + "\n")
                 write_atomically(where / "verdict.json", json.dumps(checked.report, indent=2) + "\n")

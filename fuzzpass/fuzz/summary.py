@@ -29,6 +29,7 @@ class RunResult:
     stages: Counter[str] = field(default_factory=Counter)  # worker seconds per stage (``profile``)
     helion: Counter[str] = field(default_factory=Counter)  # per load and tile: Helion agrees or differs
     compiles: CompileTally = field(default_factory=CompileTally)  # per TPU generation (``tpu_compile``)
+    helion_compiles: CompileTally = field(default_factory=CompileTally)  # Helion's kernels (``helion_tpu_compile``)
     unsupported: dict[str, str] = field(default_factory=dict)  # a tpu-unsupported message -> its example case
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
@@ -59,6 +60,7 @@ class RunResult:
             "profile": {name: round(s, 2) for name, s in self.stages.most_common()},
             "helion_decisions": dict(self.helion, rate=self.helion_agreement) if self.helion else None,
             "tpu_compile": self.compiles.to_json(),
+            "helion_tpu_compile": self.helion_compiles.to_json(),
             "tpu_unsupported_examples": self.unsupported,
         }
 

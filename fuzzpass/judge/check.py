@@ -8,7 +8,6 @@ with each other; where libtpu is installed, both also compile for real TPU gener
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,6 +19,7 @@ from fuzzpass.judge.gate import audit
 from fuzzpass.judge.helion_check import run_helion
 from fuzzpass.judge.mutants import Mutant
 from fuzzpass.judge.oracle import agree_bitwise, compare, disagree
+from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.result import VARIANTS, BackendUnavailable, CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from fuzzpass.profile import stage
@@ -97,15 +97,16 @@ def check_case(
             result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
         result.findings += result.gate.findings if result.gate else []
     if backend == "helion":
-        run_helion(result, data)
+        run_helion(result, data, generations)
         return result
     numerics = backend or "interpret"
     if numerics in ("interpret", "tpu"):
         run_numerics(result, numerics, data)
-    if backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None):
-        run_tpu_compiles(result, generations or tpu_aot.DEFAULT_GENERATIONS, data)
+    gens = tpu_aot.DEFAULT_GENERATIONS if generations is None else tuple(generations)  # (): none asked for
+    if gens and (backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None)):
+        run_tpu_compiles(result, gens, data)
     elif backend is None:
-        result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable()}"
+        result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable() or 'no TPU generation asked for'}"
     return result
 
 
@@ -167,22 +168,3 @@ def run_tpu_compiles(result: CheckResult, generations: Sequence[str], data: Case
         if finding := compile_finding(gen, {name: c.message for name, c in compiled.items() if not c.ok}):
             result.findings.append(finding)
     result.backends["tpu-aot"] = report
-
-
-def compile_finding(gen: str, rejected: dict[str, str]) -> Finding | None:
-    """Whose fault the TPU compiler's rejections on ``gen`` are (``rejected``: variant ->
-    message). Both variants rejected alike is a limit of codegen or of Mosaic, not of the pass:
-    ``tpu-unsupported``. One rejected and not the other is a ``compile`` finding: above all the
-    deferred kernel rejected while the eager one compiles (the pass broke compilation); the
-    eager one alone is the baseline's. Both rejected differently is a ``compile`` finding too,
-    with both messages: the pass changed how the kernel fails."""
-    if not rejected:
-        return None
-    if len(rejected) == len(VARIANTS):
-        if len({re.sub(r"[0-9]+", "#", m) for m in rejected.values()}) == 1:
-            return Finding(Kind.TPU_UNSUPPORTED, Stage.COMPILE, None, f"{gen}: {rejected['eager']}")
-        both = "; ".join(f"{name}: {message}" for name, message in rejected.items())
-        return Finding(Kind.COMPILE, Stage.COMPILE, None, f"{gen}: both rejected, differently: {both}")
-    ((name, message),) = rejected.items()
-    other = next(v for v in VARIANTS if v != name)
-    return Finding(Kind.COMPILE, Stage.COMPILE, name, f"{gen}: {name} rejected, {other} compiled: {message}")

@@ -12,6 +12,11 @@ Three questions, each a finding kind of its own:
   the baseline's known hazard; the pass-on kernel leaking where the baseline did not, or any
   value beyond tolerance, is a defect.
 - ``helion-crash``: Helion failed to bind, generate or run the kernel, with its message.
+- ``helion-compile``: where libtpu is installed, Helion's two kernels also meet the real TPU
+  compiler (``backends.helion_tpu``, deviceless): Mosaic rejecting one and not the other on a
+  generation is a finding (above all the pass-on kernel: Helion's pass broke compilation);
+  rejecting both alike is ``helion-tpu-unsupported``, a limit of Helion's TPU codegen,
+  counted and kept as an example, never a finding about the pass.
 
 A case Helion's language cannot state is ``inexpressible``, with the reason: counted, never
 compared, never altered into a case it can state.
@@ -19,11 +24,12 @@ compared, never altered into a case it can state.
 
 from __future__ import annotations
 
-import re
+from collections.abc import Sequence
 from typing import Any
 
 from fuzzpass.data import CaseData
 from fuzzpass.judge.oracle import Comparison, compare
+from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.result import CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from fuzzpass.profile import stage
@@ -31,8 +37,10 @@ from reference.helion_codegen import HelionSource, helion_source
 from reference.ops.base import Inexpressible
 
 
-def run_helion(result: CheckResult, data: CaseData) -> None:
-    """Translate, bind and run ``result.case`` through Helion; findings into ``result``."""
+def run_helion(result: CheckResult, data: CaseData, generations: Sequence[str] | None = None) -> None:
+    """Translate, bind and run ``result.case`` through Helion, and compile its kernels for
+    ``generations`` (None: the default ones where libtpu is installed); findings into
+    ``result``."""
     from fuzzpass.backends import helion
     from fuzzpass.judge.ground_truth import ground_truth
 
@@ -51,7 +59,7 @@ def run_helion(result: CheckResult, data: CaseData) -> None:
             with stage("helion-bind"):
                 kernel, args, run = helion.bind(source, data, case.spec.dtype, mode)
         except Exception as e:  # Helion's own failure is the finding, with its message
-            result.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, variant, _first_line(e)))
+            result.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, variant, helion.first_line(e)))
             continue
         report["pallas"][mode] = run.pallas
         runs[mode] = run
@@ -62,7 +70,7 @@ def run_helion(result: CheckResult, data: CaseData) -> None:
             with stage("helion"):
                 run.outputs = helion.run(kernel, args, source, data)
         except Exception as e:
-            result.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, variant, _first_line(e)))
+            result.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, variant, helion.first_line(e)))
     if "on" in runs:
         check_decisions(result, source, runs["on"])
     outputs = {mode: run.outputs for mode, run in runs.items() if run.outputs is not None}
@@ -72,6 +80,39 @@ def run_helion(result: CheckResult, data: CaseData) -> None:
         comparisons = {mode: compare(truth, out) for mode, out in outputs.items()}
         report["comparisons"] = {mode: c.to_json() for mode, c in comparisons.items()}
         judge(result, comparisons)
+    if generations is None or generations:
+        compile_helion(result, source, data, generations)
+
+
+def compile_helion(
+    result: CheckResult, source: HelionSource, data: CaseData, generations: Sequence[str] | None
+) -> None:
+    """Helion's kernels, pass on and off, through the TPU compiler: ``helion.tpu`` in the
+    report (per generation and mode: ``ok``, ``bundles``, ``message``) and whose fault a
+    rejection is (``check.compile_finding``)."""
+    from fuzzpass.backends import helion_tpu, tpu_aot
+
+    assert result.helion is not None
+    if reason := helion_tpu.unavailable():
+        result.helion["tpu"] = f"unavailable: {reason}"
+        return
+    gens = tuple(generations or tpu_aot.DEFAULT_GENERATIONS)
+    with stage("helion-tpu-compile"):
+        compiled = {
+            mode: helion_tpu.compile_for(source, data, result.case.spec.dtype, mode, gens) for mode in ("on", "off")
+        }
+    result.helion["tpu"] = {
+        gen: {
+            mode: {"ok": c[gen].ok, "bundles": c[gen].bundles, "message": c[gen].message}
+            for mode, c in compiled.items()
+        }
+        for gen in gens
+    }
+    kinds = (Kind.HELION_COMPILE, Kind.HELION_TPU_UNSUPPORTED)
+    for gen in gens:
+        rejected = {f"helion-{mode}": c[gen].message for mode, c in compiled.items() if not c[gen].ok}
+        if finding := compile_finding(gen, rejected, ("helion-off", "helion-on"), kinds):
+            result.findings.append(finding)
 
 
 def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None:
@@ -138,10 +179,3 @@ def judge(result: CheckResult, comparisons: dict[str, Comparison]) -> None:
         return
     if on.out_of_tolerance or on.leaks_beyond(off, nan_poison):
         result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", f"Helion: {describe(on)}"))
-
-
-def _first_line(e: BaseException) -> str:
-    """Helion's message in one line, without the addresses it prints (they differ per run)."""
-    text = re.sub(r" at 0x[0-9a-f]+", "", str(e).strip())
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]

@@ -43,6 +43,9 @@ def render_check(result: CheckResult, show_source: bool = False) -> str:
         if f.kind.value == "tpu-unsupported":
             lines.append(f"  TPU-UNSUPPORTED (a limit of codegen or Mosaic, not the pass): {f.message}")
             continue
+        if f.kind.value == "helion-tpu-unsupported":
+            lines.append(f"  HELION-TPU-UNSUPPORTED (a limit of Helion's TPU codegen, not the pass): {f.message}")
+            continue
         lines.append(f"  FINDING {f.kind.value} [{f.stage.value}{', ' + f.variant if f.variant else ''}]: {f.message}")
     if show_source:
         for name, variant in result.variants.items():
@@ -64,4 +67,13 @@ def _helion_lines(helion: dict[str, Any]) -> list[str]:
             f"    pass {mode:<3} max_abs_err {c['max_abs_err']:.3g}  max_rel_err {c['max_rel_err']:.3g}  "
             f"nonfinite {'yes' if c['nonfinite'] else 'no'}  beyond tolerance {c['out_of_tolerance']}"
         )
+    tpu = helion.get("tpu")
+    if isinstance(tpu, dict):
+        cells = [
+            f"{gen} " + ", ".join(f"{mode} {'compiled' if r['ok'] else 'REJECTED'}" for mode, r in modes.items())
+            for gen, modes in tpu.items()
+        ]
+        lines.append(f"    TPU compiles of Helion's kernels: {'; '.join(cells)}")
+    elif tpu:
+        lines.append(f"    TPU compiles of Helion's kernels: {tpu}")
     return lines

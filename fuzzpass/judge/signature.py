@@ -38,8 +38,10 @@ class Signature:
     def blames_pass(self) -> bool:
         """Whether the pass (or a mutant of it) is at fault: a decision, the deferred variant's
         numbers, or a crash or TPU compile rejection of the deferred variant alone."""
-        return self.kind in ("decision", "mismatch", "nonfinite-leak", "helion-decision") or (
-            self.kind in ("crash", "compile") and "/deferred:" in self.rule
+        return (
+            self.kind in ("decision", "mismatch", "nonfinite-leak", "helion-decision")
+            or (self.kind in ("crash", "compile") and "/deferred:" in self.rule)
+            or (self.kind == "helion-compile" and "/helion-on:" in self.rule)
         )
 
     def to_json(self) -> dict[str, str]:
@@ -87,7 +89,7 @@ def rule(report: dict[str, Any]) -> str:
     if verdict == "gate":  # "<generation>: the pass chose to <defer|keep>: ..."
         gen, _, rest = message.partition(": the pass chose to ")
         return f"{gen}: {rest.split(':')[0]} costs more"
-    if verdict == "compile":  # "<generation>: <who was rejected>: <compiler message>", numbers blanked
+    if verdict in ("compile", "helion-compile"):  # "<generation>: <who was rejected>: <message>", numbers blanked
         gen, _, rest = message.partition(": ")
         said = rest.partition(": ")[2] or rest
         return f"{gen}/{finding['variant'] or 'both'}: {re.sub(r'[0-9]+', '#', said)}"[:100]
@@ -116,8 +118,9 @@ def helion_decision_rule(report: dict[str, Any]) -> str:
 
 def signature(report: dict[str, Any], spec: KernelSpec) -> Signature | None:
     """The signature of a check's verdict, or None when it passed or could not be compared
-    (``inexpressible``, ``tpu-unsupported``: counted by a run, never a finding)."""
-    if report["verdict"] in ("pass", "inexpressible", "tpu-unsupported"):
+    (``inexpressible``, ``tpu-unsupported``, ``helion-tpu-unsupported``: counted by a run,
+    never a finding)."""
+    if report["verdict"] in ("pass", "inexpressible", "tpu-unsupported", "helion-tpu-unsupported"):
         return None
     if report["verdict"] == "helion-crash":  # Helion's message names the fault; the ops around it do not
         return Signature("helion-crash", rule(report), "any")

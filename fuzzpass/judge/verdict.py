@@ -25,6 +25,8 @@ class Kind(Enum):
     HELION_CRASH = "helion-crash"  # production Helion failed to compile or run the case's kernel
     HELION_DECISION = "helion-decision"  # Helion's pass decided other than the reference
     HELION_MISMATCH = "helion-mismatch"  # a Helion kernel disagrees with the float64 ground truth
+    HELION_COMPILE = "helion-compile"  # on a TPU generation, Mosaic rejects one of Helion's kernels (on/off)
+    HELION_TPU_UNSUPPORTED = "helion-tpu-unsupported"  # Mosaic rejects both of Helion's kernels alike
     INEXPRESSIBLE = "inexpressible"  # Helion's language cannot state the case: nothing to compare
     INVALID = "invalid"  # the case file or command line
 
@@ -32,11 +34,17 @@ class Kind(Enum):
     def exit_code(self) -> int:
         """0: the case holds, or (``inexpressible``, ``tpu-unsupported``) there was nothing
         to compare, as a test runner's "unsupported"; 2: bad input; 1: a defect."""
-        return {Kind.PASS: 0, Kind.INEXPRESSIBLE: 0, Kind.TPU_UNSUPPORTED: 0, Kind.INVALID: 2}.get(self, 1)
+        return 0 if self in UNSUPPORTED or self is Kind.PASS else 2 if self is Kind.INVALID else 1
 
     @property
     def is_defect(self) -> bool:
-        return self not in (Kind.PASS, Kind.INEXPRESSIBLE, Kind.TPU_UNSUPPORTED, Kind.INVALID)
+        return self not in (Kind.PASS, Kind.INVALID, *UNSUPPORTED)
+
+
+UNSUPPORTED = frozenset({Kind.INEXPRESSIBLE, Kind.TPU_UNSUPPORTED, Kind.HELION_TPU_UNSUPPORTED})
+"""What a check could not compare (a test runner's "unsupported"): exit 0, counted, never a
+finding. Each names whose limit it is: Helion's language, our codegen or Mosaic, Helion's
+TPU codegen."""
 
 
 class Stage(Enum):
@@ -76,9 +84,11 @@ SEVERITY = (
     Kind.HELION_CRASH,
     Kind.HELION_DECISION,
     Kind.HELION_MISMATCH,
+    Kind.HELION_COMPILE,
     Kind.GATE,
     Kind.INEXPRESSIBLE,
     Kind.TPU_UNSUPPORTED,
+    Kind.HELION_TPU_UNSUPPORTED,
 )
 """When several findings come from one check, the verdict names the first in this order:
 a crash hides numerics, a wrong decision explains a wrong number, and a broken baseline is

@@ -236,10 +236,11 @@ def test_one_case_is_kept_per_reason_mosaic_builds_no_variant(tmp_path: Path) ->
     store.add(checked("v5e: RESOURCE_EXHAUSTED: Used 29.12M of 16.00M vmem", '{"first": 1}'))
     store.add(checked("v6e: RESOURCE_EXHAUSTED: Used 31.50M of 16.00M vmem", '{"second": 2}'))
     store.add(checked("v5e: Unsupported 1D shape", '{"third": 3}'))
-    assert list(store.examples) == ["RESOURCE_EXHAUSTED: Used #.#M of #.#M vmem", "Unsupported #D shape"]
-    first = store.examples["RESOURCE_EXHAUSTED: Used #.#M of #.#M vmem"]
+    vmem = "tpu-unsupported: RESOURCE_EXHAUSTED: Used #.#M of #.#M vmem"
+    assert list(store.examples) == [vmem, "tpu-unsupported: Unsupported #D shape"]
+    first = store.examples[vmem]
     assert first.read_text() == '{"first": 1}\n' and first.with_name("verdict.json").is_file()
     assert len(list((tmp_path / "unsupported").glob("*/case.json"))) == 2
     again = UnsupportedStore(tmp_path)  # a later run under the same --out keeps the first example
     again.add(checked("v5e: RESOURCE_EXHAUSTED: Used 1.00M of 16.00M vmem", '{"later": 4}'))
-    assert again.examples["RESOURCE_EXHAUSTED: Used #.#M of #.#M vmem"].read_text() == '{"first": 1}\n'
+    assert again.examples[vmem].read_text() == '{"first": 1}\n'

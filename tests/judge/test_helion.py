@@ -16,6 +16,7 @@ from fuzzpass.backends import helion
 from fuzzpass.case import Case, load_case
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
+from fuzzpass.judge.signature import signature
 from generators.examples import examples, expressible
 from generators.policies import POLICIES
 from reference.helion_codegen import helion_source
@@ -40,19 +41,28 @@ def second_use() -> KernelSpec:
 
 @pytest.mark.parametrize("path", SHARED_CASES, ids=lambda p: p.stem)
 def test_every_shared_case_agrees_with_helion_or_is_inexpressible(path: Path) -> None:
-    result = check_case(load_case(path), backend="helion")
-    assert result.verdict.value in ("pass", "inexpressible"), [f.message for f in result.findings]
+    """Decisions and numerics agree; Helion's kernels compile for three generations or carry
+    the compiler's message as a ``helion-compile`` or ``helion-tpu-unsupported`` verdict."""
+    result = check_case(load_case(path), backend="helion", generations=("v5e", "v6e", "tpu7x"))
+    tpu_kinds = ("helion-compile", "helion-tpu-unsupported")
+    assert result.verdict.value in ("pass", "inexpressible", *tpu_kinds), [f.message for f in result.findings]
+    assert {f.kind.value for f in result.findings} <= {"inexpressible", *tpu_kinds}
     if result.verdict.value == "inexpressible":
         (finding,) = result.findings
         assert finding.stage.value == "translate" and ": " in finding.message
     else:
+        assert result.helion is not None and set(result.helion["tpu"]) == {"v5e", "v6e", "tpu7x"}
+        for gen, modes in result.helion["tpu"].items():
+            rejected = [f for f in result.findings if f.message.startswith(f"{gen}: ")]
+            assert bool(rejected) == (not all(r["ok"] for r in modes.values()))
+            assert all("Mosaic" in f.message or "INTERNAL" in f.message for f in rejected)
         assert result.helion is not None
         assert result.helion["deferred"] == result.deferred  # the same decision, load by load
         assert result.helion["inconsistent"] == []
 
 
 def test_dense_kv_is_deferred_by_helion_and_computed_right() -> None:
-    result = check_case(case(dense_kv()), backend="helion")
+    result = check_case(case(dense_kv()), backend="helion", generations=())
     assert result.verdict.value == "pass", [f.message for f in result.findings]
     assert result.helion is not None and result.helion["deferred"] == {"x": ["t0"], "kt": []}
     on, off = result.helion["pallas"]["on"], result.helion["pallas"]["off"]
@@ -63,7 +73,7 @@ def test_dense_kv_is_deferred_by_helion_and_computed_right() -> None:
 
 
 def test_a_second_use_keeps_the_eager_mask_in_helion_too() -> None:
-    result = check_case(case(second_use()), backend="helion")
+    result = check_case(case(second_use()), backend="helion", generations=())
     assert result.verdict.value == "pass", [f.message for f in result.findings]
     assert result.helion is not None and result.helion["deferred"]["x"] == []
     assert "x" in helion.eager_loads(result.helion["pallas"]["on"])
@@ -185,7 +195,55 @@ def test_a_short_helion_run_reports_the_decision_agreement(tmp_path: Path) -> No
     )
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["cases"] == 6 and summary["backend"] == "helion", run.stderr
+    assert run.returncode == (1 if summary["findings"] else 0), run.stderr
     agreement = summary["helion_decisions"]
-    assert agreement["agree"] + agreement.get("differ", 0) >= 6 and 0 <= agreement["rate"] <= 1
-    assert "decided as the reference on" in run.stderr
-    assert {"helion-bind", "helion"} <= set(summary["profile"])
+    total = agreement["agree"] + agreement.get("differ", 0)
+    assert total >= 6 and agreement["rate"] == round(agreement["agree"] / total, 4)
+    assert f"decided as the reference on {agreement['agree']} of {total}" in run.stderr
+    assert {"helion-bind", "helion", "helion-tpu-compile"} <= set(summary["profile"])
+    compiles = summary["helion_tpu_compile"]  # the default generations, where libtpu is installed
+    expressible = 6 - summary["verdicts"].get("inexpressible", 0)
+    assert set(compiles) == {"v5e", "v6e"} and summary["tpu_compile"] is None
+    assert all(row["compiled"] + row["rejected"] == expressible for row in compiles.values())
+    assert "Helion's kernels (pass on and off):" in run.stderr
+
+
+def test_helions_kernels_meet_the_tpu_compiler_and_its_v5e_baseline_is_rejected() -> None:
+    """Helion 1.5.1's pass-off dense-KV kernel masks its bfloat16 load as
+    ``x * mask.astype(bf16)[:, None, None]``, a boolean-derived shape cast v5e's Mosaic
+    rejects; deferred, the mask is a float32 select after the transpose, which compiles. A
+    Helion finding (its baseline), not the pass's."""
+    result = check_case(case(dense_kv()), backend="helion", generations=("v5e", "v6e", "tpu7x"))
+    assert result.helion is not None
+    tpu = result.helion["tpu"]
+    assert all(tpu[gen]["on"]["ok"] for gen in ("v5e", "v6e", "tpu7x"))
+    assert tpu["v6e"]["off"]["ok"] and tpu["tpu7x"]["off"]["ok"] and not tpu["v5e"]["off"]["ok"]
+    assert "unsupported shape cast" in tpu["v5e"]["off"]["message"]
+    assert tpu["v6e"]["on"]["bundles"] is None or tpu["v6e"]["on"]["bundles"] > 0
+    (finding,) = result.findings
+    assert (finding.kind.value, finding.variant) == ("helion-compile", "helion-off")
+    assert finding.message.startswith("v5e: helion-off rejected, helion-on compiled: ")
+    sig = signature(result.to_json(), result.case.spec)
+    assert sig is not None and sig.kind == "helion-compile" and not sig.blames_pass
+    assert "helion-compile" in json.dumps(result.to_json()["findings"])
+
+
+def test_helions_kernels_rejected_alike_are_counted_not_found() -> None:
+    result = check_case(case(second_use()), backend="helion", generations=("v5e",))
+    assert result.verdict.value == "helion-tpu-unsupported" and result.verdict.exit_code == 0
+    assert signature(result.to_json(), result.case.spec) is None
+
+
+def test_no_tpu_generations_no_tpu_compiles() -> None:
+    result = check_case(case(dense_kv()), backend="helion", generations=())
+    assert result.helion is not None and "tpu" not in result.helion and result.verdict.value == "pass"
+
+
+def test_a_helion_without_the_launcher_hooks_keeps_its_interpret_half(monkeypatch: pytest.MonkeyPatch) -> None:
+    from helion.runtime.pallas import launcher
+
+    monkeypatch.delattr(launcher, "_pallas_compile_jit_fn")
+    result = check_case(case(dense_kv()), backend="helion", generations=("v6e",))
+    assert result.verdict.value == "pass" and result.helion is not None
+    assert result.helion["tpu"].startswith("unavailable: helion 1.5.1 has no helion.runtime.pallas.launcher.")
+    assert "_pallas_compile_jit_fn" in result.helion["tpu"] and set(result.helion["comparisons"]) == {"on", "off"}

@@ -20,10 +20,11 @@ from fuzzpass.backends.environment import libtpu_noise_filtered
 from fuzzpass.case import Case
 from fuzzpass.fuzz.compiles import CompileTally
 from fuzzpass.judge import check
-from fuzzpass.judge.check import check_case, compile_finding
+from fuzzpass.judge.check import check_case
 from fuzzpass.judge.checked import Config
 from fuzzpass.judge.checked import check as check_as_run
 from fuzzpass.judge.mutants import MUTANTS
+from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.verdict import Kind
 from reference.compile import compile_variant
 from tests.specs import dense_kv

@@ -1,0 +1,121 @@
+"""Production Helion's kernels through the real TPU compiler, deviceless (``TPU-AOT.md``,
+"Production Helion's kernels, deviceless").
+
+Helion 1.5.1 builds each Pallas kernel in its launcher: with interpret mode off,
+``_pallas_install_launcher_cache`` calls ``_pallas_compile_jit_fn``, whose result holds the
+JAX function of JAX arrays that torch_tpu would then wrap and run. Here that function is
+caught as it is built, the launch stopped there (nothing runs), and it is compiled as a
+``tpu-aot`` kernel is, for each generation, with the target chip as JAX's default device. The
+one torch_tpu-only step before it, ``_ensure_torch_tpu_cpu_export_info`` (it asks the
+attached chip for its kind), is skipped: the default device answers that instead.
+
+This module is the one place fuzzpass reaches into Helion's launcher. :data:`HOOKS` names
+what it relies on and :func:`unavailable` checks it: on a Helion without them, the TPU half of
+``--backend helion`` reports that one reason and the interpret half still runs.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fuzzpass.backends import helion, tpu_aot
+from fuzzpass.backends.kernel import structural
+from fuzzpass.data import CaseData
+from reference.helion_codegen import HelionSource
+
+HOOKS = ("_pallas_compile_jit_fn", "_ensure_torch_tpu_cpu_export_info")
+"""Functions of ``helion.runtime.pallas.launcher`` this module wraps (the first: the result's
+``jit_fn`` and ``tensor_arg_indices`` are read) or skips (the second)."""
+
+
+def unavailable() -> str | None:
+    """Why Helion's kernels cannot meet the TPU compiler here, or None."""
+    if reason := tpu_aot.unavailable() or helion.unavailable():
+        return reason
+    from importlib.metadata import version
+
+    from helion.runtime.pallas import launcher
+
+    missing = [name for name in HOOKS if not callable(getattr(launcher, name, None))]
+    if missing:
+        return (
+            f"helion {version('helion')} has no helion.runtime.pallas.launcher.{', '.join(missing)}: "
+            "its kernels cannot be caught for the TPU compiler"
+        )
+    return None
+
+
+class _Caught(Exception):
+    """Raised from inside Helion's launcher once the kernel's JAX function is built."""
+
+    def __init__(self, jit_fn: Any, shapes: tpu_aot.Shapes) -> None:
+        super().__init__("caught")
+        self.jit_fn, self.shapes = jit_fn, shapes
+
+
+@contextmanager
+def _catching() -> Iterator[None]:
+    """Helion's launcher with interpret mode off, stopped when it has built the kernel."""
+    from helion.runtime.pallas import launcher
+
+    build, chip_info = launcher._pallas_compile_jit_fn, launcher._ensure_torch_tpu_cpu_export_info
+
+    def caught(pallas_kernel: Any, grid: Any, args: Any, **kwargs: Any) -> Any:
+        result = build(pallas_kernel, grid, args, **kwargs)
+        inputs = [args[i] for i in result.tensor_arg_indices]
+        shapes = tuple((tuple(a.shape), str(a.dtype).removeprefix("torch.")) for a in inputs)
+        raise _Caught(result.jit_fn, shapes)
+
+    launcher._pallas_compile_jit_fn = caught
+    launcher._ensure_torch_tpu_cpu_export_info = lambda: None
+    try:
+        with helion.interpret_mode(False):
+            yield
+    finally:
+        launcher._pallas_compile_jit_fn, launcher._ensure_torch_tpu_cpu_export_info = build, chip_info
+
+
+_caught: OrderedDict[tuple[Any, ...], _Caught | str] = OrderedDict()
+"""The kernel function per source, mode and argument shapes (or why Helion failed to build
+it), the latest 256: cases of one structure compile it once per generation."""
+
+
+def compile_for(
+    source: HelionSource, data: CaseData, dtype: str, mode: str, generations: tuple[str, ...]
+) -> dict[str, tpu_aot.Compiled]:
+    """Helion's kernel of ``source`` with its pass ``mode`` (``on``/``off``), compiled for each
+    generation; a failure to build it counts as a rejection on every generation."""
+    text = structural(source.text)
+    args = helion.arguments(source, data, dtype)
+    key = (text, mode, tuple((tuple(a.shape), str(a.dtype)) for a in args))
+    if key not in _caught:
+        _caught[key] = _catch(text, mode, args)
+        if len(_caught) > 256:
+            _caught.popitem(last=False)
+    _caught.move_to_end(key)
+    caught = _caught[key]
+    return {gen: _compile(key, caught, gen) for gen in generations}
+
+
+def _catch(text: str, mode: str, args: list[Any]) -> _Caught | str:
+    helion.install_probe()
+    kernel = helion._kernel(text, mode, interpret=False)
+    try:
+        with _catching(), helion.pass_mode(mode):
+            kernel(*args)
+    except _Caught as caught:
+        return caught
+    except Exception as e:  # Helion failed before its launcher built the kernel
+        return f"Helion could not build the kernel: {helion.first_line(e)}"
+    return "Helion's launcher ran without building a Pallas kernel"
+
+
+@functools.lru_cache(maxsize=1024)
+def _compile(key: tuple[Any, ...], caught: _Caught | str, generation: str) -> tpu_aot.Compiled:
+    if isinstance(caught, str):
+        return tpu_aot.Compiled(generation, False, 0.0, caught)
+    return tpu_aot.compile_function(lambda: caught.jit_fn, caught.shapes, generation)

@@ -105,12 +105,12 @@ class UnsupportedStore:
         for found in checked.report["findings"]:
             if found["kind"] not in ("tpu-unsupported", "helion-tpu-unsupported"):
                 continue
-            message = re.sub(r"[0-9]+", "#", found["message"].partition(": ")[2] or found["message"])
-            message = f"{found['kind']}: {message}"
-            if message in self.examples:
+            said = re.sub(r"[0-9]+", "#", found["message"].partition(": ")[2] or found["message"])
+            key = f"{found['kind']}: {said}"
+            if key in self.examples:
                 continue
-            where = self.root / Signature(found["kind"], message, "any").slug
+            where = self.root / Signature(found["kind"], said, "any").slug
             if not (where / "case.json").is_file():
                 write_atomically(where / "case.json", checked.case + "\n")
                 write_atomically(where / "verdict.json", json.dumps(checked.report, indent=2) + "\n")
-            self.examples[message] = where / "case.json"
+            self.examples[key] = where / "case.json"

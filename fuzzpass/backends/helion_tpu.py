@@ -98,7 +98,7 @@ def compile_for(
             _caught.popitem(last=False)
     _caught.move_to_end(key)
     caught = _caught[key]
-    return {gen: _compile(key, caught, gen) for gen in generations}
+    return {gen: _compile(caught, gen) for gen in generations}
 
 
 def _catch(text: str, mode: str, args: list[Any]) -> _Caught | str:
@@ -115,7 +115,7 @@ def _catch(text: str, mode: str, args: list[Any]) -> _Caught | str:
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(key: tuple[Any, ...], caught: _Caught | str, generation: str) -> tpu_aot.Compiled:
+def _compile(caught: _Caught | str, generation: str) -> tpu_aot.Compiled:
     if isinstance(caught, str):
         return tpu_aot.Compiled(generation, False, 0.0, caught)
     return tpu_aot.compile_function(lambda: caught.jit_fn, caught.shapes, generation)

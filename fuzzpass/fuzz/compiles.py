@@ -25,11 +25,10 @@ class CompileTally:
         self.messages: defaultdict[str, Counter[str]] = defaultdict(Counter)
 
     def add(self, report: dict[str, Any], generations: tuple[str, ...]) -> None:
-        """Count one checked case (its ``CheckResult.to_json()``); ``generations``: those it
-        was meant to be compiled for, to count an unsupported case under. Helion's kernels
-        (``report["helion"]["tpu"]``) are counted the same way, in a tally of their own."""
+        """Count one checked case's own kernels (its ``CheckResult.to_json()``: ``tpu-aot``'s
+        variants and the gate audit's); ``generations``: those it was meant to be compiled for,
+        to count an unsupported case under."""
         per_gen: defaultdict[str, set[str]] = defaultdict(set)  # generation -> rejection messages
-        seen: set[str] = set()
         aot = (report.get("backends") or {}).get("tpu-aot")
         if isinstance(aot, str) and aot.startswith(UNSUPPORTED):
             for gen in generations:
@@ -37,22 +36,26 @@ class CompileTally:
             return
         if isinstance(aot, dict):
             for gen, variants in aot.items():
-                seen.add(gen)
                 per_gen[gen] |= {s.removeprefix("rejected: ") for s in variants.values() if s != "compiled"}
-        helion_tpu = (report.get("helion") or {}).get("tpu")
-        if isinstance(helion_tpu, dict):  # a CompileTally of Helion's kernels (``helion_tpu_compile``)
-            for gen, modes in helion_tpu.items():
-                seen.add(gen)
-                per_gen[gen] |= {r["message"] for r in modes.values() if not r["ok"]}
         gate = report.get("gate") or {}
         for gen, counts in gate.get("counts", {}).items():
-            seen.add(gen)
             rejected = gate.get("rejected", {}).get(gen, {})
             per_gen[gen] |= {rejected.get(v, "rejected") for v, bundles in counts.items() if bundles is None}
-        for gen in seen:
-            if per_gen[gen]:
+        self._count(per_gen)
+
+    def add_helion(self, report: dict[str, Any]) -> None:
+        """Count one checked case's Helion kernels, pass on and off (``helion.tpu``)."""
+        tpu = (report.get("helion") or {}).get("tpu")
+        if isinstance(tpu, dict):
+            self._count({gen: {r["message"] for r in modes.values() if not r["ok"]} for gen, modes in tpu.items()})
+
+    def _count(self, per_gen: dict[str, set[str]]) -> None:
+        """One case: compiled on each generation where nothing was rejected, else rejected
+        under each distinct message."""
+        for gen, messages in per_gen.items():
+            if messages:
                 self.rejected[gen] += 1
-                self.messages[gen].update(per_gen[gen])
+                self.messages[gen].update(messages)
             else:
                 self.compiled[gen] += 1
 

@@ -141,10 +141,8 @@ class Run:
             r.stages.update(checked.report.get("stages", {}))
             r.helion.update(helion_agreement(checked.report))
             gens = DEFAULT_GENERATIONS if self.o.config.generations is None else self.o.config.generations
-            if checked.report.get("helion") is not None:
-                r.helion_compiles.add({"helion": checked.report["helion"]}, gens)
-            else:
-                r.compiles.add(checked.report, gens)
+            r.compiles.add(checked.report, gens)
+            r.helion_compiles.add_helion(checked.report)
             self.unsupported.add(checked)
             if gate := checked.report.get("gate"):
                 r.audited += 1

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fuzzpass.judge.checked import Checked
-from fuzzpass.judge.signature import Signature
+from fuzzpass.judge.signature import Signature, blank_numbers
 
 
 @dataclass
@@ -105,7 +104,7 @@ class UnsupportedStore:
         for found in checked.report["findings"]:
             if found["kind"] not in ("tpu-unsupported", "helion-tpu-unsupported"):
                 continue
-            said = re.sub(r"[0-9]+", "#", found["message"].partition(": ")[2] or found["message"])
+            said = blank_numbers(found["message"].partition(": ")[2] or found["message"])
             key = f"{found['kind']}: {said}"
             if key in self.examples:
                 continue

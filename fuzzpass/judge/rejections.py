@@ -3,9 +3,8 @@ two variants (eager, deferred) and for Helion's two kernels (pass off, pass on).
 
 from __future__ import annotations
 
-import re
-
 from fuzzpass.judge.result import VARIANTS
+from fuzzpass.judge.signature import blank_numbers
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 
 
@@ -26,7 +25,7 @@ def compile_finding(
         return None
     differ, alike = kinds
     if len(rejected) == len(variants):
-        if len({re.sub(r"[0-9]+", "#", m) for m in rejected.values()}) == 1:
+        if len({blank_numbers(m) for m in rejected.values()}) == 1:
             return Finding(alike, Stage.COMPILE, None, f"{gen}: {rejected[variants[0]]}")
         both = "; ".join(f"{name}: {rejected[name]}" for name in variants)
         return Finding(differ, Stage.COMPILE, None, f"{gen}: both rejected, differently: {both}")

@@ -48,6 +48,12 @@ class Signature:
         return {"kind": self.kind, "rule": self.rule, "pattern": self.pattern}
 
 
+def blank_numbers(message: str) -> str:
+    """``message`` with every number as ``#``: two rejections or crashes that differ only in
+    shapes, sizes or line numbers say the same thing."""
+    return re.sub(r"[0-9]+", "#", message)
+
+
 def pattern(spec: KernelSpec) -> str:
     """The op kinds of ``spec`` in order of first appearance, loads and stores left out."""
     kinds = dict.fromkeys(n.op for n in spec.graph if n.op not in ("load", "store"))
@@ -81,7 +87,7 @@ def rule(report: dict[str, Any]) -> str:
         message = finding["message"]
         while re.search(r"\([^()]*\)", message):
             message = re.sub(r" ?\([^()]*\)", "", message)
-        message = re.sub(r"[0-9]+", "#", message.split(", got")[0])
+        message = blank_numbers(message.split(", got")[0])
         return f"{finding['stage']}/{finding['variant']}: {message}"[:120]
     if finding is None:
         return ""
@@ -92,7 +98,7 @@ def rule(report: dict[str, Any]) -> str:
     if verdict in ("compile", "helion-compile"):  # "<generation>: <who was rejected>: <message>", numbers blanked
         gen, _, rest = message.partition(": ")
         said = rest.partition(": ")[2] or rest
-        return f"{gen}/{finding['variant'] or 'both'}: {re.sub(r'[0-9]+', '#', said)}"[:100]
+        return f"{gen}/{finding['variant'] or 'both'}: {blank_numbers(said)}"[:100]
     if verdict == "crash":
         return f"{finding['stage']}/{finding['variant'] or '-'}: {message.split(':', 1)[0]}"
     return finding["stage"]

@@ -100,6 +100,14 @@ def test_compile_tally_counts_cases_per_generation() -> None:
     }
     assert tally.table()[1].split() == ["v5e", "1", "1", "50.0%", "1"]
     assert CompileTally().to_json() is None and CompileTally().table() == []
+    helion = CompileTally()
+    on, off = {"ok": True, "bundles": 9, "message": ""}, {"ok": False, "bundles": None, "message": "shape cast"}
+    helion.add_helion({"helion": {"tpu": {"v5e": {"on": on, "off": off}, "v6e": {"on": on, "off": on}}}})
+    helion.add_helion({"helion": {"tpu": "unavailable: no libtpu"}})
+    assert helion.to_json() == {
+        "v5e": {"compiled": 0, "rejected": 1, "unsupported": 0, "messages": {"shape cast": 1}},
+        "v6e": {"compiled": 1, "rejected": 0, "unsupported": 0, "messages": {}},
+    }
 
 
 def test_libtpu_start_up_noise_is_filtered_and_the_rest_kept(capfd: pytest.CaptureFixture[str]) -> None:

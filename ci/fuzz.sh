@@ -3,8 +3,10 @@
 #
 #   ci/fuzz.sh BACKEND BUDGET [OUT]
 #
-# BACKEND: interpret (CPU), tpu (a TPU host) or helion (production Helion on the CPU, drawn
-# with --policy helion, its kernels also compiled deviceless for v5e, v6e and tpu7x).
+# BACKEND: interpret (CPU), tpu (a TPU host), helion (production Helion on the CPU, drawn
+# with --policy helion, its kernels also compiled deviceless for v5e, v6e and tpu7x) or
+# helion-gate (the same, with Helion's gate and the reference's audited on static schedules:
+# --check-gate).
 # BUDGET: as `fuzzpass run --budget` (60s, 4h).
 # OUT keeps findings/ and corpus/ between runs (default fuzzpass-out): restore it before and
 # save it after, and the next run replays what this one found. The seed is the date unless
@@ -20,7 +22,10 @@ seed="${FUZZPASS_SEED:-$(date -u +%Y%m%d)}"
 jobs="$(nproc)"
 policy="mixed"
 extra=()
-if [ "$backend" = "helion" ]; then policy="helion"; extra=(--tpu v5e,v6e,tpu7x); fi
+case "$backend" in
+  helion) policy="helion"; extra=(--tpu v5e,v6e,tpu7x) ;;
+  helion-gate) backend="helion"; policy="helion"; extra=(--tpu v5e,v6e,tpu7x --check-gate) ;;
+esac
 
 status=0
 fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --jobs "$jobs" --seed "$seed" \

@@ -13,9 +13,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fuzzpass.data import POISONS
+
+if TYPE_CHECKING:
+    from fuzzpass.repro.finding import Opened
 
 MUTANT_NAMES = (
     "through-reshape",
@@ -82,7 +85,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--poison", choices=POISONS, default="nan", help="what lies past the end of every input")
     run.add_argument("--out", type=Path, default=Path("fuzzpass-out"), help="findings, corpus, logs, summary.json")
     run.add_argument("--mutant", choices=MUTANT_NAMES, help="fuzz a deliberately broken pass")
-    run.add_argument("--timeout", type=_positive, default=60.0, help="seconds one case may take (default 60)")
+    run.add_argument(
+        "--timeout", type=_positive, default=None, help="seconds one case may take (default 60; 300 with --check-gate)"
+    )
     run.add_argument("--no-swarm", action="store_true", help="every worker draws every op kind")
     run.add_argument("--stop-at-first", action="store_true", help="stop at the first finding")
     run.add_argument("--fail-on", choices=("any", "new"), default="any", help="exit 1 on any finding, or only new ones")
@@ -237,7 +242,7 @@ def _seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from fuzzpass.backends import unavailable
     from fuzzpass.backends.environment import prepare_environment, start_jax
-    from fuzzpass.fuzz.options import MINIMIZE_SECONDS, Options
+    from fuzzpass.fuzz.options import GATE_TIMEOUT, MINIMIZE_SECONDS, TIMEOUT, Options
     from fuzzpass.fuzz.run import replay, run
     from fuzzpass.judge.checked import Config
     from fuzzpass.judge.gate import GENERATIONS
@@ -266,7 +271,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.budget,
         args.jobs,
         args.out,
-        args.timeout,
+        args.timeout or (GATE_TIMEOUT if args.check_gate else TIMEOUT),
         not args.no_swarm,
         args.stop_at_first,
         progress=not args.quiet,
@@ -336,35 +341,39 @@ def cmd_gate_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_finding(args: argparse.Namespace) -> tuple[Any, Any] | None:
-    """The case and its config (``fuzzpass.repro.finding``), with libtpu's environment set;
-    None after printing why the file cannot be read."""
+def _open_finding(args: argparse.Namespace) -> Opened | None:
+    """The case, its config and kind (``fuzzpass.repro.finding.Opened``), with libtpu's
+    environment set; None after printing why the file cannot be read."""
     from fuzzpass.repro.finding import FindingError, open_finding
 
     try:
-        case, config = open_finding(args.case, args.backend, args.poison, args.mutant)
+        opened = open_finding(args.case, args.backend, args.poison, args.mutant)
     except FindingError as e:
         print(f"fuzzpass: {e}", file=sys.stderr)
         return None
     from fuzzpass.backends import schedule
     from fuzzpass.backends.environment import start_jax
 
-    if config.gate:
+    if opened.config.gate:
         schedule.enable()  # before JAX starts libtpu
     start_jax()
-    return case, config
+    return opened
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 def cmd_minimize(args: argparse.Namespace) -> int:
     if (opened := _open_finding(args)) is None:
         return 2
-    case, config = opened
+    case, config, kind = opened
     from fuzzpass.repro.minimize import minimize, size
 
     print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
           f"{', mutant ' + config.mutant if config.mutant else ''})", file=sys.stderr)  # fmt: skip
     try:
-        result = minimize(case, config, args.seconds, log=lambda line: print(line, file=sys.stderr, flush=True))
+        result = minimize(case, config, args.seconds, log=_to_stderr, kind=kind)
     except ValueError as e:
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
         return 2
@@ -379,7 +388,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if (opened := _open_finding(args)) is None:
         return 2
-    case, config = opened
+    case, config, kind = opened
     from fuzzpass.repro import export
 
     command = "fuzzpass " + " ".join(sys.argv[1:])
@@ -387,7 +396,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         path = export.write_pytest(case, config, args.pytest)
     else:
         try:
-            path = export.write_repro(case, config, args.output, command)
+            path = export.write_repro(case, config, args.output, command, kind)
         except ValueError as e:
             print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
             return 2

@@ -32,7 +32,9 @@ from reference.helion_codegen import KERNEL, HelionSource
 from reference.values import Value
 
 MODES = ("on", "off")
-"""``on``: Helion as users run it; ``off``: its pass replaced by a no-op (the eager baseline)."""
+"""``on``: Helion as users run it; ``off``: its pass replaced by a no-op (the eager baseline).
+A third mode, ``force``, binds Helion's pass with its profitability gate bypassed
+(:mod:`fuzzpass.backends.helion_force`), for the gate audit's other choice."""
 
 
 def unavailable() -> str | None:
@@ -117,6 +119,10 @@ def install_probe() -> None:
     def probed(graph: Any) -> None:
         if _probe.mode == "on":
             real(graph)
+        elif _probe.mode == "force":
+            from fuzzpass.backends.helion_force import forced_pass
+
+            forced_pass()(graph)
         env = CompileEnvironment.current()
         for node in graph.find_nodes(op="call_function", target=load):
             ids = node.meta.get("pallas_deferred_mask_block_ids") or ()
@@ -126,9 +132,14 @@ def install_probe() -> None:
     device_ir.defer_pallas_load_masks = probed
 
 
+def decisions() -> list[LoadDecision]:
+    """What the pass decided in the binds of the last :func:`pass_mode` block."""
+    return list(_probe.loads)
+
+
 @contextmanager
 def pass_mode(mode: str) -> Iterator[None]:
-    """Helion's pass ``on`` or ``off`` for the binds inside the block; what it decided is in
+    """Helion's pass ``on``, ``off`` or ``force`` for the binds inside the block; what it decided is in
     ``_probe.loads`` after them."""
     _probe.mode, _probe.loads = mode, []
     try:

@@ -20,6 +20,7 @@ import functools
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from fuzzpass.backends import helion, tpu_aot
@@ -47,6 +48,22 @@ def unavailable() -> str | None:
             "its kernels cannot be caught for the TPU compiler"
         )
     return None
+
+
+@dataclass(eq=False)
+class Built:
+    """What Helion built for one kernel source, pass mode and argument shapes: what its pass
+    decided per load node and the kernel's JAX function, or why it built none."""
+
+    loads: list[helion.LoadDecision]
+    jit_fn: Any = None
+    shapes: tpu_aot.Shapes = ()
+    failure: str | None = None
+
+    @property
+    def defers(self) -> bool:
+        """Whether Helion's pass deferred any load's mask in this kernel."""
+        return any(load.deferred for load in self.loads)
 
 
 class _Caught(Exception):
@@ -79,43 +96,53 @@ def _catching() -> Iterator[None]:
         launcher._pallas_compile_jit_fn, launcher._ensure_torch_tpu_cpu_export_info = build, chip_info
 
 
-_caught: OrderedDict[tuple[Any, ...], _Caught | str] = OrderedDict()
-"""The kernel function per source, mode and argument shapes (or why Helion failed to build
-it), the latest 256: cases of one structure compile it once per generation."""
+_built: OrderedDict[tuple[Any, ...], Built] = OrderedDict()
+"""What Helion built per source, mode and argument shapes, the latest 256: cases of one
+structure compile its kernel once per generation."""
+
+
+def build(source: HelionSource, data: CaseData, dtype: str, mode: str) -> Built:
+    """Helion's kernel of ``source`` for ``data``'s shapes with its pass ``mode`` (``on``,
+    ``off``, ``force``), as its launcher builds it for a TPU, not run. Where the pass on
+    deferred nothing it changed nothing, so the pass-off kernel is that same kernel, built
+    and compiled once (most cases: only a permute-only path to a zero-fill mask defers)."""
+    if mode == "off" and not (on := build(source, data, dtype, "on")).defers:
+        return on
+    text = structural(source.text)
+    args = helion.arguments(source, data, dtype)
+    key = (text, mode, tuple((tuple(a.shape), str(a.dtype)) for a in args))
+    if key not in _built:
+        _built[key] = _catch(text, mode, args)
+        if len(_built) > 256:
+            _built.popitem(last=False)
+    _built.move_to_end(key)
+    return _built[key]
 
 
 def compile_for(
     source: HelionSource, data: CaseData, dtype: str, mode: str, generations: tuple[str, ...]
 ) -> dict[str, tpu_aot.Compiled]:
-    """Helion's kernel of ``source`` with its pass ``mode`` (``on``/``off``), compiled for each
-    generation; a failure to build it counts as a rejection on every generation."""
-    text = structural(source.text)
-    args = helion.arguments(source, data, dtype)
-    key = (text, mode, tuple((tuple(a.shape), str(a.dtype)) for a in args))
-    if key not in _caught:
-        _caught[key] = _catch(text, mode, args)
-        if len(_caught) > 256:
-            _caught.popitem(last=False)
-    _caught.move_to_end(key)
-    caught = _caught[key]
-    return {gen: _compile(caught, gen) for gen in generations}
+    """Helion's kernel of ``source`` with its pass ``mode``, compiled for each generation; a
+    failure to build it counts as a rejection on every generation."""
+    built = build(source, data, dtype, mode)
+    return {gen: _compile(built, gen) for gen in generations}
 
 
-def _catch(text: str, mode: str, args: list[Any]) -> _Caught | str:
+def _catch(text: str, mode: str, args: list[Any]) -> Built:
     helion.install_probe()
     kernel = helion._kernel(text, mode, interpret=False)
     try:
         with _catching(), helion.pass_mode(mode):
             kernel(*args)
     except _Caught as caught:
-        return caught
+        return Built(helion.decisions(), caught.jit_fn, caught.shapes)
     except Exception as e:  # Helion failed before its launcher built the kernel
-        return f"Helion could not build the kernel: {helion.first_line(e)}"
-    return "Helion's launcher ran without building a Pallas kernel"
+        return Built(helion.decisions(), failure=f"Helion could not build the kernel: {helion.first_line(e)}")
+    return Built(helion.decisions(), failure="Helion's launcher ran without building a Pallas kernel")
 
 
 @functools.lru_cache(maxsize=1024)
-def _compile(caught: _Caught | str, generation: str) -> tpu_aot.Compiled:
-    if isinstance(caught, str):
-        return tpu_aot.Compiled(generation, False, 0.0, caught)
-    return tpu_aot.compile_function(lambda: caught.jit_fn, caught.shapes, generation)
+def _compile(built: Built, generation: str) -> tpu_aot.Compiled:
+    if built.failure is not None:
+        return tpu_aot.Compiled(generation, False, 0.0, built.failure)
+    return tpu_aot.compile_function(lambda: built.jit_fn, built.shapes, generation)

@@ -20,6 +20,11 @@ from pathlib import Path
 
 _FLAGS = "--xla_jf_dump_to={} --xla_jf_dump_llo_text=true --xla_jf_dump_llo_pass_label_regex=final_bundles"
 _TOTAL = re.compile(r"total scheduled bundles:\s+(\d+)")
+_SCHEDULE = re.compile(r"^\d+-(?P<program>.+)-\d+-schedule-analysis_final_bundles\.txt$")
+PROGRAM = frozenset({"TLP", "<late-finalization>", "<late-initialization>"})
+"""The XLA program's own schedules around a kernel: the launch, not the kernel. A Mosaic kernel's
+schedule is named after the kernel (``tpu_custom_call`` for an unnamed ``pallas_call``, the
+function's name for Helion's, e.g. ``wrapper``)."""
 
 _directory: Path | None = None
 
@@ -52,7 +57,7 @@ def bundles_since(before: set[str]) -> int | None:
     counts = []
     for name in new:
         path = _directory / name
-        kernel = "tpu_custom_call" in name and name.endswith("schedule-analysis_final_bundles.txt")
+        kernel = (m := _SCHEDULE.match(name)) is not None and m["program"] not in PROGRAM
         if kernel and (m := _TOTAL.search(path.read_text(errors="replace"))):
             counts.append(int(m.group(1)))
         path.unlink(missing_ok=True)

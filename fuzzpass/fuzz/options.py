@@ -52,6 +52,11 @@ class Options:
         return 0.0 if self.stop_at_kill or self.stop_at_first else self.minimize_seconds / 2
 
 
+TIMEOUT, GATE_TIMEOUT = 60.0, 300.0
+"""A run's default limit on one check, and with ``--check-gate``: an audit compiles three
+kernels for five generations (six with ``--backend helion``), a large structure's first
+instance for minutes on a busy 2-core machine."""
+
 MINIMIZE_SECONDS = {"interpret": 60.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
 """A run's default time to shrink, minimize and export one finding: a Helion check binds a
 new shape for almost every step, so it gets four times as long."""

@@ -144,12 +144,15 @@ class Run:
             r.compiles.add(checked.report, gens)
             r.helion_compiles.add_helion(checked.report)
             self.unsupported.add(checked)
-            if gate := checked.report.get("gate"):
-                r.audited += 1
-                with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audited case
-                    log.write(
-                        json.dumps(dict(gate, case=checked.report["case"], mutant=checked.report["mutant"])) + "\n"
-                    )
+            audits = [checked.report.get("gate"), (checked.report.get("helion") or {}).get("gate")]
+            audits = [a for a in audits if isinstance(a, dict)]  # Helion's may say why it is unavailable
+            r.audited += bool(audits and audits[0].get("by", "reference") == "reference")
+            r.helion_audited += any(a.get("by") == "helion" for a in audits)
+            if audits:
+                with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audit of a case
+                    for gate in audits:
+                        log.write(json.dumps(dict(gate, case=checked.report["case"], mutant=checked.report["mutant"])))
+                        log.write("\n")
         eager = checked.report.get("variants", {}).get("eager", {})
         r.eager_nonfinite += bool(eager.get("nonfinite"))
         if checked.verdict == "timeout":

@@ -26,6 +26,7 @@ class RunResult:
     timeouts: int = 0
     crashes: int = 0
     audited: int = 0  # cases whose gate was audited (``--check-gate``; ``gate.jsonl``)
+    helion_audited: int = 0  # cases whose Helion gate was audited (``--check-gate --backend helion``)
     stages: Counter[str] = field(default_factory=Counter)  # worker seconds per stage (``profile``)
     helion: Counter[str] = field(default_factory=Counter)  # per load and tile: Helion agrees or differs
     compiles: CompileTally = field(default_factory=CompileTally)  # per TPU generation (``tpu_compile``)
@@ -54,6 +55,7 @@ class RunResult:
             "verdicts": dict(sorted(self.verdicts.items())),
             "eager_nonfinite": self.eager_nonfinite,
             "gate_audited": self.audited,
+            "helion_gate_audited": self.helion_audited,
             "timeouts": self.timeouts,
             "worker_crashes": self.crashes,
             "workers": self.workers,

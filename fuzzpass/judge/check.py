@@ -97,7 +97,7 @@ def check_case(
             result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
         result.findings += result.gate.findings if result.gate else []
     if backend == "helion":
-        run_helion(result, data, generations)
+        run_helion(result, data, generations, gate)
         return result
     numerics = backend or "interpret"
     if numerics in ("interpret", "tpu"):

@@ -50,19 +50,25 @@ class Checked:
     seconds: float
     shrinking: bool = False  # checked while Hypothesis shrank a finding: not a drawn case
 
+    @property
+    def signatures(self) -> list[Signature]:
+        """Every finding's signature: the verdict's, then those of :meth:`gate_findings`."""
+        return [s for s in (self.signature, *(g.signature for g in self.gate_findings())) if s is not None]
+
     def gate_findings(self) -> list[Checked]:
-        """``gate`` findings the verdict's signature does not name, each as a finding of its
-        own: those behind a more severe verdict (a mutant that moves the mask the slow way is a
-        ``decision`` finding first), and those of the other generations judged."""
+        """``gate`` and ``helion-gate`` findings the verdict's signature does not name, each as
+        a finding of its own: those behind a more severe verdict (a mutant that moves the mask
+        the slow way is a ``decision`` finding first), and those of the other generations
+        judged."""
         if self.signature is None:
             return []
         found = []
         for f in self.report["findings"]:
-            if f["kind"] == "gate":
-                report = dict(self.report, verdict="gate", findings=[f])
-                sig = Signature("gate", rule(report), self.signature.pattern)
+            if f["kind"] in ("gate", "helion-gate"):
+                report = dict(self.report, verdict=f["kind"], findings=[f])
+                sig = Signature(f["kind"], rule(report), self.signature.pattern)
                 if sig != self.signature:
-                    found.append(replace(self, verdict="gate", signature=sig, report=report))
+                    found.append(replace(self, verdict=f["kind"], signature=sig, report=report))
         return found
 
 

@@ -28,16 +28,45 @@ move by a few percent between neighbouring shapes and compiler versions (TPU-AOT
 
 @dataclass
 class GateRecord:
-    """One audited case: its pattern, the pass's choice and the bundle counts per generation."""
+    """One audited case: its pattern, the pass's choice and the bundle counts per generation.
+    ``by`` says whose pass and kernels: the reference's, or production Helion's
+    (``judge/helion_gate.py``), whose three kernels are recorded under the same names."""
 
     pattern: dict[str, Any]
     choice: str  # "defer" or "keep"
+    by: str = "reference"
     counts: dict[str, dict[str, int | None]] = field(default_factory=dict)  # gen -> variant -> bundles
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # gen -> variant -> compiler message
     findings: list[Finding] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
-        return {"pattern": self.pattern, "choice": self.choice, "counts": self.counts, "rejected": self.rejected}
+        return {
+            "by": self.by,
+            "pattern": self.pattern,
+            "choice": self.choice,
+            "counts": self.counts,
+            "rejected": self.rejected,
+        }
+
+    def add(self, gen: str, compiled: dict[str, Any]) -> None:
+        """The three kernels as compiled for ``gen`` (``tpu_aot.Compiled`` per variant name)."""
+        self.counts[gen] = {name: c.bundles for name, c in compiled.items()}
+        self.rejected[gen] = {name: c.message for name, c in compiled.items() if not c.ok}
+
+    def judge(self, judged: Sequence[str], kind: Kind = Kind.GATE, variant: str = "deferred") -> None:
+        """A ``kind`` finding for each generation of ``judged`` where the choice scheduled
+        more than :data:`MARGIN` more bundles than the other choice."""
+        for gen in judged:
+            if agrees(self.to_json(), gen) is not False:
+                continue
+            chosen, other = chosen_and_other(self.counts[gen], self.choice)
+            assert chosen is not None and other is not None
+            alternative = "not deferring" if self.choice == "defer" else "forcing deferral"
+            message = (
+                f"{gen}: the pass chose to {self.choice}: {chosen} bundles; {alternative}: {other} "
+                f"(+{chosen / other - 1:.0%}, static schedules)"
+            )
+            self.findings.append(Finding(kind, Stage.DECIDE, variant, message))
 
 
 def pattern_of(forced: Variant) -> dict[str, Any] | None:
@@ -74,23 +103,8 @@ def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Seque
     variants = {"eager": eager, "deferred": deferred, "forced": forced}
     for gen in GENERATIONS:
         compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in variants.items()}
-        record.counts[gen] = {name: c.bundles for name, c in compiled.items()}
-        record.rejected[gen] = {name: c.message for name, c in compiled.items() if not c.ok}
-    for gen in judged:
-        if agrees(record.to_json(), gen) is not False:
-            continue
-        chosen, other = chosen_and_other(record.counts[gen], choice)
-        assert chosen is not None and other is not None
-        alternative = "not deferring" if choice == "defer" else "forcing deferral"
-        record.findings.append(
-            Finding(
-                Kind.GATE,
-                Stage.DECIDE,
-                "deferred",
-                f"{gen}: the pass chose to {choice}: {chosen} bundles; {alternative}: {other} "
-                f"(+{chosen / other - 1:.0%}, static schedules)",
-            )
-        )
+        record.add(gen, compiled)
+    record.judge(judged)
     return record
 
 

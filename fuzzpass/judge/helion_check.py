@@ -17,6 +17,8 @@ Three questions, each a finding kind of its own:
   generation is a finding (above all the pass-on kernel: Helion's pass broke compilation);
   rejecting both alike is ``helion-tpu-unsupported``, a limit of Helion's TPU codegen,
   counted and kept as an example, never a finding about the pass.
+- ``helion-gate`` (``--check-gate``): Helion's profitability choice picked the kernel with
+  the longer static schedule on a judged generation (``judge/helion_gate.py``).
 
 A case Helion's language cannot state is ``inexpressible``, with the reason: counted, never
 compared, never altered into a case it can state.
@@ -37,10 +39,15 @@ from reference.helion_codegen import HelionSource, helion_source
 from reference.ops.base import Inexpressible
 
 
-def run_helion(result: CheckResult, data: CaseData, generations: Sequence[str] | None = None) -> None:
+def run_helion(
+    result: CheckResult,
+    data: CaseData,
+    generations: Sequence[str] | None = None,
+    gate: Sequence[str] | None = None,
+) -> None:
     """Translate, bind and run ``result.case`` through Helion, and compile its kernels for
-    ``generations`` (None: the default ones where libtpu is installed); findings into
-    ``result``."""
+    ``generations`` (None: the default ones where libtpu is installed); ``gate``: audit
+    Helion's gate too, judging these generations. Findings into ``result``."""
     from fuzzpass.backends import helion
     from fuzzpass.judge.ground_truth import ground_truth
 
@@ -55,6 +62,11 @@ def run_helion(result: CheckResult, data: CaseData, generations: Sequence[str] |
     runs: dict[str, helion.HelionRun] = {}
     for mode in helion.MODES:
         variant = f"helion-{mode}"
+        if mode == "off" and "on" in runs and not any(load.deferred for load in runs["on"].loads):
+            # Helion's pass deferred nothing, so it changed nothing: one kernel, bound and run once
+            runs["off"] = helion.HelionRun("off", runs["on"].loads, runs["on"].pallas, runs["on"].outputs)
+            report["pallas"]["off"] = runs["on"].pallas
+            continue
         try:
             with stage("helion-bind"):
                 kernel, args, run = helion.bind(source, data, case.spec.dtype, mode)
@@ -63,9 +75,6 @@ def run_helion(result: CheckResult, data: CaseData, generations: Sequence[str] |
             continue
         report["pallas"][mode] = run.pallas
         runs[mode] = run
-        if mode == "off" and "on" in runs and runs["on"].pallas == run.pallas and runs["on"].outputs is not None:
-            run.outputs = runs["on"].outputs  # the pass changed nothing: one kernel, run once
-            continue
         try:
             with stage("helion"):
                 run.outputs = helion.run(kernel, args, source, data)
@@ -82,6 +91,24 @@ def run_helion(result: CheckResult, data: CaseData, generations: Sequence[str] |
         judge(result, comparisons)
     if generations is None or generations:
         compile_helion(result, source, data, generations)
+    if gate is not None:
+        audit_gate(result, source, data, gate)
+
+
+def audit_gate(result: CheckResult, source: HelionSource, data: CaseData, judged: Sequence[str]) -> None:
+    """Helion's gate on its kernels' static schedules: ``helion.gate`` in the report (a gate
+    record, or why there is none) and its ``helion-gate`` findings."""
+    from fuzzpass.backends import helion_force, helion_tpu
+    from fuzzpass.judge.helion_gate import audit_helion
+
+    assert result.helion is not None
+    if reason := helion_tpu.unavailable() or helion_force.unavailable():
+        result.helion["gate"] = f"unavailable: {reason}"
+        return
+    with stage("helion-gate-audit"):
+        record = audit_helion(result.case, source, data, judged, result.gate.pattern if result.gate else None)
+    result.helion["gate"] = record.to_json() if record else None
+    result.findings += record.findings if record else []
 
 
 def compile_helion(

@@ -92,7 +92,7 @@ def rule(report: dict[str, Any]) -> str:
     if finding is None:
         return ""
     message = finding["message"]
-    if verdict == "gate":  # "<generation>: the pass chose to <defer|keep>: ..."
+    if verdict in ("gate", "helion-gate"):  # "<generation>: the pass chose to <defer|keep>: ..."
         gen, _, rest = message.partition(": the pass chose to ")
         return f"{gen}: {rest.split(':')[0]} costs more"
     if verdict in ("compile", "helion-compile"):  # "<generation>: <who was rejected>: <message>", numbers blanked

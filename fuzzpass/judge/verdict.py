@@ -27,6 +27,7 @@ class Kind(Enum):
     HELION_MISMATCH = "helion-mismatch"  # a Helion kernel disagrees with the float64 ground truth
     HELION_COMPILE = "helion-compile"  # on a TPU generation, Mosaic rejects one of Helion's kernels (on/off)
     HELION_TPU_UNSUPPORTED = "helion-tpu-unsupported"  # Mosaic rejects both of Helion's kernels alike
+    HELION_GATE = "helion-gate"  # on a TPU generation's static schedule, Helion's choice costs more than the other
     INEXPRESSIBLE = "inexpressible"  # Helion's language cannot state the case: nothing to compare
     INVALID = "invalid"  # the case file or command line
 
@@ -86,6 +87,7 @@ SEVERITY = (
     Kind.HELION_MISMATCH,
     Kind.HELION_COMPILE,
     Kind.GATE,
+    Kind.HELION_GATE,
     Kind.INEXPRESSIBLE,
     Kind.TPU_UNSUPPORTED,
     Kind.HELION_TPU_UNSUPPORTED,

@@ -1,8 +1,9 @@
 """``fuzzpass gate-report``: what many gate audits say, per generation and pattern.
 
 Reads the ``gate.jsonl`` a ``run --check-gate`` writes (one audited case a line, as
-:meth:`fuzzpass.judge.gate.GateRecord.to_json` gives it): how often deferral pays and how
-often the pass's gate agrees with the static schedules. Static schedules, not timings.
+:meth:`fuzzpass.judge.gate.GateRecord.to_json` gives it; with ``--backend helion``, Helion's
+audit of the same case on the next line): how often deferral pays and how often each gate
+agrees with the static schedules. Static schedules, not timings.
 """
 
 from __future__ import annotations
@@ -27,30 +28,48 @@ def pays(record: dict[str, Any], gen: str) -> bool | None:
     return counts["forced"] < counts["eager"]
 
 
+BY = ("reference", "helion")
+"""Whose gates a run audits: the reference pass's, and production Helion's on its own kernels
+(``--check-gate --backend helion``)."""
+
+
 def report(records: list[dict[str, Any]]) -> list[str]:
     """Per generation, then per pattern: cases, how often deferral pays, how often the gate
-    agrees. Static schedules, not timings."""
+    agrees; the reference's gate and, where audited, Helion's beside it on the same patterns.
+    Static schedules, not timings."""
     lines = ["static schedules (scheduled bundles of one grid step), not timings; margin "
              f"{MARGIN:.0%}", ""]  # fmt: skip
+    present = [by for by in BY if any(r.get("by", "reference") == by for r in records)] or ["reference"]
     for gen in GENERATIONS:
-        rows: dict[str, list[int]] = {}
+        rows: dict[str, dict[str, list[int]]] = {}  # pattern -> by -> [cases, not compiled, pays, agrees]
         for r in records:
             p = r["pattern"]
             key = f"{p['consumer']:<12} rank {p['rank']}  tile {p['at_load']} -> {p['at_consumer']}"
             paid, agreed = pays(r, gen), agrees(r, gen)
-            row = rows.setdefault(key, [0, 0, 0, 0])
+            row = rows.setdefault(key, {}).setdefault(r.get("by", "reference"), [0, 0, 0, 0])
             row[0] += 1
             row[1] += paid is None or agreed is None
             row[2] += bool(paid)
             row[3] += bool(agreed)
-        total = [sum(col) for col in zip(*rows.values(), strict=True)] if rows else [0, 0, 0, 0]
-        compiled = total[0] - total[1]
-        lines.append(
-            f"{gen}: {total[0]} cases ({total[1]} not compiled); deferral pays in {total[2]} "
-            f"({total[2] / max(compiled, 1):.0%}); the gate agrees in {total[3]} ({total[3] / max(compiled, 1):.0%})"
-        )
-        lines.append(f"  {'pattern':<40}{'cases':>7}{'compiled':>10}{'pays':>7}{'agrees':>8}")
-        for key, (n, rejected, paid, agreed) in sorted(rows.items(), key=lambda kv: -kv[1][0]):
-            lines.append(f"  {key:<40}{n:>7}{n - rejected:>10}{paid:>7}{agreed:>8}")
+        for by in present:
+            counts = [row[by] for row in rows.values() if by in row]
+            total = [sum(col) for col in zip(*counts, strict=True)] if counts else [0, 0, 0, 0]
+            compiled = total[0] - total[1]
+            who = f"{gen}: " if by == present[0] else " " * (len(gen) + 2)
+            lines.append(
+                f"{who}{by + ': ' if len(present) > 1 else ''}{total[0]} cases ({total[1]} not compiled); deferral "
+                f"pays in {total[2]} ({total[2] / max(compiled, 1):.0%}); the gate agrees in {total[3]} "
+                f"({total[3] / max(compiled, 1):.0%})"
+            )
+        header = "".join(f"{'cases':>7}{'compiled':>10}{'pays':>7}{'agrees':>8}" for _ in present)
+        if len(present) > 1:
+            lines.append((f"  {'':<40}" + "".join(f"{'| ' + by:<32}" for by in present)).rstrip())
+        lines.append(f"  {'pattern':<40}{header}")
+        for key, row in sorted(rows.items(), key=lambda kv: -max(c[0] for c in kv[1].values())):
+            cells = ""
+            for by in present:
+                n, rejected, paid, agreed = row.get(by, [0, 0, 0, 0])
+                cells += f"{n:>7}{n - rejected:>10}{paid:>7}{agreed:>8}" if by in row else f"{'-':>7}{'':>25}"
+            lines.append(f"  {key:<40}{cells}".rstrip())
         lines.append("")
     return lines

@@ -54,8 +54,9 @@ def versions() -> str:
     return ", ".join(found) + f", Python {platform.python_version()}"
 
 
-def _finding(case: Case, config: Config) -> tuple[Any, dict[str, Any], dict[str, Any]]:
-    """Check the case as the finding was found: the result, its report, its decision facts."""
+def _finding(case: Case, config: Config, kind: str | None = None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
+    """Check the case as the finding was found: the result, its report (as the ``kind``
+    finding where the check finds several), its decision facts."""
     from fuzzpass.judge.check import check_case
     from fuzzpass.judge.mutants import MUTANTS
 
@@ -64,11 +65,14 @@ def _finding(case: Case, config: Config) -> tuple[Any, dict[str, Any], dict[str,
         backend=config.backend if config.backend in ("helion", "tpu-aot") else "interpret",
         poison=config.poison,
         mutant=MUTANTS[config.mutant] if config.mutant else None,
+        generations=config.generations,
         gate=config.gate,
     )
     report = result.to_json()
-    if config.gate and result.gate and result.gate.findings:  # the finding is the gate's, whatever else
-        report = dict(report, verdict="gate", findings=[f.to_json() for f in result.gate.findings])
+    if kind is None and config.gate and result.gate and result.gate.findings:
+        kind = "gate"  # an audit's finding is the gate's, whatever else
+    if kind is not None and (found := [f for f in report["findings"] if f["kind"] == kind]):
+        report = dict(report, verdict=kind, findings=found)
     expected = report["expected"] or {}
     decisions = {
         load: {"deferred": sorted(report["deferred"].get(load, [])), "expected": sorted(expected[load])}
@@ -130,9 +134,10 @@ def _data_line(packed: bytes, path: Path) -> str:
     return f'DATA = "{base64.b64encode(packed).decode()}"'
 
 
-def write_repro(case: Case, config: Config, path: Path, command: str) -> Path:
-    """Write ``path`` (and ``path.npz`` when the data is large); return ``path``."""
-    result, report, decisions = _finding(case, config)
+def write_repro(case: Case, config: Config, path: Path, command: str, kind: str | None = None) -> Path:
+    """Write ``path`` (and ``path.npz`` when the data is large); return ``path``. ``kind``:
+    the finding to reproduce where the check finds several (as its ``verdict.json`` says)."""
+    result, report, decisions = _finding(case, config, kind)
     sig = signature(report, case.spec)
     if sig is None:
         raise ValueError(f"{case.name} passes under {config}: there is no finding to export")
@@ -196,6 +201,10 @@ def _write_helion_repro(
         arrays[f"input_{i}"] = data.inputs[src].astype(np.float32)
     _add_truth(case, data, arrays)
     mode = "off" if finding["variant"] == "helion-off" else "on"
+    facts: dict[str, Any] = {"kind": report["verdict"], "mode": mode, "reference": report["deferred"],
+                             "names": source.names}  # fmt: skip
+    if tpu := _helion_tpu(report, finding):
+        facts["tpu"] = tpu
     text = Template(HELION_TEMPLATE.read_text()).substitute(
         signature=sig,
         message=finding["message"],
@@ -205,9 +214,7 @@ def _write_helion_repro(
         command=command,
         versions=f"{versions()}, helion {report['helion']['versions']['helion']}, "
         f"torch {report['helion']['versions']['torch']}",
-        finding=json.dumps(
-            {"kind": report["verdict"], "mode": mode, "reference": report["deferred"], "names": source.names}
-        ),
+        finding=json.dumps(facts),
         tiles=list(source.tiles),
         grid=tuple(data.grid),
         outputs=json.dumps([{"dst": d, "tiles": list(v.tiles), "shape": list(v.shape)} for d, v in source.outputs]),
@@ -230,6 +237,21 @@ def _gate(result: Any, finding: dict[str, Any]) -> dict[str, Any] | None:
         return None
     gen = finding["message"].split(":")[0]
     return {"generation": gen, "topology": TOPOLOGIES[gen], "choice": result.gate.choice, "margin": GATE_MARGIN}
+
+
+def _helion_tpu(report: dict[str, Any], finding: dict[str, Any]) -> dict[str, Any] | None:
+    """For a ``helion-compile`` finding: the generation, its topology and Helion's kernel
+    rejected (None: both, differently); for ``helion-gate``: Helion's choice and the margin."""
+    from fuzzpass.backends.tpu_aot import TOPOLOGIES
+    from fuzzpass.judge.gate import MARGIN as GATE_MARGIN
+
+    gen = finding["message"].split(":")[0]
+    if finding["kind"] == "helion-compile":
+        return {"generation": gen, "topology": TOPOLOGIES[gen], "rejected": finding["variant"]}
+    if finding["kind"] == "helion-gate":
+        choice = report["helion"]["gate"]["choice"]
+        return {"generation": gen, "topology": TOPOLOGIES[gen], "choice": choice, "margin": GATE_MARGIN}
+    return None
 
 
 def _compile(finding: dict[str, Any]) -> dict[str, Any] | None:

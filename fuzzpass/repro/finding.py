@@ -1,16 +1,16 @@
 """A finding opened for ``minimize`` and ``export``: its case, and the config it failed under.
 
 Options given on the command line win; otherwise the finding's ``verdict.json`` (beside its
-``case.json``) says which backend, poison, mutant and, for a ``gate`` finding, which
-generation it was found on. Any case file works too: without a ``verdict.json`` the defaults
-apply.
+``case.json``) says which backend, poison, mutant and, for a ``gate`` or ``compile``
+finding (the reference's or Helion's), which generation it was found on. Any case file works
+too: without a ``verdict.json`` the defaults apply.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from fuzzpass.case import Case, CaseError, load_case
 from fuzzpass.judge.checked import Config
@@ -20,10 +20,19 @@ class FindingError(ValueError):
     """A finding that cannot be opened: the file and the reason, in one line."""
 
 
+class Opened(NamedTuple):
+    """A finding's case, the config it failed under, and its kind (None without a
+    ``verdict.json``: whatever the case's check finds first)."""
+
+    case: Case
+    config: Config
+    kind: str | None
+
+
 def open_finding(
     path: str | Path, backend: str | None = None, poison: str | None = None, mutant: str | None = None
-) -> tuple[Case, Config]:
-    """The case at ``path`` and its config; :class:`FindingError` for an unreadable file."""
+) -> Opened:
+    """The case at ``path``, its config and kind; :class:`FindingError` for an unreadable file."""
     verdict_path = Path(path).with_name("verdict.json")
     try:
         case = load_case(path)
@@ -33,16 +42,22 @@ def open_finding(
         recorded = json.loads(verdict_path.read_text()) if verdict_path.is_file() else {}
     except (OSError, ValueError) as e:
         raise FindingError(f"{verdict_path}: {e}") from None
-    gate = None
-    if recorded.get("verdict") == "gate":  # judge the generation it was found on
-        gate = tuple(f["message"].split(":")[0] for f in recorded["findings"] if f["kind"] == "gate")
+    kind = recorded.get("verdict")
+    findings = [f for f in recorded.get("findings", []) if f["kind"] == kind]
+    found_on = tuple(dict.fromkeys(f["message"].split(":")[0] for f in findings))
+    gate = generations = None
+    if kind in ("gate", "helion-gate"):  # judge the generation it was found on, compile no other
+        gate, generations = found_on, ()
+    elif kind in ("compile", "helion-compile"):  # compile for the generation it was found on
+        generations = found_on
     config = Config(
         backend=backend or recorded_backend(recorded),
         poison=poison or recorded.get("poison", "nan"),
         mutant=mutant if mutant else recorded.get("mutant"),
+        generations=generations,
         gate=gate,
     )
-    return case, config
+    return Opened(case, config, kind)
 
 
 def recorded_backend(recorded: dict[str, Any]) -> str:

@@ -67,15 +67,19 @@ def _deferred(expect: dict[str, dict[str, str]]) -> dict[str, tuple[str, ...]]:
 
 
 class Minimizer:
-    def __init__(self, case: Case, config: Config, seconds: float, log: Callable[[str], None]) -> None:
+    def __init__(
+        self, case: Case, config: Config, seconds: float, log: Callable[[str], None], kind: str | None = None
+    ) -> None:
         self.config, self.deadline, self.log = config, time.monotonic() + seconds, log
         self.start = time.monotonic()
         first = check(case, config)
         self.slowest = time.monotonic() - self.start
-        if first.signature is None:
-            raise ValueError(f"{case.name} passes: there is nothing to minimize")
+        target = next((s for s in first.signatures if kind is None or s.kind == kind), None)
+        if target is None:
+            raise ValueError(f"{case.name} passes: there is nothing to minimize" if not first.signatures else
+                             f"{case.name} fails as {first.signature}, no longer as a {kind} finding")  # fmt: skip
         self.by_rules = case.expect_deferred is not None and _same(case.expect_deferred, expect_from_spec(case.spec))
-        self.result = Minimized(case, case, (first.signature.kind, first.signature.rule), checks=1)
+        self.result = Minimized(case, case, (target.kind, target.rule), checks=1)
 
     # -- judging a candidate -------------------------------------------------------------
 
@@ -109,7 +113,7 @@ class Minimizer:
     def _holds(self, case: Case) -> bool:
         self.result.checks += 1
         checked: Checked = check(case, self.config)
-        return checked.signature is not None and (checked.signature.kind, checked.signature.rule) == self.result.target
+        return self.result.target in {(s.kind, s.rule) for s in checked.signatures}
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -152,9 +156,12 @@ class Minimizer:
         yield from simplify_data(data)
 
 
-def minimize(case: Case, config: Config, seconds: float = 60.0, log: Callable[[str], None] = print) -> Minimized:
-    """The smallest case found within ``seconds`` that fails as ``case`` does."""
-    return Minimizer(case, config, seconds, log).run()
+def minimize(
+    case: Case, config: Config, seconds: float = 60.0, log: Callable[[str], None] = print, kind: str | None = None
+) -> Minimized:
+    """The smallest case found within ``seconds`` that fails as ``case`` does (as its ``kind``
+    finding, where the check finds several)."""
+    return Minimizer(case, config, seconds, log, kind).run()
 
 
 def _same(expect: dict[str, tuple[str, ...]], rules: dict[str, dict[str, str]]) -> bool:

@@ -219,7 +219,7 @@ def test_helions_kernels_meet_the_tpu_compiler_and_its_v5e_baseline_is_rejected(
     assert all(tpu[gen]["on"]["ok"] for gen in ("v5e", "v6e", "tpu7x"))
     assert tpu["v6e"]["off"]["ok"] and tpu["tpu7x"]["off"]["ok"] and not tpu["v5e"]["off"]["ok"]
     assert "unsupported shape cast" in tpu["v5e"]["off"]["message"]
-    assert tpu["v6e"]["on"]["bundles"] is None or tpu["v6e"]["on"]["bundles"] > 0
+    assert tpu["v6e"]["on"]["bundles"] > 0 and tpu["v5e"]["off"]["bundles"] is None
     (finding,) = result.findings
     assert (finding.kind.value, finding.variant) == ("helion-compile", "helion-off")
     assert finding.message.startswith("v5e: helion-off rejected, helion-on compiled: ")

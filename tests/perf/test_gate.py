@@ -42,6 +42,27 @@ def test_inverted_gate_is_a_gate_finding_tagged_with_the_generation() -> None:
 
 
 @needs_libtpu
+def test_a_gate_finding_exports_a_repro_that_compiles_both_choices_deviceless(tmp_path: Path) -> None:
+    """The inverted gate keeps dense-KV's mask, which v6e schedules longer than deferring it:
+    the repro compiles the kept kernel and the forced one and exits 1; once the kept kernel
+    is the deferred one (the pass fixed), it exits 0."""
+    from fuzzpass.judge.checked import Config
+    from fuzzpass.repro.export import write_repro
+
+    case = Case("dense-kv", 7, dense_kv(), None)
+    config = Config(backend="tpu-aot", mutant="inverted-gate", generations=(), gate=("v6e",))
+    repro = write_repro(case, config, tmp_path / "repro.py", "test", "gate")
+    run = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and "v6e: the pass chose to keep: " in run.stdout, run.stdout + run.stderr
+    text = repro.read_text()
+    fixed = text.split("OTHER = r'''")[1].split("'''")[0]  # the forced kernel as the pass's choice
+    start, end = text.index("DEFERRED = r'''") + len("DEFERRED = r'''"), text.index("'''\n\nOTHER")
+    repro.write_text(text[:start] + fixed + text[end:])
+    run = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "does not reproduce" in run.stdout, run.stdout + run.stderr
+
+
+@needs_libtpu
 def test_a_case_with_no_permute_path_is_not_audited() -> None:
     s = spec({"q": ("t0", 4, 128)}, node("load", "x", src="q"), node("sum", "r", arg="x", axis=0),
              node("store", arg="r", dst="out"))  # fmt: skip

@@ -11,6 +11,8 @@
 # OUT keeps findings/ and corpus/ between runs (default fuzzpass-out): restore it before and
 # save it after, and the next run replays what this one found. The seed is the date unless
 # FUZZPASS_SEED is set; it is printed and stored in OUT/summary.json either way.
+# Workers: fuzzpass run's default, one per core, or one per TPU chip with the tpu backend (a
+# worker owns its chip: libtpu lets one process hold a chip).
 # Exit: 0 nothing new found, 1 a new finding (its case, verdict and summary are under OUT),
 # 2 a usage error.
 set -euo pipefail
@@ -19,7 +21,6 @@ backend="${1:?usage: ci/fuzz.sh BACKEND BUDGET [OUT]}"
 budget="${2:?usage: ci/fuzz.sh BACKEND BUDGET [OUT]}"
 out="${3:-fuzzpass-out}"
 seed="${FUZZPASS_SEED:-$(date -u +%Y%m%d)}"
-jobs="$(nproc)"
 policy="mixed"
 extra=()
 case "$backend" in
@@ -28,7 +29,7 @@ case "$backend" in
 esac
 
 status=0
-fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --jobs "$jobs" --seed "$seed" \
+fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --seed "$seed" \
   --out "$out" --fail-on new "${extra[@]}" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
   echo "ci/fuzz.sh: fuzzpass run failed to run (exit $status)" >&2

@@ -111,6 +111,13 @@ def parser() -> argparse.ArgumentParser:
         help="per new finding: shrink, minimize, export (default 60; 240 with --backend helion)",
     )
     run.add_argument("--no-minimize", action="store_true", help="keep findings as found (no shrinking, no repro)")
+    run.add_argument(
+        "--compile-cache",
+        type=Path,
+        metavar="DIR",
+        help="JAX's persistent compilation cache of --backend tpu, shared by the workers, kept between runs "
+        "(default: OUT/cache)",
+    )
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.add_argument("--profile", action="store_true", help="print where the workers' time went, stage by stage")
@@ -154,7 +161,9 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     from generators.policies import POLICIES
 
     p.add_argument("--seed", type=int, default=None, help="the run's seed (default: random, printed and stored)")
-    p.add_argument("--jobs", type=_positive_int, default=os.cpu_count() or 1, help="worker processes (default: cores)")
+    p.add_argument(
+        "--jobs", type=_positive_int, default=None, help="worker processes (default: cores; with --backend tpu: chips)"
+    )
     p.add_argument("--policy", choices=tuple(POLICIES), default="mixed", help="what the generators draw")
 
 
@@ -240,7 +249,7 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import unavailable
+    from fuzzpass.backends import chips, unavailable
     from fuzzpass.backends.environment import prepare_environment, start_jax
     from fuzzpass.fuzz.options import GATE_TIMEOUT, MINIMIZE_SECONDS, TIMEOUT, Options
     from fuzzpass.fuzz.run import replay, run
@@ -250,9 +259,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.check_gate and (reason := unavailable("tpu-aot")):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
-    if reason := unavailable(args.backend):
+    if reason := (chips.unavailable(args.jobs) if args.backend == "tpu" else unavailable(args.backend)):
         print(f"fuzzpass: error: --backend {args.backend}: {reason}", file=sys.stderr)
-        return 2
+        return 2  # a run's parent never starts JAX: on a TPU host it would take every chip
+    jobs = args.jobs or (chips.count() if args.backend == "tpu" else os.cpu_count() or 1)
     if args.replay is not None and not (args.replay / "findings").is_dir():
         print(f"fuzzpass: error: --replay: {args.replay} has no findings/ directory", file=sys.stderr)
         return 2
@@ -269,13 +279,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = Options(
         config,
         args.budget,
-        args.jobs,
+        jobs,
         args.out,
         args.timeout or (GATE_TIMEOUT if args.check_gate else TIMEOUT),
         not args.no_swarm,
         args.stop_at_first,
         progress=not args.quiet,
         minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or MINIMIZE_SECONDS[args.backend],
+        compile_cache=args.compile_cache or args.out / "cache",
     )
     try:
         result = run(options)
@@ -304,7 +315,7 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         policy=args.policy,
         seed=seed,
         budget=args.budget,
-        jobs=args.jobs,
+        jobs=args.jobs or os.cpu_count() or 1,
         out=args.out,
         minimize_seconds=args.minimize,
         log=lambda line: print(line, file=sys.stderr, flush=True),

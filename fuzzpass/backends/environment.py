@@ -14,6 +14,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def prepare_environment() -> None:
@@ -38,6 +39,48 @@ def start_jax() -> None:
         import jax
 
         jax.devices()
+
+
+UNCACHED = {
+    "interpret": "interpret-mode kernels call back into Python (Pallas' TPU interpreter), and JAX "
+    "writes no program with host callbacks to its persistent cache",
+    "tpu-aot": "a deviceless compile has no TPU client to load a cached executable into (JAX: "
+    "'PjRtCompiler must be constructed with a Client'): entries are written, never read",
+    "helion": "Helion's kernels run in interpret mode and compile deviceless: neither is read back from JAX's cache",
+}
+"""Backends whose programs JAX's persistent compilation cache cannot serve, and why (measured
+with jax 0.10.2: the cache works where a TPU client loads what it compiled, ``--backend tpu``)."""
+
+
+def compile_cache_unused(backend: str, reads_schedules: bool) -> str | None:
+    """Why JAX's persistent compilation cache cannot serve a process of ``backend`` (that reads
+    static schedules, or not), or None."""
+    if reason := UNCACHED.get(backend):
+        return reason
+    if reads_schedules:
+        return "static schedules are read (--check-gate): a cached compile writes no schedule"
+    return None
+
+
+def use_compile_cache(directory: Path, backend: str) -> str | None:
+    """Keep the compiled programs of ``backend`` in JAX's persistent compilation cache under
+    ``directory`` (shared by the workers of a host, kept between runs), before anything
+    compiles; why it is not used, or None. Besides :data:`UNCACHED`, a process that reads
+    static schedules (``--check-gate``) keeps none: libtpu's dump flag, part of every cache
+    key, names a directory of that process, and a hit compiles nothing, so no schedule would
+    be written to read. A corrupt or foreign entry is a miss to JAX (it warns and compiles),
+    never a result."""
+    from fuzzpass.backends import schedule
+
+    if reason := compile_cache_unused(backend, schedule.enabled()):
+        return reason
+    import jax
+
+    directory.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(directory))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+    return None
 
 
 LIBTPU_NOISE = ("could not determine TPU accelerator type", "TPU_WORKER_HOSTNAMES", "Failed to find host bounds")

@@ -46,6 +46,7 @@ class Options:
     stop_at_kill: bool = False  # ``fuzzpass mutants``: stop at the first finding that blames the pass
     progress: bool = True
     minimize_seconds: float = 60.0  # per new finding: Hypothesis shrinks half of it, minimize the rest; 0: off
+    compile_cache: Path | None = None  # JAX's persistent compilation cache, shared by the workers (``--compile-cache``)
 
     @property
     def shrink_seconds(self) -> float:

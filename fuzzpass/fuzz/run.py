@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fuzzpass.backends import chips
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.case import load_case, parse_case
 from fuzzpass.fuzz.coverage import reasons_of
@@ -97,6 +98,8 @@ class Run:
                 self.o.shrink_seconds,
                 self.queue,
                 os.getpid(),
+                chips.environment(index) if self.o.config.backend == "tpu" else {},
+                str(self.o.compile_cache) if self.o.compile_cache else None,
             ),
             daemon=True,
         )

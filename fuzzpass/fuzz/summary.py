@@ -35,6 +35,16 @@ class RunResult:
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
 
+    def compile_cache(self) -> str | None:
+        """Where the workers keep compiled programs, or why JAX's cache cannot serve them."""
+        from fuzzpass.backends.environment import compile_cache_unused
+
+        config = self.options.config
+        if self.options.compile_cache is None:
+            return None
+        reason = compile_cache_unused(config.backend, config.gate is not None)
+        return f"unused: {reason}" if reason else str(self.options.compile_cache)
+
     def to_json(self) -> dict[str, Any]:
         c, o = self.options.config, self.options
         return {
@@ -44,6 +54,7 @@ class RunResult:
             "poison": c.poison,
             "mutant": c.mutant,
             "jobs": o.jobs,
+            "compile_cache": self.compile_cache(),
             "budget": str(o.budget),
             "stopped": self.stopped,
             "cases": self.cases,

@@ -41,17 +41,24 @@ def worker_main(
     shrink_seconds: float,
     q: Any,
     parent: int,
+    env: dict[str, str],
+    compile_cache: str | None,
 ) -> None:
-    """A worker process: explore until killed, or until ``quota`` cases are checked."""
+    """A worker process: explore until killed, or until ``quota`` cases are checked. ``env``
+    is set before JAX starts (on a TPU host: the one chip this worker owns, ``backends.chips``);
+    ``compile_cache``: JAX's persistent compilation cache, shared with the other workers."""
+    os.environ.update(env)
     orphan_watch(parent)
     log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
     from fuzzpass.backends import schedule
-    from fuzzpass.backends.environment import start_jax
+    from fuzzpass.backends.environment import start_jax, use_compile_cache
 
     if config.gate is not None:
         schedule.enable()  # before JAX starts libtpu
+    if compile_cache is not None and (why := use_compile_cache(Path(compile_cache), config.backend)):
+        print(f"compile cache not used: {why}", flush=True)
     start_jax()
     count = 0
 

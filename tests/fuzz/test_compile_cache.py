@@ -1,0 +1,79 @@
+"""JAX's persistent compilation cache under ``--out/cache``: used where it can serve a program
+(``--backend tpu``, a TPU client), refused with the measured reason elsewhere, and a corrupt
+entry costs a compile, never a result."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzzpass.backends import chips
+from fuzzpass.backends.environment import UNCACHED, compile_cache_unused
+
+PROGRAM = """
+import sys, warnings
+from pathlib import Path
+import jax, jax.numpy as jnp
+from fuzzpass.backends.environment import use_compile_cache
+assert use_compile_cache(Path(sys.argv[1]), "tpu") is None
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    print(float(jax.jit(lambda x: (x * 3.0).sum())(jnp.arange(4.0))))
+print(sum("persistent compilation cache" in str(w.message) for w in caught))
+"""
+
+
+def compile_once(cache: Path) -> tuple[str, int]:
+    """A fresh process compiling one program with the cache as a ``--backend tpu`` worker sets
+    it (the CPU has a client too): its result and how many cache warnings it raised."""
+    run = subprocess.run([sys.executable, "-c", PROGRAM, str(cache)], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    result, warnings = run.stdout.split()
+    return result, int(warnings)
+
+
+def test_the_cache_is_refused_where_jax_cannot_serve_it_and_says_why() -> None:
+    assert compile_cache_unused("tpu", reads_schedules=False) is None
+    assert "host callbacks" in (compile_cache_unused("interpret", False) or "")
+    assert "no TPU client" in (compile_cache_unused("tpu-aot", False) or "")
+    assert compile_cache_unused("helion", False) == UNCACHED["helion"]
+    assert "writes no schedule" in (compile_cache_unused("tpu", reads_schedules=True) or "")
+
+
+def test_a_second_process_reads_what_the_first_wrote_and_a_corrupt_entry_is_recompiled(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    assert compile_once(cache) == ("18.0", 0)
+    entries = sorted(p for p in cache.iterdir() if p.name.endswith("-cache"))
+    written = {p: p.stat().st_mtime_ns for p in entries}
+    assert entries
+    assert compile_once(cache) == ("18.0", 0)
+    now = {p: p.stat().st_mtime_ns for p in cache.iterdir() if p.name.endswith("-cache")}
+    assert now == written  # read back: no entry written again, none added
+    for entry in entries:
+        entry.write_bytes(b"not an executable")
+    result, warned = compile_once(cache)
+    assert result == "18.0" and warned >= 1  # a miss with JAX's warning, then a compile
+
+
+def test_a_run_records_where_its_cache_is_or_why_it_has_none(tmp_path: Path) -> None:
+    run = subprocess.run([sys.executable, "-m", "fuzzpass", "run", "--budget", "3cases", "--jobs", "1", "--seed", "1",
+                          "--out", str(tmp_path), "--quiet", "--no-minimize"], capture_output=True, text=True,
+                         timeout=300)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["compile_cache"] == f"unused: {UNCACHED['interpret']}"
+
+
+@pytest.mark.skipif(chips.count() == 0, reason="TPU-only: needs a TPU host's chips")
+def test_on_a_tpu_host_a_rerun_compiles_from_the_cache(tmp_path: Path) -> None:  # TPU-only
+    command = [sys.executable, "-m", "fuzzpass", "run", "--backend", "tpu", "--budget", "20cases", "--seed", "1",
+               "--out", str(tmp_path), "--quiet", "--no-minimize"]  # fmt: skip
+    assert subprocess.run(command, capture_output=True, timeout=900).returncode in (0, 1)
+    entries = set((tmp_path / "cache").iterdir())
+    assert entries and json.loads((tmp_path / "summary.json").read_text())["compile_cache"] == str(tmp_path / "cache")
+    assert subprocess.run(command, capture_output=True, timeout=900).returncode in (0, 1)
+    assert set((tmp_path / "cache").iterdir()) == entries  # every program of the rerun was read back

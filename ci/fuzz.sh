@@ -12,7 +12,9 @@
 # save it after, and the next run replays what this one found. The seed is the date unless
 # FUZZPASS_SEED is set; it is printed and stored in OUT/summary.json either way.
 # Workers: fuzzpass run's default, one per core, or one per TPU chip with the tpu backend (a
-# worker owns its chip: libtpu lets one process hold a chip).
+# worker owns its chip: libtpu lets one process hold a chip). With FUZZPASS_RAY_ADDRESS set
+# (a Ray cluster of TPU hosts: `ray start --head` on one, `ray start --address` on the others),
+# the workers are Ray actors over every host of the cluster (`fuzzpass run --ray`).
 # Exit: 0 nothing new found, 1 a new finding (its case, verdict and summary are under OUT),
 # 2 a usage error.
 set -euo pipefail
@@ -27,6 +29,7 @@ case "$backend" in
   helion) policy="helion"; extra=(--tpu v5e,v6e,tpu7x) ;;
   helion-gate) backend="helion"; policy="helion"; extra=(--tpu v5e,v6e,tpu7x --check-gate) ;;
 esac
+if [ -n "${FUZZPASS_RAY_ADDRESS:-}" ]; then extra+=(--ray "$FUZZPASS_RAY_ADDRESS"); fi
 
 status=0
 fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --seed "$seed" \

@@ -112,6 +112,13 @@ def parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--no-minimize", action="store_true", help="keep findings as found (no shrinking, no repro)")
     run.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        metavar="ADDRESS",
+        help="workers as Ray actors: on the Ray cluster at ADDRESS, or on a local one started for the run",
+    )
+    run.add_argument(
         "--compile-cache",
         type=Path,
         metavar="DIR",
@@ -251,6 +258,7 @@ def _seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from fuzzpass.backends import chips, unavailable
     from fuzzpass.backends.environment import prepare_environment, start_jax
+    from fuzzpass.fuzz.cluster import unavailable as cluster_unavailable
     from fuzzpass.fuzz.options import GATE_TIMEOUT, MINIMIZE_SECONDS, TIMEOUT, Options
     from fuzzpass.fuzz.run import replay, run
     from fuzzpass.judge.checked import Config
@@ -259,10 +267,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.check_gate and (reason := unavailable("tpu-aot")):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
-    if reason := (chips.unavailable(args.jobs) if args.backend == "tpu" else unavailable(args.backend)):
+    if args.ray is not None and (reason := cluster_unavailable()):
+        print(f"fuzzpass: error: --ray: {reason}", file=sys.stderr)
+        return 2
+    if args.backend == "tpu":  # a run's parent never starts JAX: on a TPU host it would take every chip
+        reason = None if args.ray is not None else chips.unavailable(args.jobs)  # a cluster's chips are its nodes'
+    else:
+        reason = unavailable(args.backend)
+    if reason:
         print(f"fuzzpass: error: --backend {args.backend}: {reason}", file=sys.stderr)
-        return 2  # a run's parent never starts JAX: on a TPU host it would take every chip
-    jobs = args.jobs or (chips.count() if args.backend == "tpu" else os.cpu_count() or 1)
+        return 2
+    jobs = args.jobs or (None if args.ray is not None else chips.count() if args.backend == "tpu" else os.cpu_count())
     if args.replay is not None and not (args.replay / "findings").is_dir():
         print(f"fuzzpass: error: --replay: {args.replay} has no findings/ directory", file=sys.stderr)
         return 2
@@ -286,6 +301,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.stop_at_first,
         progress=not args.quiet,
         minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or MINIMIZE_SECONDS[args.backend],
+        ray=args.ray,
         compile_cache=args.compile_cache or args.out / "cache",
     )
     try:

@@ -38,7 +38,7 @@ class Budget:
 class Options:
     config: Config
     budget: Budget
-    jobs: int = 1
+    jobs: int | None = 1  # None with ``--ray``: one per CPU (or chip) of the cluster
     out: Path = Path("fuzzpass-out")
     timeout: float = 60.0
     use_swarm: bool = True
@@ -46,6 +46,7 @@ class Options:
     stop_at_kill: bool = False  # ``fuzzpass mutants``: stop at the first finding that blames the pass
     progress: bool = True
     minimize_seconds: float = 60.0  # per new finding: Hypothesis shrinks half of it, minimize the rest; 0: off
+    ray: str | None = None  # ``--ray``: a Ray cluster's address, "local" for a local one; None: processes
     compile_cache: Path | None = None  # JAX's persistent compilation cache, shared by the workers (``--compile-cache``)
 
     @property

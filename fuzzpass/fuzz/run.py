@@ -23,7 +23,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,12 +61,23 @@ class Run:
     """The parent: workers, budget, timeouts, findings, progress."""
 
     def __init__(self, options: Options) -> None:
+        self.cluster: Any = None
+        if options.ray is not None:  # workers are Ray actors (fuzz/cluster.py); the rest is the same
+            from fuzzpass.fuzz.cluster import Cluster
+
+            self.cluster = Cluster(None if options.ray == "local" else options.ray, options.out, options.config.backend)
+            if options.jobs is None:
+                options = replace(options, jobs=self.cluster.slots())
         self.o = options
         self.result = RunResult(options)
         self.store = FindingStore(options.out)
         self.unsupported = UnsupportedStore(options.out)
-        self.ctx = mp.get_context("spawn")
-        self.queue = self.ctx.Queue()
+        if self.cluster is not None:
+            self.ctx, self.queue, self.corpus = self.cluster, self.cluster.queue, self.cluster.corpus
+        else:
+            self.ctx = mp.get_context("spawn")
+            self.queue = self.ctx.Queue()
+            self.corpus = str(options.out / "corpus")
         self.workers: dict[int, _Worker] = {}
         self.start = 0.0
         self.startup_failures = 0
@@ -93,12 +104,13 @@ class Run:
                 incarnation,
                 self.o.config,
                 disabled,
-                str(self.o.out),
+                None if self.o.ray else str(self.o.out / "logs" / f"worker-{index}.log"),
+                self.corpus,
                 quota,
                 self.o.shrink_seconds,
                 self.queue,
-                os.getpid(),
-                chips.environment(index) if self.o.config.backend == "tpu" else {},
+                None if self.o.ray else os.getpid(),
+                chips.environment(index) if self.o.config.backend == "tpu" and not self.o.ray else {},
                 str(self.o.compile_cache) if self.o.compile_cache else None,
             ),
             daemon=True,
@@ -212,7 +224,8 @@ class Run:
                 self.replace(w, "timeout", f"no verdict after {self.o.timeout:g} s; the worker was replaced")
             elif not w.process.is_alive():
                 self.result.crashes += 1
-                self.replace(w, "crash", f"worker died ({_exit_reason(w.process.exitcode)})")
+                died = getattr(w.process, "death", None) or _exit_reason(w.process.exitcode)  # an actor says why
+                self.replace(w, "crash", f"worker died ({died})")
 
     def over(self) -> str:
         if self.o.stop_at_first and self.result.findings:
@@ -256,6 +269,8 @@ class Run:
                     w.process.kill()
             for w in self.workers.values():
                 w.process.join(timeout=10)
+            if self.cluster is not None:
+                self.cluster.shutdown()
         self.result.stopped = stopped
         self.result.seconds = time.monotonic() - self.start
         self.unshrunk(lambda worker: worker is not None)  # workers stopped before Hypothesis finished

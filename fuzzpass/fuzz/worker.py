@@ -1,8 +1,10 @@
-"""A worker process of ``fuzzpass run``: one :class:`~fuzzpass.fuzz.explorer.Explorer` that
-sends every checked case to its parent through a queue, until its quota or its parent ends it.
+"""A worker of ``fuzzpass run``: one :class:`~fuzzpass.fuzz.explorer.Explorer` that sends
+every checked case to the run through a queue, until its quota or the run ends it. The same
+function runs in a worker process (``fuzz/run.py``) and in a Ray actor (``fuzz/cluster.py``).
 
-Its output goes to ``--out/logs/worker-<n>.log``; it sets libtpu's environment before JAX
-starts, and exits by itself when the run that spawned it is gone.
+A process's output goes to ``--out/logs/worker-<n>.log`` and it exits by itself when the run
+that spawned it is gone; an actor's output stays in Ray's logs and Ray ends it with the run.
+It sets libtpu's environment before JAX starts.
 """
 
 from __future__ import annotations
@@ -36,22 +38,28 @@ def worker_main(
     incarnation: int,
     config: Config,
     disabled: frozenset[str],
-    out: str,
+    log: str | None,
+    corpus: Any,
     quota: int | None,
     shrink_seconds: float,
     q: Any,
-    parent: int,
+    parent: int | None,
     env: dict[str, str],
     compile_cache: str | None,
 ) -> None:
     """A worker process: explore until killed, or until ``quota`` cases are checked. ``env``
     is set before JAX starts (on a TPU host: the one chip this worker owns, ``backends.chips``);
-    ``compile_cache``: JAX's persistent compilation cache, shared with the other workers."""
+    ``compile_cache``: JAX's persistent compilation cache, shared with the other workers.
+    ``log``: the file its output goes to (None: left where it goes); ``corpus``: the example
+    database, or the directory of a lasting one; ``parent``: the process whose end ends this
+    one (None: Ray's actor lifetime does that)."""
     os.environ.update(env)
-    orphan_watch(parent)
-    log = open(Path(out) / "logs" / f"worker-{index}.log", "a", buffering=1)  # noqa: SIM115 (lives as the process)
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
+    if parent is not None:
+        orphan_watch(parent)
+    if log is not None:
+        output = open(log, "a", buffering=1)  # noqa: SIM115 (lives as the process)
+        os.dup2(output.fileno(), 1)
+        os.dup2(output.fileno(), 2)
     from fuzzpass.backends import schedule
     from fuzzpass.backends.environment import start_jax, use_compile_cache
 
@@ -71,8 +79,9 @@ def worker_main(
         q.put(("case", index, incarnation, checked))
         if quota is not None and count >= quota:
             q.put(("done", index, incarnation, None))
-            q.close()
-            q.join_thread()
+            if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's puts are synchronous)
+                q.close()
+                q.join_thread()
             os._exit(0)  # Hypothesis has nothing to save: findings were saved when found
 
     def on_shrunk(found: Signature, case: str) -> None:
@@ -83,7 +92,7 @@ def worker_main(
         disabled,
         on_case,
         on_start,
-        LastingCorpus(Path(out) / "corpus"),
+        LastingCorpus(Path(corpus)) if isinstance(corpus, (str, Path)) else corpus,
         shrink_seconds=shrink_seconds,
         on_shrunk=on_shrunk,
     )

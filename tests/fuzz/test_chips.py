@@ -3,6 +3,7 @@ environment, and a run's parent that never starts JAX. The run on chips is TPU-o
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import pytest
 from fuzzpass.backends import chips
 from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.run import Run
+from fuzzpass.fuzz.worker import worker_main
 from fuzzpass.judge.checked import Config
 
 NO_CHIPS = "no TPU chips on this host (no /dev/accel<N> or /dev/vfio/<N>)"
@@ -77,7 +79,8 @@ def test_the_run_gives_worker_i_chip_i_and_no_chip_environment_off_tpu(tmp_path:
     _Recorded.started = []
     for index in range(2):
         run.spawn(index, 0, None)
-    envs = [args[-1] for args in _Recorded.started]
+    at = list(inspect.signature(worker_main).parameters).index("env")
+    envs = [args[at] for args in _Recorded.started]
     assert envs == ([chips.environment(0), chips.environment(1)] if backend == "tpu" else [{}, {}])
 
 

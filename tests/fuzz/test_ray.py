@@ -18,6 +18,9 @@ import pytest
 ray = pytest.importorskip("ray", reason="the ray extra (pip install -e '.[ray]'), which .ci/run installs")
 from ray.cluster_utils import Cluster  # noqa: E402
 
+# Ray starts its nodes with subprocess (fork, then exec): no JAX code runs in the forked child
+pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:RuntimeWarning")
+
 
 @pytest.fixture
 def cluster() -> Iterator[tuple[Cluster, Any]]:

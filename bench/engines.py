@@ -7,7 +7,8 @@
 2. the same command again under the same ``--out``: the rerun's cases/s over the first's (the
    lasting corpus, and JAX's compilation cache where it can serve the backend);
 3. ``fuzzpass run --ray`` on a local two-node cluster (``ray.cluster_utils.Cluster``, one CPU
-   per node) against the process engine, same budget and seed: cases/s over cases/s.
+   per node, no dashboard: a test cluster needs none, and on 2 cores it costs cases) against the process
+   engine, same budget and seed: cases/s over cases/s.
 
 Absolute rates move 2x between machines here; each ratio is of two runs made minutes apart.
 """
@@ -50,7 +51,7 @@ def main() -> None:
 
     from ray.cluster_utils import Cluster
 
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     cluster.add_node(num_cpus=1)
     cluster.wait_for_nodes()
     try:

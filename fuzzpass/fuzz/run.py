@@ -68,6 +68,7 @@ class Run:
             self.cluster = Cluster(None if options.ray == "local" else options.ray, options.out, options.config.backend)
             if options.jobs is None:
                 options = replace(options, jobs=self.cluster.slots())
+        assert options.jobs is not None, "only a Ray run sizes itself from its cluster"
         self.o = options
         self.result = RunResult(options)
         self.store = FindingStore(options.out)

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:Runtime
 @pytest.fixture
 def cluster() -> Iterator[tuple[Cluster, Any]]:
     """A head node and a worker node, one CPU each: one worker actor on each."""
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
     node = c.add_node(num_cpus=1)
     c.wait_for_nodes()
     yield c, node

@@ -11,8 +11,8 @@ two things change, and this module provides both:
   ``--backend tpu``. A hung actor is killed with ``ray.kill`` and replaced; one that dies
   (its node lost, say) has its case recorded as ``crash``, and its successor is scheduled
   wherever the cluster has room.
-- **how workers talk to the driver**: a Ray queue for their messages, and one shared example
-  database: a :class:`~fuzzpass.fuzz.explorer.LastingCorpus` at ``--out/corpus`` on the
+- **how workers talk to the driver**: a mailbox actor for their messages (:class:`Mailbox`),
+  and one shared example database: a :class:`~fuzzpass.fuzz.explorer.LastingCorpus` at ``--out/corpus`` on the
   driver, held by an actor pinned to the driver's node, and :class:`RayCorpus`, Hypothesis'
   database interface in front of it in every actor.
 
@@ -24,7 +24,10 @@ Needs ``pip install 'fuzzpass[ray]'``.
 
 from __future__ import annotations
 
+import collections
 import logging
+import queue
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -90,6 +93,61 @@ class RayCorpus(ExampleDatabase):
         ray.get(self.server.move.remote(src, dest, value))
 
 
+class Mailbox:
+    """The workers' messages to the driver (a Ray actor on the driver's node). A plain
+    single-threaded actor runs the calls of one caller in the order they were made, so a worker
+    posts without waiting (:class:`Post`) and its messages still arrive in order."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+
+    def take(self) -> list[Any]:
+        items, self.items = self.items, []
+        return items
+
+
+class Post:
+    """A worker's side of the :class:`Mailbox`: ``put`` returns once the message is sent, not
+    delivered (a case's result and the next case's start cost no round trip each); a worker's
+    last message before it exits (``done``) waits for delivery."""
+
+    def __init__(self, mailbox: Any) -> None:
+        self.mailbox = mailbox
+
+    def put(self, item: Any) -> None:
+        import ray
+
+        sent = self.mailbox.put.remote(item)
+        if item[0] == "done":
+            ray.get(sent)
+
+
+class Inbox:
+    """The driver's side of the :class:`Mailbox`, with the part of ``queue.Queue``'s interface
+    a run uses."""
+
+    def __init__(self, mailbox: Any) -> None:
+        self.mailbox, self.waiting = mailbox, collections.deque()
+
+    def get(self, timeout: float) -> Any:
+        import ray
+
+        if not self.waiting:
+            self.waiting.extend(ray.get(self.mailbox.take.remote()))
+        if not self.waiting:
+            time.sleep(timeout)
+            self.waiting.extend(ray.get(self.mailbox.take.remote()))
+        return self.get_nowait()
+
+    def get_nowait(self) -> Any:
+        if not self.waiting:
+            raise queue.Empty
+        return self.waiting.popleft()
+
+
 class WorkerActor:
     """Runs one worker function (a Ray actor; its process ends with it)."""
 
@@ -152,7 +210,6 @@ class Cluster:
 
     def __init__(self, address: str | None, out: Path, backend: str) -> None:
         import ray
-        from ray.util.queue import Queue
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
         ray.init(address=address, log_to_driver=False, include_dashboard=False, logging_level=logging.WARNING)
@@ -161,7 +218,8 @@ class Cluster:
         self.per_worker: dict[str, Any] = (
             {"num_cpus": 0, "resources": {"TPU": 1}} if backend == "tpu" else {"num_cpus": 1}
         )
-        self.queue = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+        mailbox = ray.remote(Mailbox).options(num_cpus=0, scheduling_strategy=here).remote()
+        self.queue, self.post = Inbox(mailbox), Post(mailbox)
         server = ray.remote(CorpusServer).options(num_cpus=0, scheduling_strategy=here).remote(str(out / "corpus"))
         self.corpus = RayCorpus(server)
 

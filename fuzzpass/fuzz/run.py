@@ -74,10 +74,11 @@ class Run:
         self.store = FindingStore(options.out)
         self.unsupported = UnsupportedStore(options.out)
         if self.cluster is not None:
-            self.ctx, self.queue, self.corpus = self.cluster, self.cluster.queue, self.cluster.corpus
+            self.ctx, self.corpus = self.cluster, self.cluster.corpus
+            self.queue, self.outbox = self.cluster.queue, self.cluster.post  # the driver's and the workers' ends
         else:
             self.ctx = mp.get_context("spawn")
-            self.queue = self.ctx.Queue()
+            self.queue = self.outbox = self.ctx.Queue()
             self.corpus = str(options.out / "corpus")
         self.workers: dict[int, _Worker] = {}
         self.start = 0.0
@@ -109,7 +110,7 @@ class Run:
                 self.corpus,
                 quota,
                 self.o.shrink_seconds,
-                self.queue,
+                self.outbox,
                 None if self.o.ray else os.getpid(),
                 chips.environment(index) if self.o.config.backend == "tpu" and not self.o.ray else {},
                 str(self.o.compile_cache) if self.o.compile_cache else None,

@@ -256,10 +256,16 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import chips, unavailable
+    from fuzzpass.backends import unavailable
     from fuzzpass.backends.environment import prepare_environment, start_jax
-    from fuzzpass.fuzz.cluster import unavailable as cluster_unavailable
-    from fuzzpass.fuzz.options import GATE_TIMEOUT, MINIMIZE_SECONDS, TIMEOUT, Options
+    from fuzzpass.fuzz.options import (
+        GATE_TIMEOUT,
+        MINIMIZE_SECONDS,
+        TIMEOUT,
+        Options,
+        default_jobs,
+        workers_unavailable,
+    )
     from fuzzpass.fuzz.run import replay, run
     from fuzzpass.judge.checked import Config
     from fuzzpass.judge.gate import GENERATIONS
@@ -267,17 +273,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.check_gate and (reason := unavailable("tpu-aot")):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
-    if args.ray is not None and (reason := cluster_unavailable()):
-        print(f"fuzzpass: error: --ray: {reason}", file=sys.stderr)
+    if reason := workers_unavailable(args.backend, args.jobs, args.ray):
+        print(f"fuzzpass: error: {reason}", file=sys.stderr)
         return 2
-    if args.backend == "tpu":  # a run's parent never starts JAX: on a TPU host it would take every chip
-        reason = None if args.ray is not None else chips.unavailable(args.jobs)  # a cluster's chips are its nodes'
-    else:
-        reason = unavailable(args.backend)
-    if reason:
-        print(f"fuzzpass: error: --backend {args.backend}: {reason}", file=sys.stderr)
-        return 2
-    jobs = args.jobs or (None if args.ray is not None else chips.count() if args.backend == "tpu" else os.cpu_count())
     if args.replay is not None and not (args.replay / "findings").is_dir():
         print(f"fuzzpass: error: --replay: {args.replay} has no findings/ directory", file=sys.stderr)
         return 2
@@ -294,7 +292,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     options = Options(
         config,
         args.budget,
-        jobs,
+        args.jobs or default_jobs(args.backend, args.ray),
         args.out,
         args.timeout or (GATE_TIMEOUT if args.check_gate else TIMEOUT),
         not args.no_swarm,

@@ -132,6 +132,13 @@ def install_probe() -> None:
     device_ir.defer_pallas_load_masks = probed
 
 
+def defers(loads: list[LoadDecision]) -> bool:
+    """Whether Helion's pass deferred any load's mask. When it deferred none it changed
+    nothing, so its pass-off kernel is its pass-on kernel: both halves of a check build (and
+    run, or compile) that one kernel once."""
+    return any(load.deferred for load in loads)
+
+
 def decisions() -> list[LoadDecision]:
     """What the pass decided in the binds of the last :func:`pass_mode` block."""
     return list(_probe.loads)
@@ -230,7 +237,7 @@ def bind(source: HelionSource, data: CaseData, dtype: str, mode: str) -> tuple[A
     if key not in _bound:
         with pass_mode(mode):
             bound = kernel.bind(tuple(args))
-        _bound[key] = (_probe.loads, bound.to_code())
+        _bound[key] = (decisions(), bound.to_code())
         if len(_bound) > 512:
             _bound.popitem(last=False)
     _bound.move_to_end(key)

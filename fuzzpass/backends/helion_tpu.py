@@ -62,8 +62,8 @@ class Built:
 
     @property
     def defers(self) -> bool:
-        """Whether Helion's pass deferred any load's mask in this kernel."""
-        return any(load.deferred for load in self.loads)
+        """Whether Helion's pass deferred any load's mask in this kernel (``helion.defers``)."""
+        return helion.defers(self.loads)
 
 
 class _Caught(Exception):
@@ -106,11 +106,15 @@ def build(source: HelionSource, data: CaseData, dtype: str, mode: str) -> Built:
     ``off``, ``force``), as its launcher builds it for a TPU, not run. Where the pass on
     deferred nothing it changed nothing, so the pass-off kernel is that same kernel, built
     and compiled once (most cases: only a permute-only path to a zero-fill mask defers)."""
-    if mode == "off" and not (on := build(source, data, dtype, "on")).defers:
-        return on
     text = structural(source.text)
     args = helion.arguments(source, data, dtype)
-    key = (text, mode, tuple((tuple(a.shape), str(a.dtype)) for a in args))
+    return _build(text, mode, args, tuple((tuple(a.shape), str(a.dtype)) for a in args))
+
+
+def _build(text: str, mode: str, args: list[Any], shapes: tuple[Any, ...]) -> Built:
+    if mode == "off" and not (on := _build(text, "on", args, shapes)).defers:
+        return on
+    key = (text, mode, shapes)
     if key not in _built:
         _built[key] = _catch(text, mode, args)
         if len(_built) > 256:

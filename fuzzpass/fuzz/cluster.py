@@ -12,9 +12,9 @@ two things change, and this module provides both:
   (its node lost, say) has its case recorded as ``crash``, and its successor is scheduled
   wherever the cluster has room.
 - **how workers talk to the driver**: a mailbox actor for their messages (:class:`Mailbox`),
-  and one shared example database: a :class:`~fuzzpass.fuzz.explorer.LastingCorpus` at ``--out/corpus`` on the
-  driver, held by an actor pinned to the driver's node, and :class:`RayCorpus`, Hypothesis'
-  database interface in front of it in every actor.
+  and one shared example database: a :class:`~fuzzpass.fuzz.explorer.LastingCorpus` at
+  ``--out/corpus`` on the driver, held by an actor pinned to the driver's node, and
+  :class:`RayCorpus`, Hypothesis' database interface in front of it in every actor.
 
 ``ADDRESS`` joins an existing cluster (``ray start --head`` on one host, ``ray start
 --address`` on the others); without it, a local one is started for the run. Ray's own

@@ -161,11 +161,11 @@ class Run:
             r.compiles.add(checked.report, gens)
             r.helion_compiles.add_helion(checked.report)
             self.unsupported.add(checked)
-            audits = [checked.report.get("gate"), (checked.report.get("helion") or {}).get("gate")]
-            audits = [a for a in audits if isinstance(a, dict)]  # Helion's may say why it is unavailable
-            r.audited += bool(audits and audits[0].get("by", "reference") == "reference")
-            r.helion_audited += any(a.get("by") == "helion" for a in audits)
-            if audits:
+            reference, theirs = checked.report.get("gate"), (checked.report.get("helion") or {}).get("gate")
+            theirs = theirs if isinstance(theirs, dict) else None  # a text says why Helion's is unavailable
+            r.audited += reference is not None
+            r.helion_audited += theirs is not None
+            if audits := [a for a in (reference, theirs) if a is not None]:
                 with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audit of a case
                     for gate in audits:
                         log.write(json.dumps(dict(gate, case=checked.report["case"], mutant=checked.report["mutant"])))

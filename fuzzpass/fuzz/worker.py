@@ -79,7 +79,7 @@ def worker_main(
         q.put(("case", index, incarnation, checked))
         if quota is not None and count >= quota:
             q.put(("done", index, incarnation, None))
-            if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's puts are synchronous)
+            if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's Post waits for "done")
                 q.close()
                 q.join_thread()
             os._exit(0)  # Hypothesis has nothing to save: findings were saved when found

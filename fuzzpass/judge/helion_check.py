@@ -62,7 +62,7 @@ def run_helion(
     runs: dict[str, helion.HelionRun] = {}
     for mode in helion.MODES:
         variant = f"helion-{mode}"
-        if mode == "off" and "on" in runs and not any(load.deferred for load in runs["on"].loads):
+        if mode == "off" and "on" in runs and not helion.defers(runs["on"].loads):
             # Helion's pass deferred nothing, so it changed nothing: one kernel, bound and run once
             runs["off"] = helion.HelionRun("off", runs["on"].loads, runs["on"].pallas, runs["on"].outputs)
             report["pallas"]["off"] = runs["on"].pallas

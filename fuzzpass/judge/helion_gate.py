@@ -44,8 +44,8 @@ def audit_helion(
         pattern = pattern_of(compile_variant(case.spec, "force", title=case.name)) or NO_PATTERN
     choice = "defer" if helion_tpu.build(source, data, dtype, "on").defers else "keep"
     record = GateRecord(pattern, choice, by="helion")
+    compiled = {name: helion_tpu.compile_for(source, data, dtype, mode, GENERATIONS) for name, mode in KERNELS.items()}
     for gen in GENERATIONS:
-        record.add(gen, {name: helion_tpu.compile_for(source, data, dtype, mode, (gen,))[gen]
-                         for name, mode in KERNELS.items()})  # fmt: skip
+        record.add(gen, {name: per_gen[gen] for name, per_gen in compiled.items()})
     record.judge(judged, Kind.HELION_GATE, "helion-on")
     return record

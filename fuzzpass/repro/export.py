@@ -161,8 +161,8 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
                 "kind": report["verdict"],
                 "variant": finding["variant"],
                 "decisions": decisions,
-                "gate": _gate(result, finding),
-                "compile": _compile(finding),
+                "gate": _tpu_facts(finding, result.gate and result.gate.choice) if finding["kind"] == "gate" else None,
+                "compile": _tpu_facts(finding, None) if finding["kind"] == "compile" else None,
             }
         ),
         poison_literal=repr(config.poison),
@@ -203,7 +203,8 @@ def _write_helion_repro(
     mode = "off" if finding["variant"] == "helion-off" else "on"
     facts: dict[str, Any] = {"kind": report["verdict"], "mode": mode, "reference": report["deferred"],
                              "names": source.names}  # fmt: skip
-    if tpu := _helion_tpu(report, finding):
+    gate = report["helion"].get("gate")  # Helion's audit, or why there is none
+    if tpu := _tpu_facts(finding, gate["choice"] if isinstance(gate, dict) else None):
         facts["tpu"] = tpu
     text = Template(HELION_TEMPLATE.read_text()).substitute(
         signature=sig,
@@ -228,41 +229,22 @@ def _write_helion_repro(
     return path
 
 
-def _gate(result: Any, finding: dict[str, Any]) -> dict[str, Any] | None:
-    """For a ``gate`` finding: the generation, its topology name and the margin."""
+def _tpu_facts(finding: dict[str, Any], choice: str | None) -> dict[str, Any] | None:
+    """What a repro needs to recompile a TPU finding, the reference's or Helion's: the
+    generation and its topology name, and for a ``compile`` finding the variant rejected (None:
+    both, differently), for a ``gate`` finding the pass's ``choice`` and the margin. None for
+    any other kind."""
     from fuzzpass.backends.tpu_aot import TOPOLOGIES
     from fuzzpass.judge.gate import MARGIN as GATE_MARGIN
 
-    if finding["kind"] != "gate":
+    kind = finding["kind"].removeprefix("helion-")
+    if kind not in ("compile", "gate"):
         return None
     gen = finding["message"].split(":")[0]
-    return {"generation": gen, "topology": TOPOLOGIES[gen], "choice": result.gate.choice, "margin": GATE_MARGIN}
-
-
-def _helion_tpu(report: dict[str, Any], finding: dict[str, Any]) -> dict[str, Any] | None:
-    """For a ``helion-compile`` finding: the generation, its topology and Helion's kernel
-    rejected (None: both, differently); for ``helion-gate``: Helion's choice and the margin."""
-    from fuzzpass.backends.tpu_aot import TOPOLOGIES
-    from fuzzpass.judge.gate import MARGIN as GATE_MARGIN
-
-    gen = finding["message"].split(":")[0]
-    if finding["kind"] == "helion-compile":
-        return {"generation": gen, "topology": TOPOLOGIES[gen], "rejected": finding["variant"]}
-    if finding["kind"] == "helion-gate":
-        choice = report["helion"]["gate"]["choice"]
-        return {"generation": gen, "topology": TOPOLOGIES[gen], "choice": choice, "margin": GATE_MARGIN}
-    return None
-
-
-def _compile(finding: dict[str, Any]) -> dict[str, Any] | None:
-    """For a ``compile`` finding: the generation, its topology name and the variant rejected
-    (None: both, differently)."""
-    from fuzzpass.backends.tpu_aot import TOPOLOGIES
-
-    if finding["kind"] != "compile":
-        return None
-    gen = finding["message"].split(":")[0]
-    return {"generation": gen, "topology": TOPOLOGIES[gen], "rejected": finding["variant"]}
+    facts: dict[str, Any] = {"generation": gen, "topology": TOPOLOGIES[gen]}
+    if kind == "compile":
+        return dict(facts, rejected=finding["variant"])
+    return dict(facts, choice=choice, margin=GATE_MARGIN)
 
 
 def _other_source(result: Any, case: Case) -> str:

@@ -122,8 +122,14 @@ def parser() -> argparse.ArgumentParser:
         "--compile-cache",
         type=Path,
         metavar="DIR",
-        help="JAX's persistent compilation cache of --backend tpu, shared by the workers, kept between runs "
-        "(default: OUT/cache)",
+        help="compiled kernels (interpret) or JAX's persistent compilation cache (tpu), shared by the "
+        "workers of a host, kept between runs (default: OUT/cache)",
+    )
+    run.add_argument(
+        "--corpus",
+        metavar="DIR|URL",
+        help="where the corpus lasts: a directory, or a Redis URL (redis://HOST:PORT/DB) that runs on "
+        "several hosts share (default: OUT/corpus)",
     )
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
@@ -263,6 +269,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         MINIMIZE_SECONDS,
         TIMEOUT,
         Options,
+        corpus_unavailable,
         default_jobs,
         workers_unavailable,
     )
@@ -274,6 +281,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
     if reason := workers_unavailable(args.backend, args.jobs, args.ray):
+        print(f"fuzzpass: error: {reason}", file=sys.stderr)
+        return 2
+    if args.corpus is not None and (reason := corpus_unavailable(args.corpus)):
         print(f"fuzzpass: error: {reason}", file=sys.stderr)
         return 2
     if args.replay is not None and not (args.replay / "findings").is_dir():
@@ -301,6 +311,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or MINIMIZE_SECONDS[args.backend],
         ray=args.ray,
         compile_cache=args.compile_cache or args.out / "cache",
+        corpus=args.corpus or str(args.out / "corpus"),
     )
     try:
         result = run(options)

@@ -2,8 +2,10 @@
 
 A worker's time is the sum of its stages: Hypothesis drawing an example (``generate``),
 building both variants (``codegen``), drawing data (``data``), the float64 ``ground-truth``,
-running kernels (``interpret-compile`` for the first case of a structure and grid bucket,
-which traces and compiles it; ``interpret`` for a cached kernel), deviceless TPU compiles
+running kernels (``interpret-compile`` for the first case of a kernel, which traces,
+lowers and compiles it; ``interpret-load`` for one read from the compile cache; ``interpret``
+for running it; ``interpret-tpu*`` alike for TPU interpret mode, which judges again what the
+generic interpreter flags), deviceless TPU compiles
 (``tpu-compile``) and the ``gate-audit``. The totals are what to attack next when cases/s
 falls; they are wall-clock seconds in one process, summed over workers.
 """
@@ -42,7 +44,8 @@ def take() -> dict[str, float]:
 def table(totals: Counter[str], cases: int) -> list[str]:
     """The ``--profile`` table: stages by total time, with their share and time per case."""
     whole = sum(totals.values()) or 1.0
-    rows = [f"{'stage':<18} {'seconds':>9} {'share':>6} {'ms/case':>8}"]
+    width = max((len(name) for name in totals), default=0) + 2
+    rows = [f"{'stage':<{width}} {'seconds':>9} {'share':>6} {'ms/case':>8}"]
     for name, seconds in totals.most_common():
-        rows.append(f"{name:<18} {seconds:>9.1f} {seconds / whole:>6.0%} {1000 * seconds / max(cases, 1):>8.1f}")
+        rows.append(f"{name:<{width}} {seconds:>9.1f} {seconds / whole:>6.0%} {1000 * seconds / max(cases, 1):>8.1f}")
     return rows

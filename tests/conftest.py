@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -36,3 +39,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def seeds(request: pytest.FixtureRequest) -> int:
     return int(request.config.getoption("--fuzzpass-seeds"))
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A Redis server in this process (fakeredis' TCP server) that runs' worker processes and
+    Ray actors reach as they would a real one."""
+    from fakeredis import TcpFakeServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"redis://127.0.0.1:{port}/0"
+    server.shutdown()

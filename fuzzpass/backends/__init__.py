@@ -1,6 +1,6 @@
-"""Where kernels run: ``interpret`` (CPU), ``tpu-aot`` (the TPU compiler, deviceless) and
-``tpu`` (a TPU host). All three build kernels through :mod:`fuzzpass.backends.kernel`, so
-what cannot run here is still compiled here exactly as a TPU host would compile it.
+"""Where kernels run: ``interpret`` and ``interpret-tpu`` (the CPU, Pallas' two interpreters),
+``tpu-aot`` (the TPU compiler, deviceless) and ``tpu`` (a TPU host). All build kernels through
+:mod:`fuzzpass.backends.kernel`, so what cannot run here is still compiled here exactly as a TPU host would compile it.
 ``helion`` is the other side of the differential: production Helion compiles the case.
 
 May import: the foundation modules (``fuzzpass.case``, ``fuzzpass.data``, ``fuzzpass.profile``)
@@ -9,7 +9,7 @@ and ``reference``. JAX, libtpu and Helion are imported inside the functions that
 
 from __future__ import annotations
 
-BACKENDS = ("interpret", "tpu-aot", "tpu", "helion")
+BACKENDS = ("interpret", "interpret-tpu", "tpu-aot", "tpu", "helion")
 
 
 def unavailable(backend: str) -> str | None:

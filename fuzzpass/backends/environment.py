@@ -42,38 +42,46 @@ def start_jax() -> None:
 
 
 UNCACHED = {
-    "interpret": "interpret-mode kernels call back into Python (Pallas' TPU interpreter), and JAX "
-    "writes no program with host callbacks to its persistent cache",
+    "interpret-tpu": "TPU interpret mode calls back into Python for every memory access: no "
+    "executable of it can be written to disk, JAX's or fuzzpass's",
     "tpu-aot": "a deviceless compile has no TPU client to load a cached executable into (JAX: "
     "'PjRtCompiler must be constructed with a Client'): entries are written, never read",
     "helion": "Helion's kernels run in interpret mode and compile deviceless: neither is read back from JAX's cache",
 }
-"""Backends whose programs JAX's persistent compilation cache cannot serve, and why (measured
-with jax 0.10.2: the cache works where a TPU client loads what it compiled, ``--backend tpu``)."""
+"""Backends whose compiled programs no cache on disk can serve, and why (measured with jax
+0.10.2). ``interpret`` keeps its kernels by source (:mod:`fuzzpass.backends.executables`:
+JAX's own cache would trace and lower each kernel again before a hit; its rare re-judging in
+TPU interpret mode is kept in memory only); ``tpu`` uses JAX's persistent compilation cache,
+where a TPU client loads what it compiled."""
 
 
 def compile_cache_unused(backend: str, reads_schedules: bool) -> str | None:
-    """Why JAX's persistent compilation cache cannot serve a process of ``backend`` (that reads
-    static schedules, or not), or None."""
+    """Why a compile cache on disk cannot serve a process of ``backend`` (that reads static
+    schedules, or not), or None."""
     if reason := UNCACHED.get(backend):
         return reason
-    if reads_schedules:
+    if backend == "tpu" and reads_schedules:
         return "static schedules are read (--check-gate): a cached compile writes no schedule"
     return None
 
 
 def use_compile_cache(directory: Path, backend: str) -> str | None:
-    """Keep the compiled programs of ``backend`` in JAX's persistent compilation cache under
-    ``directory`` (shared by the workers of a host, kept between runs), before anything
-    compiles; why it is not used, or None. Besides :data:`UNCACHED`, a process that reads
-    static schedules (``--check-gate``) keeps none: libtpu's dump flag, part of every cache
-    key, names a directory of that process, and a hit compiles nothing, so no schedule would
-    be written to read. A corrupt or foreign entry is a miss to JAX (it warns and compiles),
-    never a result."""
-    from fuzzpass.backends import schedule
+    """Keep the compiled programs of ``backend`` under ``directory`` (shared by the workers
+    of a host, kept between runs), before anything compiles; why it is not used, or None.
+
+    ``interpret``: its generic-interpreter kernels as serialized executables under
+    ``directory/kernels``. ``tpu``: JAX's persistent compilation cache in ``directory``,
+    except in a process that reads static schedules (``--check-gate``): libtpu's dump flag,
+    part of every cache key, names a directory of that process, and a hit compiles nothing, so
+    no schedule would be written to read. A corrupt or foreign entry is a miss to either
+    cache (JAX warns and compiles), never a result."""
+    from fuzzpass.backends import executables, schedule
 
     if reason := compile_cache_unused(backend, schedule.enabled()):
         return reason
+    if backend == "interpret":
+        executables.keep_in(directory / "kernels")
+        return None
     import jax
 
     directory.mkdir(parents=True, exist_ok=True)

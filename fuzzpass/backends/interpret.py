@@ -1,42 +1,41 @@
-"""Numerics on the CPU: Pallas' TPU interpret mode, with uninitialized VMEM filled with NaN
-so that a kernel reading scratch it never wrote shows it."""
+"""Numerics on the CPU, in either of Pallas' interpreters (``kernel.INTERPRETERS``): both fill
+uninitialized scratch and outputs with NaN, so that a kernel reading memory it never wrote
+shows it."""
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import time
 
 import numpy as np
 
-from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, jitted, outputs
+from fuzzpass import profile
+from fuzzpass.backends import executables
+from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, jitted, outputs, structural
 from fuzzpass.data import CaseData
-from fuzzpass.profile import stage
 from reference.codegen import KernelSource
 
+STAGES = {"generic": "interpret", "tpu": "interpret-tpu"}
+"""The profile's name for running under each interpreter; ``-compile`` and ``-load`` are
+added for the first case of a kernel (traced, lowered and compiled; or read from the compile
+cache)."""
 
-def run(source: KernelSource, data: CaseData, dtype: str) -> dict[str, np.ndarray]:
-    """Run one variant over every work item; outputs as float64, one row per work item."""
+
+def run(source: KernelSource, data: CaseData, dtype: str, interpreter: str = "generic") -> dict[str, np.ndarray]:
+    """Run one variant over every work item under ``interpreter``; outputs as float64, one row
+    per work item."""
     import jax
 
     if 0 in data.grid:
         return empty_outputs(source)
     grid = bucketed_grid(data)
-    call = jitted(source.text, grid, interpret=True)
     args = call_args(source, data, dtype)
-    with stage("interpret" if _seen(call, args) else "interpret-compile"):
-        results = jax.block_until_ready(call(*args))
+    name = STAGES[interpreter]
+    start = time.perf_counter()
+    compiled, origin = executables.executable(
+        jitted(source.text, grid, interpreter), structural(source.text), grid, interpreter, args
+    )
+    spent = {"memory": name, "disk": f"{name}-load", "compiled": f"{name}-compile"}[origin]
+    profile.add(spent, time.perf_counter() - start)
+    with profile.stage(name):
+        results = jax.block_until_ready(compiled(*args))
     return outputs(source, data, results)
-
-
-_SEEN: OrderedDict[tuple[int, tuple[object, ...]], None] = OrderedDict()
-
-
-def _seen(call: object, args: list[object]) -> bool:
-    """Whether jax.jit has compiled ``call`` for these argument shapes already (for the
-    profile: a first call traces and compiles, a later one only runs)."""
-    key = (id(call), tuple((a.shape, str(a.dtype)) for a in args))  # type: ignore[attr-defined]
-    seen = key in _SEEN
-    _SEEN[key] = None
-    _SEEN.move_to_end(key)
-    if len(_SEEN) > 4096:
-        _SEEN.popitem(last=False)
-    return seen

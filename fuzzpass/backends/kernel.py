@@ -43,19 +43,28 @@ def bucketed_grid(data: CaseData) -> tuple[int, ...]:
     return tuple(bucket(n, 4) for n in data.grid)
 
 
-def jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
-    """The jitted ``pallas_call`` of a source over ``grid``: compiled once per structure,
-    grid bucket and input shapes (interpret mode fills uninitialized VMEM with NaN)."""
-    return _jitted(structural(text), grid, interpret)
+INTERPRETERS = ("generic", "tpu")
+"""Pallas' two interpreters on the CPU. ``generic`` discharges the kernel into one XLA program
+(no host callbacks, so JAX's persistent compilation cache can keep it): scratch and outputs
+start as NaN, DMAs are copies. ``tpu`` is Pallas' TPU interpret mode: every memory access is a
+callback into a simulated TPU (VMEM and HBM buffers, DMA engines and semaphores, out-of-bounds
+reads raise), with uninitialized memory filled with NaN; several times slower to run, and
+never cached."""
+
+
+def jitted(text: str, grid: tuple[int, ...], interpreter: str | None) -> Any:
+    """The jitted ``pallas_call`` of a source over ``grid``, under one of :data:`INTERPRETERS`
+    or (None) for the TPU compiler: compiled once per structure, grid bucket and input shapes."""
+    return _jitted(structural(text), grid, interpreter)
 
 
 @functools.lru_cache(maxsize=256)
-def _jitted(text: str, grid: tuple[int, ...], interpret: bool) -> Any:
+def _jitted(text: str, grid: tuple[int, ...], interpreter: str | None) -> Any:
     import jax
     from jax.experimental.pallas import tpu as pltpu
 
-    mode = pltpu.InterpretParams(uninitialized_memory="nan") if interpret else False
-    return jax.jit(load_module(text).build(grid, interpret=mode))
+    modes = {None: False, "generic": True, "tpu": pltpu.InterpretParams(uninitialized_memory="nan")}
+    return jax.jit(load_module(text).build(grid, interpret=modes[interpreter]))
 
 
 def work_items(tiles: tuple[str, ...], data: CaseData) -> list[np.ndarray]:

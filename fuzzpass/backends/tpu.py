@@ -28,5 +28,5 @@ def run(source: KernelSource, data: CaseData, dtype: str) -> dict[str, np.ndarra
 
     if 0 in data.grid:
         return empty_outputs(source)
-    call = jitted(source.text, bucketed_grid(data), interpret=False)
+    call = jitted(source.text, bucketed_grid(data), None)
     return outputs(source, data, jax.block_until_ready(call(*call_args(source, data, dtype))))

@@ -18,12 +18,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
-from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
 from fuzzpass import profile
@@ -38,32 +36,6 @@ RECENT = 512
 
 class NewFinding(Exception):
     """Raised inside a segment so that Hypothesis saves the example and ends the segment."""
-
-
-class LastingCorpus(ExampleDatabase):
-    """Hypothesis' directory database that never forgets.
-
-    Hypothesis deletes a saved example that no longer fails. A fuzz corpus should outlive the
-    bug that put an example there: a fixed bug's case is a regression test, and an explorer
-    that already reported a signature does not raise on it again (so to Hypothesis it "no
-    longer fails"). Saves go through; deletes are dropped; a move keeps the source.
-    """
-
-    def __init__(self, path: Path) -> None:
-        super().__init__()
-        self._db = DirectoryBasedExampleDatabase(str(path))
-
-    def save(self, key: bytes, value: bytes) -> None:
-        self._db.save(key, value)
-
-    def fetch(self, key: bytes) -> Any:
-        return self._db.fetch(key)
-
-    def delete(self, key: bytes, value: bytes) -> None:
-        pass
-
-    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
-        self._db.save(dest, value)
 
 
 def derive_seed(*parts: object) -> int:
@@ -135,6 +107,9 @@ class Explorer:
                     shrunk.append(text)
                     raise NewFinding(str(found))
 
+        # ``@seed`` turns the database off (Hypothesis' reproduce-a-failure idiom); the settings
+        # applied after it turn the corpus back on: a segment replays it, then draws from its seed.
+        test = hypothesis_seed(seed)(given(examples(policy, self.disabled, tpu=self.config.compiles_for_tpu))(body))
         test = settings(
             database=self.database,
             max_examples=self.max_examples,
@@ -145,9 +120,8 @@ class Explorer:
             suppress_health_check=list(HealthCheck),
             verbosity=Verbosity.quiet,
             print_blob=False,
-        )(given(examples(policy, self.disabled, tpu=self.config.compiles_for_tpu))(body))
+        )(test)
         test.hypothesis.inner_test._hypothesis_internal_add_digest = self.digest()  # type: ignore[attr-defined]
-        test = hypothesis_seed(seed)(test)
         with contextlib.suppress(NewFinding, Flaky):
             test()
         if pending and self.shrink_seconds > 0:

@@ -48,7 +48,12 @@ class Options:
     progress: bool = True
     minimize_seconds: float = 60.0  # per new finding: Hypothesis shrinks half of it, minimize the rest; 0: off
     ray: str | None = None  # ``--ray``: a Ray cluster's address, "local" for a local one; None: processes
-    compile_cache: Path | None = None  # JAX's persistent compilation cache, shared by the workers (``--compile-cache``)
+    compile_cache: Path | None = None  # compiled programs shared by the workers of a host (``--compile-cache``)
+    corpus: str | None = None  # ``--corpus``: a directory or a Redis URL (``fuzz.corpus``); None: ``out/corpus``
+
+    @property
+    def corpus_location(self) -> str:
+        return self.corpus or str(self.out / "corpus")
 
     @property
     def shrink_seconds(self) -> float:
@@ -60,7 +65,7 @@ TIMEOUT, GATE_TIMEOUT = 60.0, 300.0
 kernels for five generations (six with ``--backend helion``), a large structure's first
 instance for minutes on a busy 2-core machine."""
 
-MINIMIZE_SECONDS = {"interpret": 60.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
+MINIMIZE_SECONDS = {"interpret": 60.0, "interpret-tpu": 120.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
 """A run's default time to shrink, minimize and export one finding: a Helion check binds a
 new shape for almost every step, so it gets four times as long."""
 
@@ -81,6 +86,18 @@ def workers_unavailable(backend: str, jobs: int | None, ray: str | None) -> str 
     elif ray is None:
         reason = chips.unavailable(jobs)
     return f"--backend {backend}: {reason}" if reason else None
+
+
+def corpus_unavailable(location: str) -> str | None:
+    """Why the corpus at ``location`` cannot be opened (a Redis server unreachable, the redis
+    package missing, a directory that cannot be made), or None."""
+    from fuzzpass.fuzz.corpus import CorpusError, open_corpus
+
+    try:
+        open_corpus(location)
+    except CorpusError as e:
+        return str(e)
+    return None
 
 
 def default_jobs(backend: str, ray: str | None) -> int | None:

@@ -14,6 +14,7 @@ Hypothesis example database), ``logs/worker-<n>.log`` and ``summary.json``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -54,6 +55,7 @@ class _Worker:
     done: bool = False
     case: str | None = None  # the case text being checked
     since: float = 0.0
+    saving: bool = False  # its last message was a finding, which Hypothesis may still be writing to the corpus
     checked: int = 0
 
 
@@ -65,7 +67,8 @@ class Run:
         if options.ray is not None:  # workers are Ray actors (fuzz/cluster.py); the rest is the same
             from fuzzpass.fuzz.cluster import Cluster
 
-            self.cluster = Cluster(None if options.ray == "local" else options.ray, options.out, options.config.backend)
+            address = None if options.ray == "local" else options.ray
+            self.cluster = Cluster(address, options.corpus_location, options.config.backend)
             if options.jobs is None:
                 options = replace(options, jobs=self.cluster.slots())
         assert options.jobs is not None, "only a Ray run sizes itself from its cluster"
@@ -79,7 +82,7 @@ class Run:
         else:
             self.ctx = mp.get_context("spawn")
             self.queue = self.outbox = self.ctx.Queue()
-            self.corpus = str(options.out / "corpus")
+            self.corpus = options.corpus_location
         self.workers: dict[int, _Worker] = {}
         self.start = 0.0
         self.startup_failures = 0
@@ -199,6 +202,7 @@ class Run:
         w = self.workers.get(index)
         if w is None or w.incarnation != incarnation:
             return  # from a worker already replaced
+        w.saving = kind == "case" and payload.signature is not None
         if kind == "ready":
             w.ready = True
         elif kind == "start":
@@ -228,6 +232,19 @@ class Run:
                 self.result.crashes += 1
                 died = getattr(w.process, "death", None) or _exit_reason(w.process.exitcode)  # an actor says why
                 self.replace(w, "crash", f"worker died ({died})")
+
+    def settle(self, seconds: float = 5.0) -> None:
+        """Before workers are stopped: wait, briefly, for each whose last case was a finding to
+        say anything more. Hypothesis writes a failing example to the corpus before it runs
+        another, so its next message means the finding is in the corpus, not lost with the
+        process (a Redis corpus is a network round trip away). What they say is not recorded:
+        the run is over."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and any(w.saving and w.process.is_alive() for w in self.workers.values()):
+            with contextlib.suppress(queue.Empty):
+                _, index, incarnation, _ = self.queue.get(timeout=0.1)
+                if (w := self.workers.get(index)) is not None and w.incarnation == incarnation:
+                    w.saving = False
 
     def over(self) -> str:
         if self.o.stop_at_first and self.result.findings:
@@ -266,6 +283,7 @@ class Run:
         except KeyboardInterrupt:
             stopped = "interrupted"
         finally:
+            self.settle()
             for w in self.workers.values():
                 if w.process.is_alive():
                     w.process.kill()

@@ -46,6 +46,8 @@ class RunResult:
         return f"unused: {reason}" if reason else str(self.options.compile_cache)
 
     def to_json(self) -> dict[str, Any]:
+        from fuzzpass.fuzz.corpus import shown
+
         c, o = self.options.config, self.options
         return {
             "seed": c.seed,
@@ -55,6 +57,7 @@ class RunResult:
             "mutant": c.mutant,
             "jobs": o.jobs,
             "compile_cache": self.compile_cache(),
+            "corpus": shown(o.corpus_location),
             "budget": str(o.budget),
             "stopped": self.stopped,
             "cases": self.cases,

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.case import Case
-from fuzzpass.fuzz.explorer import Explorer, LastingCorpus
+from fuzzpass.fuzz.corpus import open_corpus
+from fuzzpass.fuzz.explorer import Explorer
 from fuzzpass.judge.checked import Checked, Config
 from fuzzpass.judge.signature import Signature
 
@@ -49,10 +50,10 @@ def worker_main(
 ) -> None:
     """A worker process: explore until killed, or until ``quota`` cases are checked. ``env``
     is set before JAX starts (on a TPU host: the one chip this worker owns, ``backends.chips``);
-    ``compile_cache``: JAX's persistent compilation cache, shared with the other workers.
+    ``compile_cache``: where compiled programs are shared with the other workers of the host.
     ``log``: the file its output goes to (None: left where it goes); ``corpus``: the example
-    database, or the directory of a lasting one; ``parent``: the process whose end ends this
-    one (None: Ray's actor lifetime does that)."""
+    database, or where a lasting one is (``fuzz.corpus``: a directory or a Redis URL);
+    ``parent``: the process whose end ends this one (None: Ray's actor lifetime does that)."""
     os.environ.update(env)
     if parent is not None:
         orphan_watch(parent)
@@ -71,18 +72,18 @@ def worker_main(
     count = 0
 
     def on_start(case: Case) -> None:
+        if quota is not None and count >= quota:  # here, not after the last case: a finding is saved by then
+            q.put(("done", index, incarnation, None))
+            if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's Post waits for "done")
+                q.close()
+                q.join_thread()
+            os._exit(0)
         q.put(("start", index, incarnation, case.dumps()))
 
     def on_case(checked: Checked) -> None:
         nonlocal count
         count += not checked.shrinking
         q.put(("case", index, incarnation, checked))
-        if quota is not None and count >= quota:
-            q.put(("done", index, incarnation, None))
-            if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's Post waits for "done")
-                q.close()
-                q.join_thread()
-            os._exit(0)  # Hypothesis has nothing to save: findings were saved when found
 
     def on_shrunk(found: Signature, case: str) -> None:
         q.put(("shrunk", index, incarnation, (found, case)))
@@ -92,7 +93,7 @@ def worker_main(
         disabled,
         on_case,
         on_start,
-        LastingCorpus(Path(corpus)) if isinstance(corpus, (str, Path)) else corpus,
+        open_corpus(corpus) if isinstance(corpus, (str, Path)) else corpus,
         shrink_seconds=shrink_seconds,
         on_shrunk=on_shrunk,
     )

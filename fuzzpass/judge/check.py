@@ -8,7 +8,8 @@ with each other; where libtpu is installed, both also compile for real TPU gener
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -21,10 +22,14 @@ from fuzzpass.judge.mutants import Mutant
 from fuzzpass.judge.oracle import agree_bitwise, compare, disagree
 from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.result import VARIANTS, BackendUnavailable, CheckResult, describe
-from fuzzpass.judge.verdict import Finding, Kind, Stage
+from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
 from fuzzpass.profile import stage
 from reference import mosaic
+from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
+
+Runner = Callable[[KernelSource, CaseData, str], dict[str, np.ndarray]]
+"""A backend's ``run``: one variant's source over a case's data in its dtype, outputs as float64."""
 
 
 def check_decisions(case: Case, deferred: Variant) -> list[Finding]:
@@ -40,27 +45,21 @@ def check_decisions(case: Case, deferred: Variant) -> list[Finding]:
     return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
 
 
-def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, np.ndarray]]) -> None:
+def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, np.ndarray]]) -> list[Finding]:
     """Verdicts from numerics (CASES.md): eager wrong is the baseline's bug; the deferred
     variant leaking NaN/Inf the eager one did not, or disagreeing, is the pass's."""
     eager, deferred = result.comparisons["eager"], result.comparisons["deferred"]
     nan_poison = result.poison == "nan"
     if eager.baseline_wrong(nan_poison):
-        result.findings.append(Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager)))
-        return
+        return [Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager))]
     if deferred.leaks_beyond(eager, nan_poison):
-        result.findings.append(Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred)))
-    elif deferred.out_of_tolerance:
-        result.findings.append(Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", describe(deferred)))
-    elif n := disagree(truth, outs["eager"], outs["deferred"]):
-        result.findings.append(
-            Finding(
-                Kind.MISMATCH,
-                Stage.VERIFY,
-                "deferred",
-                f"{n} valid elements differ from the eager variant beyond tolerance",
-            )
-        )
+        return [Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred))]
+    if deferred.out_of_tolerance:
+        return [Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", describe(deferred))]
+    if n := disagree(truth, outs["eager"], outs["deferred"]):
+        message = f"{n} valid elements differ from the eager variant beyond tolerance"
+        return [Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", message)]
+    return []
 
 
 def check_case(
@@ -100,7 +99,7 @@ def check_case(
         run_helion(result, data, generations, gate)
         return result
     numerics = backend or "interpret"
-    if numerics in ("interpret", "tpu"):
+    if numerics in ("interpret", "interpret-tpu", "tpu"):
         run_numerics(result, numerics, data)
     gens = tpu_aot.DEFAULT_GENERATIONS if generations is None else tuple(generations)  # (): none asked for
     if gens and (backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None)):
@@ -111,32 +110,57 @@ def check_case(
 
 
 def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:
+    """Both variants run on ``backend`` and judged against the float64 ground truth.
+
+    ``interpret`` screens with Pallas' generic interpreter and has TPU interpret mode judge
+    again every case the screen flags: the same NaN-filled memory and the same data, but DMAs,
+    semaphores and bounds as the TPU has them, so a finding is always TPU interpret mode's. Its
+    verdict stands; where the screen flagged a case it passes, ``backends`` says so.
+    ``interpret-tpu`` runs every case in TPU interpret mode (several times slower)."""
     from fuzzpass.backends import interpret, tpu
     from fuzzpass.judge.ground_truth import ground_truth
 
     if backend == "tpu" and (reason := tpu.unavailable()):
         raise BackendUnavailable(f"--backend tpu: {reason}")
-    runner = interpret.run if backend == "interpret" else tpu.run
-    case = result.case
     with stage("ground-truth"):
-        truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+        truth = {dst: t for dst, (_, t) in ground_truth(result.case, data).items()}
+    if backend == "tpu":
+        result.findings += numerics(result, tpu.run, truth, data)
+        result.backends[backend] = "ran"
+        return
+    first = "tpu" if backend == "interpret-tpu" else "generic"
+    found = numerics(result, functools.partial(interpret.run, interpreter=first), truth, data)
+    result.backends[backend] = "ran"
+    if found and first == "generic":
+        screened = verdict_of(found).value
+        found = numerics(result, functools.partial(interpret.run, interpreter="tpu"), truth, data)
+        result.backends[backend] = f"generic interpreter: {screened}; TPU interpret mode: {verdict_of(found).value}"
+    result.findings += found
+
+
+def numerics(result: CheckResult, runner: Runner, truth: dict[str, Any], data: CaseData) -> list[Finding]:
+    """Both variants run by ``runner``; their comparisons kept in ``result``, their findings returned."""
+    dtype = result.case.spec.dtype
     outs: dict[str, dict[str, np.ndarray]] = {}
+    found: list[Finding] = []
+    result.comparisons.clear()
+    result.bitwise_equal = None
     for name in VARIANTS:
         if name == "deferred" and "eager" in outs and same_kernel(result.variants["eager"], result.variants[name]):
             # The pass changed nothing: one kernel, run once (the interpreter is deterministic).
             outs[name], result.comparisons[name] = outs["eager"], result.comparisons["eager"]
             continue
         try:
-            outs[name] = runner(result.variants[name].source, data, case.spec.dtype)
+            outs[name] = runner(result.variants[name].source, data, dtype)
         except Exception as e:  # one kernel's crash is a finding, never the end of the run
             first = str(e).strip().splitlines()[0] if str(e).strip() else ""
-            result.findings.append(Finding(Kind.CRASH, Stage.EXECUTE, name, f"{type(e).__name__}: {first}"))
+            found.append(Finding(Kind.CRASH, Stage.EXECUTE, name, f"{type(e).__name__}: {first}"))
             continue
         result.comparisons[name] = compare(truth, outs[name])
-    result.backends[backend] = "ran"
     if len(outs) == 2:
         result.bitwise_equal = agree_bitwise(truth, outs["eager"], outs["deferred"])
-        judge(result, truth, outs)
+        found += judge(result, truth, outs)
+    return found
 
 
 def same_kernel(a: Variant, b: Variant) -> bool:

@@ -165,7 +165,7 @@ def tpu_runner(c: Case, source: object) -> object:  # TPU-only
     from fuzzpass.data import draw
 
     data = draw(c, "zero")
-    call = jitted(source.text, bucketed_grid(data), interpret=False)  # type: ignore[attr-defined]
+    call = jitted(source.text, bucketed_grid(data), None)  # type: ignore[attr-defined]
     args = [jax.device_put(a) for a in call_args(source, data, c.spec.dtype)]  # type: ignore[arg-type]
     return lambda: jax.block_until_ready(call(*args))
 

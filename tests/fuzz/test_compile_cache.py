@@ -1,5 +1,6 @@
-"""JAX's persistent compilation cache under ``--out/cache``: used where it can serve a program
-(``--backend tpu``, a TPU client), refused with the measured reason elsewhere, and a corrupt
+"""The compile cache under ``--out/cache``: JAX's persistent compilation cache where it can serve
+a program (``--backend tpu``, a TPU client), fuzzpass's kernels by source for ``interpret``
+(``tests/fuzz/test_executables.py``), refused with the measured reason elsewhere; a corrupt
 entry costs a compile, never a result."""
 
 from __future__ import annotations
@@ -38,7 +39,9 @@ def compile_once(cache: Path) -> tuple[str, int]:
 
 def test_the_cache_is_refused_where_jax_cannot_serve_it_and_says_why() -> None:
     assert compile_cache_unused("tpu", reads_schedules=False) is None
-    assert "host callbacks" in (compile_cache_unused("interpret", False) or "")
+    assert compile_cache_unused("interpret", False) is None
+    assert compile_cache_unused("interpret", reads_schedules=True) is None  # numerics compile no TPU program
+    assert "calls back into Python" in (compile_cache_unused("interpret-tpu", False) or "")
     assert "no TPU client" in (compile_cache_unused("tpu-aot", False) or "")
     assert compile_cache_unused("helion", False) == UNCACHED["helion"]
     assert "writes no schedule" in (compile_cache_unused("tpu", reads_schedules=True) or "")
@@ -59,13 +62,18 @@ def test_a_second_process_reads_what_the_first_wrote_and_a_corrupt_entry_is_reco
     assert result == "18.0" and warned >= 1  # a miss with JAX's warning, then a compile
 
 
-def test_a_run_records_where_its_cache_is_or_why_it_has_none(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["interpret", "interpret-tpu"])
+def test_a_run_records_where_its_cache_is_or_why_it_has_none(tmp_path: Path, backend: str) -> None:
     run = subprocess.run([sys.executable, "-m", "fuzzpass", "run", "--budget", "3cases", "--jobs", "1", "--seed", "1",
-                          "--out", str(tmp_path), "--quiet", "--no-minimize"], capture_output=True, text=True,
-                         timeout=300)  # fmt: skip
+                          "--backend", backend, "--out", str(tmp_path), "--quiet", "--no-minimize"],
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
     assert run.returncode == 0, run.stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["compile_cache"] == f"unused: {UNCACHED['interpret']}"
+    kernels = list((tmp_path / "cache" / "kernels").rglob("*.bin"))
+    if backend == "interpret":
+        assert summary["compile_cache"] == str(tmp_path / "cache") and kernels
+    else:
+        assert summary["compile_cache"] == f"unused: {UNCACHED['interpret-tpu']}" and not kernels
 
 
 @pytest.mark.skipif(chips.count() == 0, reason="TPU-only: needs a TPU host's chips")

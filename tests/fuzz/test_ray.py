@@ -1,6 +1,6 @@
 """``fuzzpass run --ray``: workers as Ray actors on a two-node cluster on this machine
 (``ray.cluster_utils.Cluster``), a mutant's bug found and written once, and a node lost mid-run
-costing no finding."""
+costing no finding; the corpus shared through the driver's actor, or a Redis server."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 ray = pytest.importorskip("ray", reason="the ray extra (pip install -e '.[ray]'), which .ci/run installs")
+import redis as redis_lib  # noqa: E402
 from ray.cluster_utils import Cluster  # noqa: E402
 
 # Ray starts its nodes with subprocess (fork, then exec): no JAX code runs in the forked child
@@ -25,8 +26,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:os.fork\\(\\) was called:Runtime
 @pytest.fixture
 def cluster() -> Iterator[tuple[Cluster, Any]]:
     """A head node and a worker node, one CPU each: one worker actor on each."""
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    node = c.add_node(num_cpus=1)
+    quiet = {"include_dashboard": False, "include_log_monitor": False}  # the run streams no worker logs
+    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, **quiet})
+    node = c.add_node(num_cpus=1, include_log_monitor=False)
     c.wait_for_nodes()
     yield c, node
     c.shutdown()
@@ -38,9 +40,11 @@ def fuzzpass_run(address: str, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def test_actors_find_a_mutants_bug_and_write_each_finding_once(cluster: tuple[Cluster, Any], tmp_path: Path) -> None:
+def test_actors_find_a_mutants_bug_and_write_each_finding_once(
+    cluster: tuple[Cluster, Any], tmp_path: Path, redis_url: str
+) -> None:
     c, _ = cluster
-    with fuzzpass_run(c.address, tmp_path, "--budget", "60", "--stop-at-first") as run:
+    with fuzzpass_run(c.address, tmp_path, "--budget", "60", "--stop-at-first", "--corpus", redis_url) as run:
         _, stderr = run.communicate(timeout=600)
     assert run.returncode == 1, stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -48,7 +52,9 @@ def test_actors_find_a_mutants_bug_and_write_each_finding_once(cluster: tuple[Cl
     (finding,) = summary["findings"]
     assert finding["kind"] in ("mismatch", "nonfinite-leak", "decision")
     assert [p.parent.name for p in (tmp_path / "findings").glob("*/case.json")] == [Path(finding["case"]).parent.name]
-    assert summary["compile_cache"].startswith("unused: ")  # interpret kernels: see backends/environment.py
+    assert summary["compile_cache"] == str(tmp_path / "cache")  # each host's workers share their kernels there
+    assert list((tmp_path / "cache" / "kernels").rglob("*.bin"))
+    assert redis_lib.Redis.from_url(redis_url).keys()  # each actor reached the shared Redis corpus itself
 
 
 def test_a_lost_node_costs_no_finding_and_the_run_finishes_on_the_other(
@@ -73,6 +79,7 @@ def test_a_lost_node_costs_no_finding_and_the_run_finishes_on_the_other(
     after = {Path(f["case"]).parent.name for f in summary["findings"]}
     assert before and before <= after  # nothing reported before the loss is lost
     assert after == {p.parent.name for p in (tmp_path / "findings").glob("*/case.json")}
+    assert any((tmp_path / "corpus").iterdir())  # the findings' examples, saved through the corpus actor
 
 
 def test_without_ray_the_flag_says_how_to_install_it(tmp_path: Path) -> None:

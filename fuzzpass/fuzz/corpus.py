@@ -1,0 +1,91 @@
+"""Where a run keeps its corpus (``--corpus``): a directory, ``OUT/corpus`` by default, or a
+Redis server that the runs of several hosts share, both behind Hypothesis' database interface
+and both lasting (:class:`LastingCorpus`).
+
+A Redis corpus needs ``pip install -e '.[redis]'``. Its examples are Hypothesis' Redis
+database's sets under the :data:`KEY_PREFIX` namespace, kept a year from their last use (a
+nightly paused for a month finds its corpus again). Any Redis the runs can reach serves:
+``redis://``, ``rediss://`` (TLS) or ``unix://`` URLs, with the password in the URL.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
+
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
+KEY_PREFIX = b"fuzzpass-corpus:"
+KEPT_FOR = timedelta(days=365)
+
+
+class CorpusError(Exception):
+    """A corpus that cannot be opened: one line, naming ``--corpus`` (exit 2)."""
+
+
+class LastingCorpus(ExampleDatabase):
+    """A Hypothesis example database that never forgets.
+
+    Hypothesis deletes a saved example that no longer fails. A fuzz corpus should outlive the
+    bug that put an example there: a fixed bug's case is a regression test, and an explorer
+    that already reported a signature does not raise on it again (so to Hypothesis it "no
+    longer fails"). Saves go through; deletes are dropped; a move keeps the source.
+    """
+
+    def __init__(self, db: ExampleDatabase) -> None:
+        super().__init__()
+        self._db = db
+
+    def save(self, key: bytes, value: bytes) -> None:
+        self._db.save(key, value)
+
+    def fetch(self, key: bytes) -> Any:
+        return self._db.fetch(key)
+
+    def delete(self, key: bytes, value: bytes) -> None:
+        pass
+
+    def move(self, src: bytes, dest: bytes, value: bytes) -> None:
+        self._db.save(dest, value)
+
+
+def is_redis(location: str | Path) -> bool:
+    return str(location).startswith(REDIS_SCHEMES)
+
+
+def open_corpus(location: str | Path) -> LastingCorpus:
+    """The lasting corpus at ``location``: a directory, or a Redis URL (checked with a ping, so
+    that an unreachable server is one line at the start of a run, not a worker's traceback)."""
+    if not is_redis(location):
+        if Path(location).exists() and not Path(location).is_dir():
+            raise CorpusError(f"--corpus {location}: not a directory")
+        return LastingCorpus(DirectoryBasedExampleDatabase(str(location)))
+    try:
+        import redis
+        from hypothesis.extra.redis import RedisExampleDatabase
+    except ImportError:
+        raise CorpusError("--corpus: a Redis corpus needs the redis package (pip install -e '.[redis]')") from None
+    try:
+        client = redis.Redis.from_url(str(location))
+        client.ping()
+    except (redis.RedisError, ValueError) as e:
+        raise CorpusError(f"--corpus {shown(str(location))}: {first_line(e)}") from None
+    return LastingCorpus(RedisExampleDatabase(client, expire_after=KEPT_FOR, key_prefix=KEY_PREFIX))
+
+
+def shown(location: str | Path) -> str:
+    """``location`` as it may be printed and stored: a Redis URL without its password."""
+    parts = urlsplit(str(location))
+    if not is_redis(location) or parts.password is None:
+        return str(location)
+    host = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + host))
+
+
+def first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__

@@ -1,0 +1,108 @@
+"""The ``interpret`` backend screens with Pallas' generic interpreter and has TPU interpret mode
+judge what it flags. That is only sound if the two compute the same numbers on fuzzpass's
+kernels: the same NaN wherever memory was never written or poison leaked, and the same values
+elsewhere. These tests hold them to it on the shared cases, the examples and the kernels of
+every mutant, and check the screen's bookkeeping: a finding is TPU interpret mode's, a false
+alarm of the screen is overruled and said so."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fuzzpass.backends import interpret
+from fuzzpass.case import Case, load_case
+from fuzzpass.data import draw
+from fuzzpass.judge.check import check_case
+from fuzzpass.judge.mutants import MUTANTS
+from reference.compile import compile_variant
+from tests.conftest import SHARED_CASES
+from tests.judge.test_mutants import sum_over_lane_tile
+
+ROOT = Path(__file__).resolve().parents[2]
+REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("test_minimized_*.py"))
+
+
+def caught(module: Path) -> tuple[Case, str, str, str]:
+    """An exported regression's case, and the mutant it catches with the verdict kind: one
+    killing case per mutant, minimized by fuzzpass itself."""
+    exported = importlib.import_module(f"tests.regressions.{module.stem}")
+    mutant = module.stem.removeprefix("test_minimized_").removesuffix("_finding").replace("_", "-")
+    source = module.read_text()
+    kind = source.split("Finding: ", 1)[1].split(" |", 1)[0]
+    poison = "finite" if '"finite",' in source else "zero" if '"zero",' in source else "nan"
+    return exported.CASE, mutant, kind, poison
+
+
+def assert_same_numbers(case: Case, poison: str, mutant: str | None = None) -> None:
+    data = draw(case, poison)
+    variants = [compile_variant(case.spec, "off")]
+    variants.append(MUTANTS[mutant].compile(case.spec, "t") if mutant else compile_variant(case.spec, "on"))
+    for variant in variants:
+        try:
+            generic = interpret.run(variant.source, data, case.spec.dtype, "generic")
+        except Exception as e:  # a kernel that cannot be built fails alike in both
+            with pytest.raises(type(e)):
+                interpret.run(variant.source, data, case.spec.dtype, "tpu")
+            continue
+        tpu = interpret.run(variant.source, data, case.spec.dtype, "tpu")
+        assert generic.keys() == tpu.keys()
+        for name, got in generic.items():
+            assert np.array_equal(np.isnan(got), np.isnan(tpu[name])), f"{name}: NaN in different places"
+            np.testing.assert_allclose(got, tpu[name], rtol=1e-6, atol=0, equal_nan=True, err_msg=name)
+
+
+CASES = [*SHARED_CASES, *sorted((ROOT / "examples").glob("*.json"))]
+
+
+@pytest.mark.parametrize("path", CASES, ids=lambda p: p.stem)
+def test_both_interpreters_compute_the_same_numbers_on_the_shipped_cases(path: Path) -> None:
+    assert_same_numbers(load_case(path), "nan")
+
+
+@pytest.mark.parametrize("module", REGRESSIONS, ids=lambda p: p.stem.removeprefix("test_minimized_"))
+def test_both_interpreters_compute_the_same_numbers_on_each_mutants_killing_case(module: Path) -> None:
+    case, mutant, _, poison = caught(module)
+    assert_same_numbers(case, poison, mutant)
+
+
+def test_the_regressions_cover_every_mutant_the_numerics_kill() -> None:
+    covered = {caught(m)[1] for m in REGRESSIONS} | {"wrong-axis"}  # wrong-axis: the test below
+    assert covered >= {name for name, m in MUTANTS.items() if m.oracle == "interpret"}
+
+
+@pytest.mark.parametrize("module", REGRESSIONS, ids=lambda p: p.stem.removeprefix("test_minimized_"))
+def test_a_mutant_is_killed_the_same_way_in_tpu_interpret_mode(module: Path) -> None:
+    case, mutant, kind, poison = caught(module)
+    screened = check_case(case, backend="interpret", poison=poison, mutant=MUTANTS[mutant])
+    tpu = check_case(case, backend="interpret-tpu", poison=poison, mutant=MUTANTS[mutant])
+    assert screened.verdict.value == tpu.verdict.value == kind
+    assert tpu.backends == {"interpret-tpu": "ran"}
+    if kind in ("mismatch", "nonfinite-leak", "baseline-mismatch", "crash"):  # flagged by the screen, judged again
+        assert screened.backends == {"interpret": f"generic interpreter: {kind}; TPU interpret mode: {kind}"}
+    else:  # a decision finding: the numbers are right under both
+        assert screened.backends == {"interpret": "ran"}
+
+
+def test_wrong_axis_is_killed_the_same_way_in_tpu_interpret_mode() -> None:
+    case = Case(name="wrong-axis", seed=3, spec=sum_over_lane_tile(), expect_deferred=None)
+    assert_same_numbers(case, "finite", "wrong-axis")
+    tpu = check_case(case, backend="interpret-tpu", poison="finite", mutant=MUTANTS["wrong-axis"])
+    assert tpu.verdict.value == "mismatch"
+
+
+def test_a_false_alarm_of_the_screen_is_overruled_by_tpu_interpret_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = interpret.run
+
+    def noisy_screen(source, data, dtype, interpreter="generic"):  # type: ignore[no-untyped-def]
+        outs = real(source, data, dtype, interpreter)
+        return {k: v + 1.0 for k, v in outs.items()} if interpreter == "generic" else outs
+
+    monkeypatch.setattr(interpret, "run", noisy_screen)
+    result = check_case(load_case(SHARED_CASES[0]), backend="interpret", poison="zero")
+    assert result.verdict.value == "pass"
+    assert result.backends == {"interpret": "generic interpreter: baseline-mismatch; TPU interpret mode: pass"}
+    assert result.comparisons["eager"].out_of_tolerance == 0  # the kept comparisons are TPU interpret mode's

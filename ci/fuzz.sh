@@ -14,7 +14,9 @@
 # Workers: fuzzpass run's default, one per core, or one per TPU chip with the tpu backend (a
 # worker owns its chip: libtpu lets one process hold a chip). With FUZZPASS_RAY_ADDRESS set
 # (a Ray cluster of TPU hosts: `ray start --head` on one, `ray start --address` on the others),
-# the workers are Ray actors over every host of the cluster (`fuzzpass run --ray`).
+# the workers are Ray actors over every host of the cluster (`fuzzpass run --ray`). With
+# FUZZPASS_CORPUS set to a Redis URL, the corpus is that server's, shared by every run that
+# names it (`fuzzpass run --corpus`), instead of OUT/corpus.
 # Exit: 0 nothing new found, 1 a new finding (its case, verdict and summary are under OUT),
 # 2 a usage error.
 set -euo pipefail
@@ -30,6 +32,7 @@ case "$backend" in
   helion-gate) backend="helion"; policy="helion"; extra=(--tpu v5e,v6e,tpu7x --check-gate) ;;
 esac
 if [ -n "${FUZZPASS_RAY_ADDRESS:-}" ]; then extra+=(--ray "$FUZZPASS_RAY_ADDRESS"); fi
+if [ -n "${FUZZPASS_CORPUS:-}" ]; then extra+=(--corpus "$FUZZPASS_CORPUS"); fi
 
 status=0
 fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --seed "$seed" \

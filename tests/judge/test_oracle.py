@@ -60,7 +60,7 @@ def test_a_kernel_the_pass_left_alone_runs_once(monkeypatch: pytest.MonkeyPatch)
 
     runs: list[str] = []
     real = interpret.run
-    monkeypatch.setattr(interpret, "run", lambda source, *a: runs.append(source.text) or real(source, *a))
+    monkeypatch.setattr(interpret, "run", lambda source, *a, **k: runs.append(source.text) or real(source, *a, **k))
     kept = check_case(case(regrouping_reshape(second_use=False)), backend="interpret")
     assert kept.deferred == {"x": []} and len(runs) == 1 and kept.bitwise_equal
     runs.clear()

@@ -142,6 +142,10 @@ def parser() -> argparse.ArgumentParser:
     gate_report = sub.add_parser("gate-report", help="summarize a --check-gate run, per generation and pattern")
     gate_report.add_argument("out", type=Path, help="the run's --out directory")
 
+    report = sub.add_parser("report", help="the morning report: one self-contained HTML page of a run")
+    report.add_argument("out", type=Path, help="the run's --out directory")
+    report.add_argument("-o", "--output", type=Path, default=None, help="where to write it (default: OUT/report.html)")
+
     minimize = sub.add_parser("minimize", help="shrink a failing case while it fails the same way")
     minimize.add_argument("case", help="a failing case file (a finding's case.json, or any case)")
     minimize.add_argument("-o", "--output", type=Path, required=True, help="where to write the smallest case")
@@ -377,6 +381,16 @@ def cmd_gate_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from fuzzpass.report.write import write_report
+
+    if not args.out.is_dir():
+        print(f"fuzzpass: error: {args.out} is not a run's --out directory", file=sys.stderr)
+        return 2
+    print(write_report(args.out, args.output))
+    return 0
+
+
 def _open_finding(args: argparse.Namespace) -> Opened | None:
     """The case, its config and kind (``fuzzpass.repro.finding.Opened``), with libtpu's
     environment set; None after printing why the file cannot be read."""
@@ -450,6 +464,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "export": cmd_export,
         "bench": cmd_bench,
         "gate-report": cmd_gate_report,
+        "report": cmd_report,
     }
     return commands[args.command](args)
 

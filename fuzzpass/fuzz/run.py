@@ -262,6 +262,7 @@ class Run:
     def run(self) -> RunResult:
         (self.o.out / "logs").mkdir(parents=True, exist_ok=True)
         self.start = time.monotonic()
+        self.result.timeline.append((0.0, 0, 0))  # the timeline starts with the run
         for index in range(self.o.jobs):
             self.spawn(index, 0, self.quota(index))
         last_summary = self.start
@@ -298,11 +299,23 @@ class Run:
             self.progress.note("minimizing and exporting the findings...")
             self.repros.drain(limit=10 * 60)
         self.write_summary()
+        self.write_report()
         self.progress.close(self.result)
         return self.result
 
+    def write_report(self) -> None:
+        """``--out/report.html``, the morning report; a report that cannot be written costs a
+        line on stderr, never the run's result (``fuzzpass report DIR`` writes it again)."""
+        from fuzzpass.report.write import write_report
+
+        try:
+            write_report(self.o.out)
+        except Exception as e:  # the run's findings and summary are already on disk
+            print(f"fuzzpass: report.html not written: {type(e).__name__}: {e}", file=sys.stderr)
+
     def write_summary(self) -> None:
         self.result.seconds = time.monotonic() - self.start
+        self.result.mark_time()
         self.result.unsupported = {m: str(p) for m, p in self.unsupported.examples.items()}
         self.result.workers = [
             {"worker": w.index, "incarnation": w.incarnation, "disabled": sorted(w.disabled)}

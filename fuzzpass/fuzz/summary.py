@@ -11,6 +11,24 @@ from fuzzpass.fuzz.coverage import branches
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
 
+TIMELINE_POINTS = 512
+
+VERSIONED = ("fuzzpass", "jax", "jaxlib", "libtpu", "helion", "torch", "hypothesis")
+"""The packages whose versions a run records: what produced its verdicts and kernels."""
+
+
+def versions() -> dict[str, str | None]:
+    """Installed versions of :data:`VERSIONED` (None: not installed), read without importing them."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found: dict[str, str | None] = {}
+    for name in VERSIONED:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
+
 
 @dataclass
 class RunResult:
@@ -28,6 +46,7 @@ class RunResult:
     audited: int = 0  # cases whose gate was audited (``--check-gate``; ``gate.jsonl``)
     helion_audited: int = 0  # cases whose Helion gate was audited (``--check-gate --backend helion``)
     stages: Counter[str] = field(default_factory=Counter)  # worker seconds per stage (``profile``)
+    timeline: list[tuple[float, int, int]] = field(default_factory=list)  # (seconds, cases, findings)
     helion: Counter[str] = field(default_factory=Counter)  # per load and tile: Helion agrees or differs
     compiles: CompileTally = field(default_factory=CompileTally)  # per TPU generation (``tpu_compile``)
     helion_compiles: CompileTally = field(default_factory=CompileTally)  # Helion's kernels (``helion_tpu_compile``)
@@ -59,6 +78,9 @@ class RunResult:
             "compile_cache": self.compile_cache(),
             "corpus": shown(o.corpus_location),
             "budget": str(o.budget),
+            "generations": list(c.generations) if c.generations is not None else None,
+            "gate_generations": list(c.gate) if c.gate is not None else None,
+            "versions": versions(),
             "stopped": self.stopped,
             "cases": self.cases,
             "seconds": round(self.seconds, 2),
@@ -78,7 +100,16 @@ class RunResult:
             "tpu_compile": self.compiles.to_json(),
             "helion_tpu_compile": self.helion_compiles.to_json(),
             "tpu_unsupported_examples": self.unsupported,
+            "timeline": [list(point) for point in self.timeline],
         }
+
+    def mark_time(self) -> None:
+        """One point of the timeline the morning report draws (cases and findings over the
+        run's time): a point per summary written, every ten seconds or so, thinned to at most
+        :data:`TIMELINE_POINTS` by dropping every other one."""
+        self.timeline.append((round(self.seconds, 1), self.cases, len(self.findings)))
+        if len(self.timeline) > TIMELINE_POINTS:
+            self.timeline = self.timeline[::2] + ([self.timeline[-1]] if len(self.timeline) % 2 == 0 else [])
 
     @property
     def helion_agreement(self) -> float | None:

@@ -3,7 +3,8 @@
 Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it so):
 
 - ``cli``: the command: parses arguments and calls the library.
-- ``fuzz/``: many cases: explorer, run and workers, findings store, coverage, progress.
+- ``fuzz/``: many cases: explorer, run and workers, corpus, findings store, coverage, progress.
+- ``report/``: the morning report, one HTML page of a run's directory.
 - ``repro/``: minimize, export, regression helpers, the run's repro queue.
 - ``perf/``: gate report and the dense-KV benchmark.
 - ``judge/``: one case: data, ground truth, oracle, verdicts, check, gate audit, Helion, mutants.

@@ -16,8 +16,8 @@ from fuzzpass.report.kernels import side_by_side
 from fuzzpass.report.rundir import FindingView, RunDir
 
 KERNELS_SHOWN = 12
-"""Findings whose kernels the page shows side by side (new ones first): a night with hundreds
-of signatures keeps a page that opens quickly; the rest have their links."""
+"""Findings whose kernels the page holds side by side (new ones first; the first one unfolded):
+a night with hundreds of signatures keeps a page that opens quickly; the rest have their links."""
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 """Nothing but the page itself: no script, no font, no request (the browser enforces it)."""
@@ -160,7 +160,8 @@ def kernels(f: FindingView, i: int) -> str:
     changed = sum(r.changed for r in rows)
     body = "".join(f"<tr{' class=changed' if r.changed else ''}>{cell(r.eager)}{cell(r.deferred)}</tr>" for r in rows)
     head = "<tr><th>eager (Before)</th><th>deferred (After)</th></tr>"
-    return (f'<details id="kernels-{i}" open>{summary}<p>{changed} lines changed by the pass, marked.</p>'
+    lines = f"{changed} line{'s' if changed != 1 else ''} changed by the pass, marked"
+    return (f'<details id="kernels-{i}"{" open" if i == 0 else ""}>{summary}<p>{lines}.</p>'
             f'<table class="kernels">{head}{body}</table></details>')  # fmt: skip
 
 

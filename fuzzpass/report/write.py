@@ -18,5 +18,8 @@ def write_report(out: Path, dest: Path | None = None) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=dest.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
         f.write(text)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(f.name, 0o666 & ~umask)  # as an ordinary file: a temporary one is the owner's alone
     os.replace(f.name, dest)
     return dest

@@ -20,7 +20,8 @@ import pytest
 
 from fuzzpass.report.write import write_report
 
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+CHROMIUM = next(filter(None, map(shutil.which, ("chromium", "chromium-browser", "google-chrome"))), None)
+CHROMEDRIVER = shutil.which("chromedriver")
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +30,7 @@ def browser() -> Iterator[Any]:
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    assert CHROMIUM and CHROMEDRIVER, "the report's tests need Debian's chromium and chromium-driver (.ci/run)"
+    assert CHROMIUM and CHROMEDRIVER, "the report's tests need chromium and chromedriver (.ci/run installs Debian's)"
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):

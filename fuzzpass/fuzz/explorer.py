@@ -38,6 +38,12 @@ class NewFinding(Exception):
     """Raised inside a segment so that Hypothesis saves the example and ends the segment."""
 
 
+class ShrinkingOver(BaseException):
+    """Raised when a segment's shrinking time is spent. Hypothesis stops at once on a
+    ``BaseException``; a candidate that merely passed would have it try every candidate left,
+    for up to five minutes (its own limit), while the worker checks nothing."""
+
+
 def derive_seed(*parts: object) -> int:
     """A 64-bit seed from the run's seed and a worker's coordinates (stable across Pythons)."""
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "big")
@@ -88,7 +94,7 @@ class Explorer:
                 checked = self.recent.get(text)
                 if checked is None:
                     if shrinking and time.monotonic() > deadline[0]:
-                        return  # out of shrinking time: only cases already seen failing still fail
+                        raise ShrinkingOver
                     self.on_start(case)
                     profile.add("generate", time.perf_counter() - self.since)
                     checked = check(case, self.config, example.structure.expect)
@@ -122,7 +128,7 @@ class Explorer:
             print_blob=False,
         )(test)
         test.hypothesis.inner_test._hypothesis_internal_add_digest = self.digest()  # type: ignore[attr-defined]
-        with contextlib.suppress(NewFinding, Flaky):
+        with contextlib.suppress(NewFinding, Flaky, ShrinkingOver):
             test()
         if pending and self.shrink_seconds > 0:
             self.on_shrunk(pending[0], shrunk[-1])

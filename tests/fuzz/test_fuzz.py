@@ -66,3 +66,22 @@ def test_mutant_is_killed_within_bounded_cases_by_its_own_bug(mutant: str) -> No
     config = Config(backend=MUTANTS[mutant].oracle, poison=first.report["poison"])
     assert check(case, replace(config, mutant=mutant)).signature == first.signature  # it replays
     assert check(case, config).signature is None  # and the real pass gets that case right
+
+
+def test_shrinking_ends_at_its_deadline_and_hands_over_the_smallest_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once the segment's shrinking time is spent, Hypothesis is stopped at its next candidate
+    (``ShrinkingOver``), not left to try every candidate it has for up to five minutes while
+    the worker checks nothing: a run with findings went from 12 to 236 cases in 60 s."""
+    from generators.examples import Example
+
+    drawn = Counter[str]()
+    real_cases = Example.cases
+    monkeypatch.setattr(Example, "cases", lambda self, name: drawn.update([name]) or real_cases(self, name))
+    shrunk: list[str] = []
+    config = Config(policy="deferrable", seed=SEED, mutant="drop-remask")
+    explorer = Explorer(config, frozenset(), lambda checked: None, max_examples=MAX_EXAMPLES, shrink_seconds=1e-9,
+                        on_shrunk=lambda found, case: shrunk.append(case))  # fmt: skip
+    found = explorer.segment(SEED)
+    assert found is not None and found.kind == "mismatch"
+    assert len(shrunk) == 1 and parse_case(json.loads(shrunk[0])).name  # the failing case, handed over
+    assert sum(drawn.values()) <= explorer.cases + 3  # the finding replayed once, one candidate stopped

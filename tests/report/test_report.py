@@ -138,3 +138,22 @@ def test_the_same_run_gives_the_same_charts(finding_run: Path, tmp_path: Path) -
     second = write_report(finding_run, tmp_path / "b.html").read_text()
     strip = [line for line in first.splitlines() if "written" not in line]
     assert strip == [line for line in second.splitlines() if "written" not in line]
+
+
+def test_a_helion_run_shows_helions_agreement_compiles_and_gate(tmp_path: Path) -> None:
+    """The Helion parts, from a ``--backend helion --check-gate`` run's files (written here: a
+    real one takes minutes): Helion's agreement table, its compile panel, its gate points."""
+    counts = {"eager": 1000, "deferred": 900, "forced": 900}
+    record = {"pattern": {}, "choice": "defer", "counts": {"v6e": counts}, "rejected": {}, "case": "c"}
+    helion = dict(record, by="helion", choice="keep", counts={"v6e": {"eager": 1200, "deferred": 1200, "forced": 800}})
+    (tmp_path / "gate.jsonl").write_text(json.dumps(dict(record, by="reference")) + "\n" + json.dumps(helion) + "\n")
+    tally = {"v6e": {"compiled": 3, "rejected": 1, "unsupported": 2, "messages": {"Invalid vector type for load": 1}}}
+    summary = {"seed": 1, "backend": "helion", "policy": "helion", "findings": [], "gate_generations": ["v6e"],
+               "helion_decisions": {"agree": 40, "differ": 2, "rate": 0.9524}, "tpu_compile": tally,
+               "helion_tpu_compile": tally, "branches": {"deferred": 3, "gate": 0}}  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    page = write_report(tmp_path).read_text()
+    assert '<table id="helion"><tr><th>agree</th><td>40</td></tr>' in page
+    assert page.count("kernels</text>") == 2  # the reference's and Helion's compile panels
+    assert "helion: gate finding (1)" in page and "reference (1)" in page  # 1200 > 800 * 1.05: Helion kept, costlier
+    assert "Invalid vector type for load" in page

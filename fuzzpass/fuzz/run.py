@@ -9,7 +9,8 @@ and the run goes on. Everything a worker sends is on disk before the next messag
 killing the run loses nothing it already found.
 
 Layout of ``--out``: ``findings/<signature>/{case.json,verdict.json}``, ``corpus/`` (the
-Hypothesis example database), ``logs/worker-<n>.log`` and ``summary.json``.
+Hypothesis example database, unless ``--corpus`` puts it elsewhere), ``cache/`` (compiled
+programs), ``logs/worker-<n>.log``, ``summary.json`` and, at the end, ``report.html``.
 """
 
 from __future__ import annotations

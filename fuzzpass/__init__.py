@@ -10,7 +10,8 @@ Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it 
 - ``judge/``: one case: data, ground truth, oracle, verdicts, check, gate audit, Helion, mutants.
 - ``backends/``: where kernels compile and run.
 - the foundation, imported by every room: ``case`` (the contract, ``fuzzpass.case/1``),
-  ``data`` (a case's concrete inputs, drawn from its seed) and ``profile`` (the stage timer).
+  ``data`` (a case's concrete inputs, drawn from its seed), ``files`` (files written whole or not
+  at all) and ``profile`` (the stage timer).
 
 ``fuzzpass.regression`` is the stable import path of exported regression tests.
 """

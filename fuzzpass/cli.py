@@ -315,7 +315,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or MINIMIZE_SECONDS[args.backend],
         ray=args.ray,
         compile_cache=args.compile_cache or args.out / "cache",
-        corpus=args.corpus or str(args.out / "corpus"),
+        corpus=args.corpus,
     )
     try:
         result = run(options)

@@ -18,7 +18,7 @@ PACKAGES = ("fuzzpass", "generators", "reference")
 RANKS = {"foundation": 0, "backends": 1, "judge": 2, "perf": 3, "repro": 4, "report": 5, "fuzz": 6, "cli": 7}
 """fuzzpass's rooms, lowest first: a module imports only modules of its own room or lower."""
 
-FOUNDATION = {"fuzzpass", "fuzzpass.case", "fuzzpass.data", "fuzzpass.profile"}
+FOUNDATION = {"fuzzpass", "fuzzpass.case", "fuzzpass.data", "fuzzpass.files", "fuzzpass.profile"}
 
 
 def module_name(path: Path) -> str:

@@ -1,10 +1,11 @@
 """Where kernels run: ``interpret`` and ``interpret-tpu`` (the CPU, Pallas' two interpreters),
 ``tpu-aot`` (the TPU compiler, deviceless) and ``tpu`` (a TPU host). All build kernels through
-:mod:`fuzzpass.backends.kernel`, so what cannot run here is still compiled here exactly as a TPU host would compile it.
-``helion`` is the other side of the differential: production Helion compiles the case.
+:mod:`fuzzpass.backends.kernel`, so what cannot run here is still compiled here exactly as a
+TPU host would compile it. ``helion`` is the other side of the differential: production Helion
+compiles the case.
 
-May import: the foundation modules (``fuzzpass.case``, ``fuzzpass.data``, ``fuzzpass.profile``)
-and ``reference``. JAX, libtpu and Helion are imported inside the functions that need them.
+May import: the foundation modules (``fuzzpass.case``, ``fuzzpass.data``, ``fuzzpass.files``,
+``fuzzpass.profile``) and ``reference``. JAX, libtpu and Helion are imported inside the functions that need them.
 """
 
 from __future__ import annotations

@@ -20,16 +20,16 @@ in this process only.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import os
 import pickle
 import platform
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any
+
+from fuzzpass.files import write_atomically
 
 FORMAT = b"fuzzpass-executable/1\n"
 IN_MEMORY = 256
@@ -69,16 +69,19 @@ def key(text: str, grid: tuple[int, ...], interpreter: str, args: list[Any]) -> 
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def executable(jitted: Any, text: str, grid: tuple[int, ...], interpreter: str, args: list[Any]) -> tuple[Any, str]:
-    """The compiled ``jitted`` for ``args``, and where it came from: ``memory``, ``disk`` or
-    ``compiled`` (traced, lowered and compiled now, then kept)."""
-    k = key(text, grid, interpreter, args)
+def executable(text: str, grid: tuple[int, ...], interpreter: str, args: list[Any]) -> tuple[Any, str]:
+    """The kernel of generated source ``text`` over ``grid``, compiled under ``interpreter``
+    for ``args``, and where it came from: ``memory``, ``disk`` or ``compiled`` (traced, lowered
+    and compiled now, then kept)."""
+    from fuzzpass.backends.kernel import jitted, structural
+
+    k = key(structural(text), grid, interpreter, args)
     if (found := _loaded.get(k)) is not None:
         _loaded.move_to_end(k)
         return found, "memory"
     origin = "disk"
     if (found := _read(k)) is None:
-        found, origin = jitted.trace(*args).lower().compile(), "compiled"
+        found, origin = jitted(text, grid, interpreter).trace(*args).lower().compile(), "compiled"
         if interpreter == "generic":
             _write(k, found)
     _loaded[k] = found
@@ -113,17 +116,10 @@ def _write(k: str, compiled: Any) -> None:
     path = _path(k)
     if path is None:
         return
-    temporary = None
     try:
         from jax.experimental.serialize_executable import serialize
 
         payload = pickle.dumps(serialize(compiled))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as f:
-            temporary = f.name
-            f.write(FORMAT + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-        os.replace(temporary, path)
+        write_atomically(path, FORMAT + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
     except Exception:  # a full disk, a read-only directory, an executable XLA cannot serialize
-        if temporary is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
+        pass

@@ -10,7 +10,7 @@ import numpy as np
 
 from fuzzpass import profile
 from fuzzpass.backends import executables
-from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, jitted, outputs, structural
+from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, outputs
 from fuzzpass.data import CaseData
 from reference.codegen import KernelSource
 
@@ -31,9 +31,7 @@ def run(source: KernelSource, data: CaseData, dtype: str, interpreter: str = "ge
     args = call_args(source, data, dtype)
     name = STAGES[interpreter]
     start = time.perf_counter()
-    compiled, origin = executables.executable(
-        jitted(source.text, grid, interpreter), structural(source.text), grid, interpreter, args
-    )
+    compiled, origin = executables.executable(source.text, grid, interpreter, args)
     spent = {"memory": name, "disk": f"{name}-load", "compiled": f"{name}-compile"}[origin]
     profile.add(spent, time.perf_counter() - start)
     with profile.stage(name):

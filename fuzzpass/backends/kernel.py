@@ -45,7 +45,7 @@ def bucketed_grid(data: CaseData) -> tuple[int, ...]:
 
 INTERPRETERS = ("generic", "tpu")
 """Pallas' two interpreters on the CPU. ``generic`` discharges the kernel into one XLA program
-(no host callbacks, so JAX's persistent compilation cache can keep it): scratch and outputs
+(no host callbacks, so its executable can be serialized and kept): scratch and outputs
 start as NaN, DMAs are copies. ``tpu`` is Pallas' TPU interpret mode: every memory access is a
 callback into a simulated TPU (VMEM and HBM buffers, DMA engines and semaphores, out-of-bounds
 reads raise), with uninitialized memory filled with NaN; several times slower to run, and

@@ -32,11 +32,12 @@ from typing import Any
 from fuzzpass.backends import chips
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.case import load_case, parse_case
+from fuzzpass.files import write_atomically
 from fuzzpass.fuzz.coverage import reasons_of
 from fuzzpass.fuzz.explorer import derive_seed
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.progress import Progress
-from fuzzpass.fuzz.store import FindingStore, UnsupportedStore, write_atomically
+from fuzzpass.fuzz.store import FindingStore, UnsupportedStore
 from fuzzpass.fuzz.summary import RunResult, helion_agreement
 from fuzzpass.fuzz.worker import worker_main
 from fuzzpass.judge.checked import Checked, Config, check, unchecked_report

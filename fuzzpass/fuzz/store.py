@@ -9,11 +9,11 @@ remembered, so ``--fail-on new`` can tell a new finding from a known one.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fuzzpass.files import write_atomically
 from fuzzpass.judge.checked import Checked
 from fuzzpass.judge.signature import Signature, blank_numbers
 
@@ -46,14 +46,6 @@ class Finding:
             "minimized": str(self.minimized) if self.minimized else None,
             "repro": str(self.repro) if self.repro else None,
         }
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` so that a reader (or a crash) never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def _recorded(path: Path) -> Signature | None:

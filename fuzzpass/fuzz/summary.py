@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,8 +18,10 @@ VERSIONED = ("fuzzpass", "jax", "jaxlib", "libtpu", "helion", "torch", "hypothes
 """The packages whose versions a run records: what produced its verdicts and kernels."""
 
 
+@functools.cache
 def versions() -> dict[str, str | None]:
-    """Installed versions of :data:`VERSIONED` (None: not installed), read without importing them."""
+    """Installed versions of :data:`VERSIONED` (None: not installed), read without importing
+    them, once per process: a summary is written every ten seconds."""
     from importlib.metadata import PackageNotFoundError, version
 
     found: dict[str, str | None] = {}
@@ -55,7 +58,7 @@ class RunResult:
     stopped: str = ""
 
     def compile_cache(self) -> str | None:
-        """Where the workers keep compiled programs, or why JAX's cache cannot serve them."""
+        """Where the workers keep compiled programs, or why no cache on disk can serve them."""
         from fuzzpass.backends.environment import compile_cache_unused
 
         config = self.options.config
@@ -80,7 +83,7 @@ class RunResult:
             "budget": str(o.budget),
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,
-            "versions": versions(),
+            "versions": dict(versions()),
             "stopped": self.stopped,
             "cases": self.cases,
             "seconds": round(self.seconds, 2),

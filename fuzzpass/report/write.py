@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
+from fuzzpass.files import write_atomically
 from fuzzpass.report.page import render
 from fuzzpass.report.rundir import load
 
@@ -14,12 +13,5 @@ def write_report(out: Path, dest: Path | None = None) -> Path:
     """Render the report of the run under ``out`` to ``dest`` (default ``out/report.html``),
     atomically: a CI step that uploads it never sees half a page."""
     dest = dest or out / "report.html"
-    text = render(load(out), dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=dest.parent, delete=False, suffix=".tmp", encoding="utf-8") as f:
-        f.write(text)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(f.name, 0o666 & ~umask)  # as an ordinary file: a temporary one is the owner's alone
-    os.replace(f.name, dest)
+    write_atomically(dest, render(load(out), dest))
     return dest

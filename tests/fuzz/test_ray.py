@@ -49,9 +49,14 @@ def test_actors_find_a_mutants_bug_and_write_each_finding_once(
     assert run.returncode == 1, stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["stopped"] == "first finding" and summary["jobs"] == 2
-    (finding,) = summary["findings"]
-    assert finding["kind"] in ("mismatch", "nonfinite-leak", "decision")
-    assert [p.parent.name for p in (tmp_path / "findings").glob("*/case.json")] == [Path(finding["case"]).parent.name]
+    # both actors may be mid-finding when the first lands: the run waits for the other's, so one
+    # or two findings, each signature once, each written once
+    findings = summary["findings"]
+    assert 1 <= len(findings) <= 2
+    assert len({f["signature"] for f in findings}) == len(findings)
+    assert all(f["kind"] in ("mismatch", "nonfinite-leak", "decision") for f in findings)
+    written = sorted(p.parent.name for p in (tmp_path / "findings").glob("*/case.json"))
+    assert written == sorted(Path(f["case"]).parent.name for f in findings)
     assert summary["compile_cache"] == str(tmp_path / "cache")  # each host's workers share their kernels there
     assert list((tmp_path / "cache" / "kernels").rglob("*.bin"))
     assert redis_lib.Redis.from_url(redis_url).keys()  # each actor reached the shared Redis corpus itself

@@ -77,6 +77,7 @@ def parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--mutant", choices=MUTANT_NAMES, help="check a deliberately broken pass instead of the real one"
     )
+    _candidate_args(check)
 
     run = sub.add_parser("run", help="fuzz: draw cases and check them until the budget is spent")
     _common_run_args(run)
@@ -85,6 +86,7 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--poison", choices=POISONS, default="nan", help="what lies past the end of every input")
     run.add_argument("--out", type=Path, default=Path("fuzzpass-out"), help="findings, corpus, logs, summary.json")
     run.add_argument("--mutant", choices=MUTANT_NAMES, help="fuzz a deliberately broken pass")
+    _candidate_args(run)
     run.add_argument(
         "--timeout", type=_positive, default=None, help="seconds one case may take (default 60; 300 with --check-gate)"
     )
@@ -163,6 +165,12 @@ def parser() -> argparse.ArgumentParser:
     _common_run_args(mutants)
     mutants.add_argument("--budget", type=_budget, default="60s", help="per mutant: seconds or cases")
     mutants.add_argument("--only", type=_mutant_list, metavar="NAMES", help="comma-separated mutants (default all)")
+    mutants.add_argument(
+        "--pass",
+        dest="candidate",
+        metavar="FILE.py:NAME",
+        help="a mutant written elsewhere (a MaskDeferral subclass) to kill instead of the shipped ones",
+    )
     mutants.add_argument("--out", type=Path, help="keep each mutant's run under DIR/<mutant> (default: a temp dir)")
     mutants.add_argument("--json", action="store_true", help="print a JSON list: mutant, killed, seconds, cases")
     mutants.add_argument(
@@ -171,7 +179,39 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="also minimize each first finding within SECONDS and report its size before and after",
     )
+    exhaust = sub.add_parser("exhaust", help="check every structure the generators can draw up to K graph nodes")
+    exhaust.add_argument(
+        "--max-nodes", type=_positive_int, required=True, metavar="K", help="graph nodes, loads and stores included"
+    )
+    exhaust.add_argument("--seed", type=int, default=None, help="seeds the repros' data (default: random, printed)")
+    exhaust.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: cores)")
+    exhaust.add_argument("--budget", type=_budget, default=None, help="stop early: seconds or cases (default: none)")
+    exhaust.add_argument("--backend", choices=BACKENDS, default="interpret", help="where to run (default: interpret)")
+    exhaust.add_argument("--poison", choices=POISONS, default="nan", help="what lies past the end of every input")
+    exhaust.add_argument("--out", type=Path, default=Path("fuzzpass-exhaust"), help="findings, logs, summary.json")
+    exhaust.add_argument("--mutant", choices=MUTANT_NAMES, help="check a deliberately broken pass")
+    _candidate_args(exhaust)
+    exhaust.add_argument("--stop-at-first", action="store_true", help="stop at the first finding")
+    exhaust.add_argument("--timeout", type=_positive, default=None, help="seconds one case may take (default 60)")
+    exhaust.add_argument("--no-minimize", action="store_true", help="keep findings as found (no repro)")
+    exhaust.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
+    exhaust.add_argument("--quiet", action="store_true", help="no progress display")
     return top
+
+
+def _candidate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pass",
+        dest="candidate",
+        metavar="FILE.py:NAME",
+        help="the pass to check in the deferred variant: a reference.defer.MaskDeferral subclass in FILE.py",
+    )
+    p.add_argument(
+        "--gate",
+        choices=("positional", "layout"),
+        default="positional",
+        help="the reference pass's profitability gate (default positional: Helion's)",
+    )
 
 
 def _common_run_args(p: argparse.ArgumentParser) -> None:
@@ -190,6 +230,9 @@ def _finding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--backend", choices=BACKENDS, help="default: the finding's, else interpret")
     p.add_argument("--poison", choices=POISONS, help="default: the finding's (its verdict.json), else nan")
     p.add_argument("--mutant", choices=MUTANT_NAMES, help="default: the finding's mutant, if any")
+    p.add_argument(
+        "--pass", dest="candidate", metavar="FILE.py:NAME", help="default: the finding's candidate pass, if any"
+    )
 
 
 def _budget(text: str) -> Any:
@@ -225,6 +268,23 @@ def _mutant_list(text: str) -> tuple[str, ...]:
     return names
 
 
+def _candidate(args: argparse.Namespace) -> Any:
+    """The ``--pass`` candidate (``judge.candidate.Candidate``), None without one; exits 2
+    with one line when the file or class cannot be used, or ``--mutant`` is given too."""
+    if getattr(args, "candidate", None) is None:
+        return None
+    if getattr(args, "mutant", None):
+        print("fuzzpass: error: --pass and --mutant: give one pass to check", file=sys.stderr)
+        raise SystemExit(2)
+    from fuzzpass.judge.candidate import CandidateError, parse
+
+    try:
+        return parse(args.candidate)
+    except CandidateError as e:
+        print(f"fuzzpass: error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from fuzzpass.case import CaseError, load_case
 
@@ -235,17 +295,20 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(json.dumps({"verdict": "invalid", "error": str(e)}))
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
         return 2
+    candidate = _candidate(args)
     from fuzzpass.backends.environment import start_jax
 
     start_jax()
+    from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import check_case
-    from fuzzpass.judge.mutants import MUTANTS
     from fuzzpass.judge.render import render_check
     from fuzzpass.judge.result import BackendUnavailable
 
     try:
-        mutant = MUTANTS[args.mutant] if args.mutant else None
-        result = check_case(case, backend=args.backend, poison=args.poison, generations=args.tpu, mutant=mutant)
+        mutant = under_test(args.mutant, candidate)
+        result = check_case(
+            case, backend=args.backend, poison=args.poison, generations=args.tpu, mutant=mutant, gate_rule=args.gate
+        )
     except BackendUnavailable as e:
         print(f"fuzzpass: error: {e}", file=sys.stderr)
         return 2
@@ -293,10 +356,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replay is not None and not (args.replay / "findings").is_dir():
         print(f"fuzzpass: error: --replay: {args.replay} has no findings/ directory", file=sys.stderr)
         return 2
+    candidate = _candidate(args)
     prepare_environment()
     seed = _seed(args)
     gate = (args.tpu or GENERATIONS) if args.check_gate else None
-    config = Config(args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate)
+    config = Config(args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate, candidate, args.gate)
     if args.replay is not None:
         start_jax()  # the findings are checked in this process
         replayed = replay(args.replay, config)
@@ -332,15 +396,48 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 1 if failing else 0
 
 
+def cmd_exhaust(args: argparse.Namespace) -> int:
+    from fuzzpass.backends.environment import prepare_environment
+    from fuzzpass.fuzz.options import MINIMIZE_SECONDS, TIMEOUT, Budget, Options, workers_unavailable
+    from fuzzpass.fuzz.run import run
+    from fuzzpass.judge.checked import Config
+
+    if reason := workers_unavailable(args.backend, args.jobs, None):
+        print(f"fuzzpass: error: {reason}", file=sys.stderr)
+        return 2
+    candidate = _candidate(args)
+    prepare_environment()
+    seed = _seed(args)
+    config = Config("exhaust", args.backend, args.poison, args.mutant, None, seed, None, candidate, args.gate)
+    options = Options(
+        config,
+        args.budget or Budget(),
+        args.jobs or os.cpu_count() or 1,
+        args.out,
+        args.timeout or TIMEOUT,
+        use_swarm=False,
+        stop_at_first=args.stop_at_first,
+        progress=not args.quiet,
+        minimize_seconds=0.0 if args.no_minimize else MINIMIZE_SECONDS[args.backend],
+        compile_cache=args.out / "cache",
+        exhaust=args.max_nodes,
+    )
+    result = run(options)
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2))
+    return 1 if result.findings else 0
+
+
 def cmd_mutants(args: argparse.Namespace) -> int:
     from fuzzpass.backends.environment import prepare_environment
     from fuzzpass.fuzz.campaign import campaign, table
     from fuzzpass.judge.mutants import MUTANTS
 
+    candidate = _candidate(args)
     prepare_environment()
     seed = _seed(args)
     rows = campaign(
-        args.only or tuple(MUTANTS),
+        [candidate] if candidate else args.only or tuple(MUTANTS),
         policy=args.policy,
         seed=seed,
         budget=args.budget,
@@ -396,8 +493,9 @@ def _open_finding(args: argparse.Namespace) -> Opened | None:
     environment set; None after printing why the file cannot be read."""
     from fuzzpass.repro.finding import FindingError, open_finding
 
+    candidate = _candidate(args)
     try:
-        opened = open_finding(args.case, args.backend, args.poison, args.mutant)
+        opened = open_finding(args.case, args.backend, args.poison, args.mutant, candidate)
     except FindingError as e:
         print(f"fuzzpass: {e}", file=sys.stderr)
         return None
@@ -421,7 +519,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
     from fuzzpass.repro.minimize import minimize, size
 
     print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
-          f"{', mutant ' + config.mutant if config.mutant else ''})", file=sys.stderr)  # fmt: skip
+          f"{', pass ' + config.pass_label if config.pass_label else ''})", file=sys.stderr)  # fmt: skip
     try:
         result = minimize(case, config, args.seconds, log=_to_stderr, kind=kind)
     except ValueError as e:
@@ -465,6 +563,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "bench": cmd_bench,
         "gate-report": cmd_gate_report,
         "report": cmd_report,
+        "exhaust": cmd_exhaust,
     }
     return commands[args.command](args)
 

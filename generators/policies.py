@@ -58,6 +58,17 @@ class Policy:
     """Block sizes: TPU layout's favourites (8, 16, 128) first, odd ones after."""
     helion: bool = False
     """Draw only cases Helion's language can state (``reference.helion_codegen``)."""
+    plain_dims: tuple[int, ...] = (2, 4, 8, 16, 3, 5, 1)
+    """Sizes of a load's untiled dims, but the last."""
+    lane_dims: tuple[int, ...] = (2, 4, 8, 16, 3, 5, 1, 128)
+    """Sizes of a load's last (lane) dim when untiled: a full 128-lane row too."""
+    free_dims: tuple[int, ...] = (2, 8, 16, 3)
+    """Sizes of a dot's second operand's own free dim."""
+    repeats: int = 0
+    """Percent of main loads where one tile fills two dims (the pass refuses that tile:
+    ``tile-not-unique``; another tile of the load may still be deferred)."""
+    dead_loads: int = 0
+    """Percent of graphs with a load nobody uses (``no-uses``)."""
 
 
 _JAGGED: Weights = (("random", 3), ("uniform", 2), ("ramp", 2), ("boundary", 3), ("zero", 1), ("single", 1))
@@ -79,6 +90,8 @@ POLICIES: dict[str, Policy] = {
             reductions=_REDUCTIONS,
             distributions=_JAGGED,
             extra_path=15,
+            repeats=5,
+            dead_loads=3,
         ),
         Policy(
             name="deferrable",
@@ -92,6 +105,7 @@ POLICIES: dict[str, Policy] = {
             reductions=(("sum", 1),),
             distributions=_JAGGED,
             extra_path=25,
+            repeats=10,  # a second tile filling two dims: refused beside the tile that is deferred
         ),
         Policy(
             name="negative",
@@ -105,6 +119,8 @@ POLICIES: dict[str, Policy] = {
             reductions=_REDUCTIONS,
             distributions=_JAGGED,
             extra_path=10,
+            repeats=10,
+            dead_loads=5,
         ),
         Policy(
             name="helion",

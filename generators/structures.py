@@ -6,6 +6,11 @@ a chain of 0-3 permutes, and a consumer (a reduction, a dot with a second operan
 elementwise op and a reduction, or a store), plus the structures a policy asks for: a reshape
 on the path, a second use, a non-zero fill, a second clean path.
 
+Every choice goes through :class:`Choices`: Hypothesis draws them for ``fuzzpass run``
+(:func:`structures`), and ``generators/enumeration.py`` walks every one of them for
+``fuzzpass exhaust``, so "every structure the generators can draw" is the same set of graphs
+for both.
+
 The decision oracle is independent of the pass. While it builds the graph, the builder notes
 what became of each load's value: it reached a consumer's mask (with which fill, and where
 each tile dim then sat), or a reshape, or any other use. :func:`expected_reason` turns those
@@ -15,26 +20,73 @@ notes into the pass's rule by construction, not by walking the fx graph the pass
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from hypothesis import strategies as st
 
-from generators.oracle import FILLS, Outcome, expected_reason
-from generators.policies import Policy
+from fuzzpass.expect import FILLS, Outcome, expected_reason
+from generators.policies import Policy, Weights
 from reference.spec import Dim, KernelSpec, NodeSpec, TileSpec
 
-PLAIN_DIMS = (2, 4, 8, 16, 3, 5, 1, 128)
+T = TypeVar("T")
 
 MAX_ELEMENTS = 1 << 15
 """Elements per value in one work item: keeps an interpret-mode case in tens of milliseconds."""
 
 UNARY = ("exp", "neg", "abs")
 BINARY = ("add", "sub", "mul", "maximum")
+SCALARS = (0.5, -1.0, 2.0)
 
 
-def weighted(weights: tuple[tuple[str, int], ...]) -> st.SearchStrategy[str]:
+def weighted(weights: Weights) -> st.SearchStrategy[str]:
     """One of ``weights``' choices, as often as its weight says; shrinks to the first."""
     return st.sampled_from([choice for choice, w in weights for _ in range(w)])
+
+
+class Choices(Protocol):
+    """Every choice a structure is built from. The weights say how often Hypothesis picks
+    each option; an enumeration takes every option once."""
+
+    def pick(self, options: Sequence[T]) -> T: ...
+
+    def weighted(self, weights: Weights) -> str: ...
+
+    def integer(self, lo: int, hi: int) -> int: ...
+
+    def boolean(self) -> bool: ...
+
+    def permutation(self, n: int) -> list[int]: ...
+
+    def percent(self, p: int) -> bool:
+        """True ``p`` percent of the time."""
+        ...
+
+
+@dataclass
+class Drawn:
+    """:class:`Choices` drawn by Hypothesis (so they shrink, replay and mutate as it does)."""
+
+    draw: st.DrawFn
+
+    def pick(self, options: Sequence[T]) -> T:
+        return self.draw(st.sampled_from(options))
+
+    def weighted(self, weights: Weights) -> str:
+        return self.draw(weighted(weights))
+
+    def integer(self, lo: int, hi: int) -> int:
+        return self.draw(st.integers(lo, hi))
+
+    def boolean(self) -> bool:
+        return self.draw(st.booleans())
+
+    def permutation(self, n: int) -> list[int]:
+        return list(self.draw(st.permutations(range(n))))
+
+    def percent(self, p: int) -> bool:
+        return self.draw(st.integers(0, 99)) < p
 
 
 @dataclass(frozen=True)
@@ -58,6 +110,10 @@ class Structure:
         return {load: tuple(t for t, r in reasons.items() if r == "deferred") for load, reasons in self.expect.items()}
 
 
+class TooLarge(Exception):
+    """The structure being built has passed the enumeration's node bound."""
+
+
 @dataclass
 class _Val:
     name: str
@@ -68,8 +124,17 @@ class _Val:
 class _Builder:
     """Adds nodes through shape-aware rules and notes what each load's value became."""
 
-    def __init__(self, draw: st.DrawFn, policy: Policy, disabled: frozenset[str], dtype: str, blocks: dict[str, int]):
-        self.draw, self.policy, self.disabled = draw, policy, disabled
+    def __init__(
+        self,
+        c: Choices,
+        policy: Policy,
+        disabled: frozenset[str],
+        dtype: str,
+        blocks: dict[str, int],
+        max_nodes: int | None = None,
+    ):
+        self.c, self.policy, self.disabled = c, policy, disabled
+        self.max_nodes = max_nodes
         self.dtype, self.blocks = dtype, blocks
         self.nodes: list[NodeSpec] = []
         self.inputs: dict[str, tuple[Dim, ...]] = {}
@@ -86,6 +151,8 @@ class _Builder:
         return f"{prefix}{self.count}"
 
     def add(self, op: str, out: str | None, **fields: object) -> None:
+        if self.max_nodes is not None and len(self.nodes) >= self.max_nodes:
+            raise TooLarge  # an enumeration bounded by node count: nodes are only ever added
         self.nodes.append(NodeSpec(op, out, dict(fields)))
 
     def note(self, v: _Val, kind: str, fill: float = 0.0) -> None:
@@ -94,6 +161,12 @@ class _Builder:
             return
         positions = {d: i for i, d in enumerate(v.shape) if isinstance(d, str)}
         self.outcomes[v.origin].append(Outcome(kind, fill, positions, len(v.shape)))
+
+    def need(self, nodes: int) -> None:
+        """A rule about to make choices whose graph needs at least ``nodes`` more nodes:
+        :class:`TooLarge` now, before an enumeration walks choices that cannot fit."""
+        if self.max_nodes is not None and len(self.nodes) + nodes > self.max_nodes:
+            raise TooLarge
 
     def size(self, d: Dim) -> int:
         return self.blocks[d] if isinstance(d, str) else d
@@ -131,24 +204,33 @@ class _Builder:
         return _Val(out, v.shape[:axis] + v.shape[axis + 1 :], None)
 
     def elementwise(self, v: _Val) -> _Val:
+        self.need(2)  # and the store after it
         self.note(v, "other")
         kinds = self.enabled("elementwise", "cast") or ["elementwise"]
         out = self.fresh("e")
-        if self.draw(st.sampled_from(kinds)) == "cast":
+        if self.c.pick(kinds) == "cast":
             self.add("cast", out, arg=v.name, dtype="float32" if self.dtype != "float32" else "bfloat16")
-        elif self.draw(st.booleans()):
-            self.add(self.draw(st.sampled_from(UNARY)), out, arg=v.name)
+        elif self.c.boolean():
+            self.add(self.c.pick(UNARY), out, arg=v.name)
         else:
-            op = self.draw(st.sampled_from(BINARY))
-            self.add(op, out, arg=v.name, scalar=self.draw(st.sampled_from([0.5, -1.0, 2.0])))
+            op = self.c.pick(BINARY)
+            self.add(op, out, arg=v.name, scalar=self.c.pick(SCALARS))
         return _Val(out, v.shape, None)
 
     def store(self, v: _Val) -> None:
+        v = self.unique_tiles(v)
         if self.policy.helion:
             v = self._tiles_major(v)
         self.note(v, "other")
         self.stores += 1
         self.add("store", None, arg=v.name, dst=f"out{self.stores}")
+
+    def unique_tiles(self, v: _Val) -> _Val:
+        """``v`` summed over the first dim of each tile that fills two (a store writes each
+        tile dim at its total extent once)."""
+        while dup := [i for i, d in enumerate(v.shape) if isinstance(d, str) and v.shape.count(d) > 1]:
+            v = self.reduce(v, "sum", dup[0])
+        return v
 
     def _tiles_major(self, v: _Val) -> _Val:
         """``v`` with its tiles moved in front by an explicit permute (a store is another use
@@ -170,12 +252,14 @@ class _Builder:
         """0-3 permutes; ``target`` steers where the first tile ends (``last-two``, or
         ``boundary``: next to the major/last-two boundary) and may add a permute to get there."""
         rank = len(v.shape)
-        n = self.draw(st.integers(0, 3))
-        tile = next(d for d in v.shape if isinstance(d, str))
+        n = self.c.integer(0, 3)
+        self.need(max(n, target is not None) + 1)  # the permutes, and the use that ends the path
+        tiles = [d for d in v.shape if isinstance(d, str)]
+        tile = next((t for t in tiles if tiles.count(t) == 1), tiles[0])  # steer a tile that has one dim
         if target is not None and n == 0:
             n = 1
         for i in range(n):
-            dims = list(self.draw(st.permutations(range(rank))))
+            dims = self.c.permutation(rank)
             if target is not None and i == n - 1:
                 dims = self.steer(v.shape.index(tile), dims, rank, target)
             v = self.permute(v, dims)
@@ -189,7 +273,7 @@ class _Builder:
         }[target]
         if dims.index(at) in wanted:
             return dims
-        dst = self.draw(st.sampled_from(wanted))
+        dst = self.c.pick(wanted)
         src = dims.index(at)
         dims[src], dims[dst] = dims[dst], dims[src]
         return dims
@@ -197,6 +281,7 @@ class _Builder:
     def reshaped(self, v: _Val, two_tiles: bool) -> _Val:
         """A reshape that keeps every tile as one dim: regroup the tile with a neighbour,
         merge or split plain dims, or a same-shape reshape. Each must keep the eager mask."""
+        self.need(2)  # and the use after it
         shape = list(v.shape)
         options = ["same"]
         tile_at = next(i for i, d in enumerate(shape) if isinstance(d, str))
@@ -209,16 +294,16 @@ class _Builder:
         evens = [i for i, d in enumerate(shape) if isinstance(d, int) and d % 2 == 0 and d > 2]
         if evens and len(shape) < 4:
             options.append("split")
-        kind = self.draw(st.sampled_from(options))
+        kind = self.c.pick(options)
         self.regrouped = kind == "regroup"
         if kind == "regroup":  # same elements, tile rows regrouped with the neighbour's
-            j = self.draw(st.sampled_from(neighbours))
+            j = self.c.pick(neighbours)
             shape[tile_at], shape[j] = shape[j], shape[tile_at]
         elif kind == "merge":
-            i = self.draw(st.sampled_from(pairs))
+            i = self.c.pick(pairs)
             shape[i : i + 2] = [shape[i] * shape[i + 1]]  # type: ignore[operator]
         elif kind == "split":
-            i = self.draw(st.sampled_from(evens))
+            i = self.c.pick(evens)
             shape[i : i + 1] = [2, shape[i] // 2]  # type: ignore[operator]
         return self.reshape(v, tuple(shape))
 
@@ -233,11 +318,12 @@ class _Builder:
         self.store(v)
 
     def reduction(self, v: _Val, kinds: tuple[tuple[str, int], ...]) -> None:
-        kind = self.draw(weighted(tuple((k, w) for k, w in kinds if k not in self.disabled) or (("sum", 1),)))
+        self.need(2)  # the reduction and its store
+        kind = self.c.weighted(tuple((k, w) for k, w in kinds if k not in self.disabled) or (("sum", 1),))
         tiles = [i for i, d in enumerate(v.shape) if isinstance(d, str)]
         # Half the time over a tile dim: only there does a padded lane reach a valid result.
-        axes = tiles if tiles and self.draw(st.booleans()) else list(range(len(v.shape)))
-        self.finish(self.reduce(v, kind, self.draw(st.sampled_from(axes))))
+        axes = tiles if tiles and self.c.boolean() else list(range(len(v.shape)))
+        self.finish(self.reduce(v, kind, self.c.pick(axes)))
 
     def dot(self, lhs: _Val) -> None:
         """``lhs`` against a second loaded operand: its leading 0-2 dims batched, every other
@@ -246,28 +332,32 @@ class _Builder:
 
         Batch dims lead in both operands, as Mosaic's dot wants them; XLA:CPU, which runs
         interpret mode, also rejects a bfloat16 dot whose batch dims sit elsewhere."""
+        self.need(3)  # the second operand, the dot and its store
         rank = len(lhs.shape)
-        nb = self.draw(st.integers(0, min(2, rank - 1)))
+        nb = self.c.integer(0, min(2, rank - 1))
         roles = ["batch"] * nb + [
-            self.draw(
-                weighted((("contract", 2), ("free", 1)) if isinstance(d, str) else (("contract", 1), ("free", 1)))
-            )
+            self.c.weighted((("contract", 2), ("free", 1)) if isinstance(d, str) else (("contract", 1), ("free", 1)))
             for d in lhs.shape[nb:]
         ]
         if "contract" not in roles:
-            roles[self.draw(st.integers(nb, rank - 1))] = "contract"
+            roles[self.c.integer(nb, rank - 1)] = "contract"
         batch = list(range(nb))
         contract = [i for i, r in enumerate(roles) if r == "contract"]
         shared = batch + contract
         rhs_dims: list[Dim] = []
         for i in shared:
             d = lhs.shape[i]
-            rhs_dims.append(d if isinstance(d, str) and self.draw(st.booleans()) else self.size(d))
+            rhs_dims.append(d if isinstance(d, str) and self.c.boolean() else self.size(d))
         kept = [lhs.shape[i] for i in range(rank) if i not in contract]  # batch and free dims
         partial = 0 < len({d for d in kept if isinstance(d, str)}) < len(self.blocks)
-        if len(rhs_dims) < 4 and (self.draw(st.booleans()) or (partial and len(kept) < 2)):
-            rhs_dims.append(self.draw(st.sampled_from((2, 8, 16, 3))))
-        order = batch + [nb + j for j in self.draw(st.permutations(range(len(rhs_dims) - nb)))]
+        plain = [i for i in contract if isinstance(lhs.shape[i], int)]
+        if partial and len(kept) < 2 and len(shared) >= 4 and plain:  # no room for the rhs's own free dim:
+            contract.remove(plain[-1])  # keep a plain dim free instead, so the result can be stored
+            shared, rhs_dims = batch + contract, rhs_dims[: len(batch)] + [rhs_dims[shared.index(i)] for i in contract]
+            kept = [lhs.shape[i] for i in range(rank) if i not in contract]
+        if len(rhs_dims) < 4 and (self.c.boolean() or (partial and len(kept) < 2)):
+            rhs_dims.append(self.c.pick(self.policy.free_dims))
+        order = batch + [nb + j for j in self.c.permutation(len(rhs_dims) - nb)]
         at_dot = tuple(rhs_dims[j] for j in order)
         where = {j: order.index(j) for j in range(len(rhs_dims))}
         rhs = self.operand(at_dot)
@@ -289,26 +379,28 @@ class _Builder:
     def operand(self, at_dot: tuple[Dim, ...]) -> _Val:
         """A loaded second operand with shape ``at_dot`` where the dot sees it: loaded in
         another order and permuted back a third of the time (its own deferral question)."""
-        if self.draw(st.integers(0, 2)) > 0:
+        if self.c.integer(0, 2) > 0:
             return self.load(at_dot)
-        p = list(self.draw(st.permutations(range(len(at_dot)))))
+        p = self.c.permutation(len(at_dot))
         v = self.load(tuple(at_dot[j] for j in p))
         return self.permute(v, [p.index(i) for i in range(len(at_dot))])
 
 
-def _load_shape(draw: st.DrawFn, b: _Builder, rank: int, tiles: list[str], positions: str) -> tuple[Dim, ...]:
-    """The main load's shape: tiles where ``positions`` wants them, plain dims elsewhere."""
+def _load_shape(c: Choices, b: _Builder, rank: int, tiles: list[str], positions: str, repeat: bool) -> tuple[Dim, ...]:
+    """The main load's shape: tiles where ``positions`` wants them, plain dims elsewhere; with
+    ``repeat``, the last tile fills a second dim too (a square block, as a self-attention
+    mask over one sequence has)."""
     first = {
         "any": list(range(rank)),
         "deferrable": list(range(rank - 2)) or [0],
         "gate-boundary": [rank - 3, rank - 2] if rank >= 3 else [0],
     }[positions]
     shape: list[Dim | None] = [None] * rank
-    shape[draw(st.sampled_from(first))] = tiles[0]
-    for t in tiles[1:]:
-        shape[draw(st.sampled_from([i for i, d in enumerate(shape) if d is None]))] = t
+    shape[c.pick(first)] = tiles[0]
+    for t in tiles[1:] + tiles[-1:] * repeat:
+        shape[c.pick([i for i, d in enumerate(shape) if d is None])] = t
     dims = [
-        d if d is not None else draw(st.sampled_from(PLAIN_DIMS[:7] if i < rank - 1 else PLAIN_DIMS))
+        d if d is not None else c.pick(b.policy.plain_dims if i < rank - 1 else b.policy.lane_dims)
         for i, d in enumerate(shape)
     ]
     while b.elements(tuple(dims)) > MAX_ELEMENTS:  # shrink the largest plain dim
@@ -320,18 +412,29 @@ def _load_shape(draw: st.DrawFn, b: _Builder, rank: int, tiles: list[str], posit
 @st.composite
 def structures(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozenset()) -> Structure:
     """A graph drawn under ``policy``, leaving out the op kinds in ``disabled`` (swarm)."""
-    dtype = draw(weighted(policy.dtypes))
-    ntiles = int(draw(weighted(policy.tile_counts)))
-    rank = int(draw(weighted(policy.ranks)))
+    return build(Drawn(draw), policy, disabled)
+
+
+def build(
+    c: Choices, policy: Policy, disabled: frozenset[str] = frozenset(), max_nodes: int | None = None
+) -> Structure:
+    """The graph ``c``'s choices make under ``policy`` without the ``disabled`` op kinds;
+    :class:`TooLarge` as soon as it would pass ``max_nodes`` nodes."""
+    dtype = c.weighted(policy.dtypes)
+    ntiles = int(c.weighted(policy.tile_counts))
+    rank = int(c.weighted(policy.ranks))
     if ntiles == 2:
         rank = max(rank, 3)
     tiles = [f"t{i}" for i in range(ntiles)]
-    blocks = {t: int(draw(weighted(policy.blocks))) for t in tiles}
-    b = _Builder(draw, policy, disabled, dtype, blocks)
-    positions = draw(weighted(policy.positions))
-    x = b.load(_load_shape(draw, b, rank, tiles, positions))
+    blocks = {t: int(c.weighted(policy.blocks)) for t in tiles}
+    b = _Builder(c, policy, disabled, dtype, blocks, max_nodes)
+    positions = c.weighted(policy.positions)
+    repeat = c.percent(policy.repeats) and rank >= 2 * ntiles  # two tiles: a plain dim left to store over
+    if repeat and math.prod(blocks.values()) * blocks[tiles[-1]] > MAX_ELEMENTS:
+        repeat = False  # the tiles alone would not fit one work item
+    x = b.load(_load_shape(c, b, rank, tiles, positions, repeat))
 
-    negative = draw(weighted(policy.negatives))
+    negative = c.weighted(policy.negatives)
     if negative == "reshape" and "reshape" in disabled:
         negative = "none"
     if negative == "nonzero-fill" and not b.enabled("max", "min"):
@@ -340,18 +443,18 @@ def structures(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = froze
 
     v = b.chain(x, target if negative != "reshape" else None)
     if negative == "reshape":
-        v = b.chain(b.reshaped(v, ntiles == 2), target)
+        v = b.chain(b.reshaped(v, ntiles == 2 or repeat), target)
     if negative == "second-use":  # the load, or the end of its chain, is also used elsewhere
-        used = draw(st.sampled_from([x, v]))
-        if draw(st.booleans()):
+        used = c.pick([x, v])
+        if c.boolean():
             b.store(used)
         else:
             b.finish(b.elementwise(used))
-    if draw(st.integers(0, 99)) < policy.extra_path and "sum" not in disabled:
+    if c.percent(policy.extra_path) and "sum" not in disabled:
         b.reduction(b.chain(x, "last-two" if target else None), (("sum", 1),))
 
-    consumers = [c for c in policy.consumers if _consumer_enabled(c[0], b)] or [("store", 1)]
-    consumer = "reduce" if negative == "nonzero-fill" else draw(weighted(tuple(consumers)))
+    consumers = [k for k in policy.consumers if _consumer_enabled(k[0], b)] or [("store", 1)]
+    consumer = "reduce" if negative == "nonzero-fill" else c.weighted(tuple(consumers))
     if b.regrouped:
         # After a regrouping reshape a mask by position clears other elements than the load's
         # padding (the hazard that makes the pass refuse reshapes), and the eager kernel is no
@@ -366,6 +469,8 @@ def structures(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = froze
         b.reduction(b.elementwise(v), policy.reductions)
     else:
         b.store(v)
+    if c.percent(policy.dead_loads):  # a second input loaded and never used: the pass has nothing to defer to
+        b.load(x.shape)
 
     expect = {
         load: {

@@ -36,10 +36,11 @@ class Variant:
 
 
 def compile_variant(
-    spec: KernelSpec, mode: Mode = "on", deferral: MaskDeferral | None = None, title: str = ""
+    spec: KernelSpec, mode: Mode = "on", deferral: MaskDeferral | None = None, title: str = "", gate: str = "positional"
 ) -> Variant:
-    """Compile ``spec`` in ``mode`` (or with ``deferral``, a pass object such as a mutant)."""
-    deferral = deferral or MaskDeferral(mode)
+    """Compile ``spec`` in ``mode`` with the profitability ``gate`` (or with ``deferral``, a
+    pass object such as a mutant)."""
+    deferral = deferral or MaskDeferral(mode, gate)
     graph = build_graph(spec)
     recompute_masked_values(graph)
     decisions = deferral.run(graph)

@@ -15,11 +15,12 @@ so it keeps the eager mask. ``reshape`` is excluded although it also passes the 
 through: it can regroup elements, so "the tile dim survives once" does not imply "the same
 lanes are padding" (a ``[B, 2]`` tile with 3 valid rows reshaped to ``[2, B]``).
 
-When it pays (:meth:`MaskDeferral.passes_gate`). A mask on a major (outer) dim is applied per
-outer row; one in the last two (sublane, lane) dims is a per-register select. So defer only
-when the tile dim is major at the load and in the last two dims at every consumer mask. The
-reverse move puts the mask on the costlier axis: the pass's authors measured it about 1.5x
-slower on TPU. Because permutes keep rank, the gate also implies a permute moved the axis.
+When it pays (:meth:`MaskDeferral.passes_gate`, ``reference/gates.py``). A mask on a major
+(outer) dim is applied per outer row; one in the last two (sublane, lane) dims is a
+per-register select. So Helion's gate, ``positional``, defers only when the tile dim is major
+at the load and in the last two dims at every consumer mask. The reverse move puts the mask on
+the costlier axis: the pass's authors measured it about 1.5x slower on TPU. ``layout`` also
+weighs how the masked dim lies in the vector layout. Only profitability differs between them.
 
 After deferring, the load's masked value becomes unknown, so ``remove_unnecessary_masking``
 keeps the downstream ``_mask_to`` that now discharges the mask.
@@ -37,9 +38,11 @@ from typing import Literal
 import torch
 import torch.fx
 
+from reference.gates import GATES
 from reference.masking import recompute_masked_values
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
+from reference.reasons import Reason
 from reference.values import Value
 
 Mode = Literal["off", "on", "force"]
@@ -52,22 +55,6 @@ MODES: tuple[Mode, ...] = ("off", "on", "force")
 RELAYOUT_TARGETS = frozenset({torch.ops.aten.permute.default})
 """Ops a mask may be deferred through: rank-preserving, moving whole axes. Deliberately not
 ``view``/``reshape`` (regroups elements), nor expand/gather (replicate or move padded lanes)."""
-
-Reason = Literal[
-    "deferred",
-    "mode-off",
-    "rank-2",
-    "last-two-at-load",
-    "no-uses",
-    "reshape",
-    "nonzero-fill",
-    "second-use",
-    "tile-not-unique",
-    "not-last-two-at-consumer",
-    "axis-not-moved",
-]
-"""Why the pass decided as it did for one (load, tile): ``deferred``, or the first rule that
-refused. Run summaries count these as the pass's decision coverage."""
 
 
 @dataclass
@@ -90,8 +77,9 @@ def value(node: torch.fx.Node) -> Value | None:
 class MaskDeferral:
     """The pass, as named predicates. ``run`` applies it to a graph in the given mode."""
 
-    def __init__(self, mode: Mode = "on") -> None:
+    def __init__(self, mode: Mode = "on", gate: str = "positional") -> None:
         self.mode = mode
+        self.gate = gate  # a name of ``reference.gates.GATES``
 
     # -- where a tile dim sits -----------------------------------------------------------
 
@@ -174,18 +162,23 @@ class MaskDeferral:
 
     # -- profitability -------------------------------------------------------------------
 
+    def rank(self, node: torch.fx.Node) -> int:
+        return value(node).rank  # type: ignore[union-attr]
+
+    def value(self, node: torch.fx.Node) -> Value:
+        return value(node)  # type: ignore[return-value]
+
+    def moved(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> bool:
+        """Every consumer mask sees the tile at another dim than the load had it."""
+        at_load = self.dim_index(load, tile)
+        return all(self.dim_index(c, tile) != at_load for c in consumers)
+
     def passes_gate(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
-        """Profitability: major at the load, last-two at every consumer mask. In ``force``
-        mode only that a permute moved the axis (the slow direction passes too)."""
+        """Profitability: the gate this pass was made with (``reference/gates.py``). In
+        ``force`` mode only that a permute moved the axis (the slow direction passes too)."""
         if self.mode == "force":
-            at_load = self.dim_index(load, tile)
-            moved = all(self.dim_index(c, tile) != at_load for c in consumers)
-            return "deferred" if moved else "axis-not-moved"
-        if not self.is_major_dim(load, tile):
-            return "rank-2" if value(load).rank <= 2 else "last-two-at-load"  # type: ignore[union-attr]
-        if not all(self.is_last_two_dim(c, tile) for c in consumers):
-            return "not-last-two-at-consumer"
-        return "deferred"
+            return "deferred" if self.moved(load, tile, consumers) else "axis-not-moved"
+        return GATES[self.gate](self, load, tile, consumers)
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -193,6 +186,8 @@ class MaskDeferral:
         """The decision for one (load, tile) and, when deferred, its consumer masks."""
         if self.mode == "off":
             return "mode-off", []
+        if self.dim_index(load, tile) is None:  # the tile fills two dims: which one is masked where?
+            return "tile-not-unique", []
         if self.mode == "on" and not self.is_major_dim(load, tile):
             return self.passes_gate(load, tile, []), []
         if not self.all_uses_remask(load, tile, {}):

@@ -3,10 +3,12 @@ decision changes. Every shape has a partial tile, so the mask matters."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from reference.compile import compile_variant
-from reference.spec import KernelSpec
+from reference.spec import KernelSpec, TileSpec
 from tests.specs import dense_kv, node, spec
 
 
@@ -63,7 +65,35 @@ def test_no_permute_keeps_eager_mask() -> None:
         node("sum", "r", arg="x", axis=2),
         node("store", arg="r", dst="out"),
     )
-    assert decision(s) == "not-last-two-at-consumer"
+    assert decision(s) == "axis-not-moved"
+    assert decision(s, mode="force") == "axis-not-moved"
+
+
+def test_a_tile_filling_two_dims_keeps_its_mask_and_leaves_the_other_tile_free() -> None:
+    s = spec(
+        {"q": ("t1", "t0", "t0")},
+        node("load", "x", src="q"),
+        node("permute", "xt", arg="x", dims=[1, 2, 0]),
+        node("sum", "r", arg="xt", axis=0),
+        node("store", arg="r", dst="out"),
+    )
+    s = replace(s, tiles={**s.tiles, "t1": TileSpec(8, (11,))})
+    variant = compile_variant(s)
+    assert variant.decisions["x"].reasons == {"t1": "deferred", "t0": "tile-not-unique"}
+    assert decision(s, mode="force") == "tile-not-unique"  # never deferred, whatever the gate
+
+
+def test_a_dead_load_is_refused_as_unused() -> None:
+    s = spec(
+        {"q": ("t0", 4, 128), "w": ("t0", 4, 128)},
+        node("load", "x", src="q"),
+        node("load", "y", src="w"),
+        node("permute", "yt", arg="y", dims=[1, 2, 0]),
+        node("sum", "r", arg="yt", axis=2),
+        node("store", arg="r", dst="out"),
+    )
+    assert decision(s) == "no-uses"
+    assert decision(s, "y") == "deferred"
 
 
 def _chain(*middle: object, reduce: str = "sum", q: tuple[int | str, ...] = ("t0", 4, 128)) -> KernelSpec:
@@ -132,7 +162,7 @@ def test_one_consumer_still_major_keeps_eager_mask() -> None:
         node("store", arg="r", dst="out"),
         node("store", arg="u", dst="out2"),
     )
-    assert decision(s) == "not-last-two-at-consumer"
+    assert decision(s) == "axis-not-moved"  # ``u`` masks t0 where the load had it
 
 
 def test_rank_two_load_keeps_eager_mask() -> None:

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzzpass.case import parse_case
+from fuzzpass.expect import Outcome, expect_from_spec, expected_reason
 from generators.examples import Example, examples
 from generators.lengths import DISTRIBUTIONS, jagged
-from generators.oracle import Outcome, expect_from_spec, expected_reason
 from generators.policies import POLICIES, REDUCING_KINDS, SWARM_KINDS, swarm
 from reference.compile import compile_variant
 from reference.spec import TileSpec
@@ -123,7 +123,11 @@ def remask(fill: float, at: int, rank: int = 3) -> Outcome:
     [
         (("t0", 4, 8), [remask(0.0, 2)], "deferred"),
         (("t0", 4, 8), [remask(0.0, 2), remask(0.0, 1)], "deferred"),
-        (("t0", 4, 8), [remask(0.0, 0)], "not-last-two-at-consumer"),
+        (("t0", 4, 8), [remask(0.0, 0)], "axis-not-moved"),
+        ((4, "t0", 8, 8), [remask(0.0, 0, 4)], "not-last-two-at-consumer"),
+        (("t0", 4, 8), [remask(0.0, 2), remask(0.0, 0)], "axis-not-moved"),
+        (("t0", "t0", 8), [remask(0.0, 2)], "tile-not-unique"),
+        (("t0", "t0"), [], "tile-not-unique"),
         ((4, "t0", 8), [remask(0.0, 2)], "last-two-at-load"),
         (("t0", 8), [remask(0.0, 1, 2)], "rank-2"),
         (("t0", 4, 8), [remask(-float("inf"), 2)], "nonzero-fill"),

@@ -14,13 +14,14 @@ from typing import Any
 
 from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.run import run
+from fuzzpass.judge.candidate import Candidate
 from fuzzpass.judge.checked import Config
 from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.repro.minimize import minimize_beside
 
 
 def campaign(
-    mutants: Sequence[str],
+    mutants: Sequence[str | Candidate],
     *,
     policy: str,
     seed: int,
@@ -30,14 +31,22 @@ def campaign(
     minimize_seconds: float | None,
     log: Callable[[str], None],
 ) -> list[dict[str, Any]]:
-    """One row per mutant: killed or not, when, after how many cases, by which finding (and,
-    with ``minimize_seconds``, the first finding's size before and after minimizing)."""
+    """One row per mutant (a shipped one's name, or a candidate pass from a file): killed or
+    not, when, after how many cases, by which finding (and, with ``minimize_seconds``, the first
+    finding's size before and after minimizing)."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="fuzzpass-mutants-") as tmp:
         root = out or Path(tmp)
-        for name in mutants:
-            config = Config(policy, MUTANTS[name].oracle, "nan", name, None, seed)
-            options = Options(config, budget, jobs, root / name, stop_at_kill=True, progress=False, minimize_seconds=0)
+        for mutant in mutants:
+            if isinstance(mutant, Candidate):
+                name = mutant.label
+                config = Config(policy, "interpret", "nan", None, None, seed, candidate=mutant)
+                where = root / mutant.name
+            else:
+                name = mutant
+                config = Config(policy, MUTANTS[name].oracle, "nan", name, None, seed)
+                where = root / name
+            options = Options(config, budget, jobs, where, stop_at_kill=True, progress=False, minimize_seconds=0)
             result = run(options)
             kill = next((f for f in result.findings if f.signature.blames_pass), None)
             row: dict[str, Any] = {

@@ -2,8 +2,9 @@
 
 Each checked case contributes one decision per (load, tile): the reason the pass gave
 (``reference.defer.Reason``). Reasons group into the branches a reader of the pass knows:
-deferred, refused by the profitability gate, by a reshape, by a second use, by a non-zero
-fill, and rank 2. A run that never took a branch never tested it.
+deferred, refused by the profitability gate (rank 2 among its reasons), by a tile that fills
+two dims, by a reshape, by a second use, by a non-zero fill, and a load nobody uses. Every reason is listed,
+a zero included: a branch no run reached was never tested, and the table says so.
 """
 
 from __future__ import annotations
@@ -11,18 +12,28 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
+from reference.gates import GATE_REASONS
+
 BRANCHES: dict[str, tuple[str, ...]] = {
     "deferred": ("deferred",),
-    "gate": ("last-two-at-load", "not-last-two-at-consumer", "axis-not-moved"),
+    "gate": (),  # the refusals of the run's gate: ``reference.gates.GATE_REASONS``
+    "tile-not-unique": ("tile-not-unique",),
     "reshape": ("reshape",),
-    "second-use": ("second-use", "tile-not-unique"),
+    "second-use": ("second-use",),
     "nonzero-fill": ("nonzero-fill",),
-    "rank-2": ("rank-2",),
     "no-uses": ("no-uses",),
 }
-"""Branch -> the pass's reasons it covers. ``no-uses`` (a dead load) is listed, not required."""
+"""Branch -> the pass's reasons it covers; the gate's reasons depend on the gate."""
 
-REQUIRED = ("deferred", "gate", "reshape", "second-use", "nonzero-fill", "rank-2")
+
+def branches_of(gate: str = "positional") -> dict[str, tuple[str, ...]]:
+    """:data:`BRANCHES` with the ``gate`` branch filled in: every reason the pass can give with
+    that gate exactly once (``mode-off`` is the eager variant's, not a decision)."""
+    return {b: GATE_REASONS[gate] if b == "gate" else members for b, members in BRANCHES.items()}
+
+
+def reasons(gate: str = "positional") -> tuple[str, ...]:
+    return tuple(r for members in branches_of(gate).values() for r in members)
 
 
 def reasons_of(report: dict) -> Iterable[str]:
@@ -31,23 +42,31 @@ def reasons_of(report: dict) -> Iterable[str]:
         yield from tiles.values()
 
 
-def branches(reasons: Counter[str]) -> dict[str, int]:
+def counts(given: Counter[str], gate: str = "positional") -> dict[str, int]:
+    """Every reason's count, zeros included, in branch order; a reason this gate does not give
+    (another gate's, or a candidate pass's own) after them."""
+    known = {r: given[r] for r in reasons(gate)}
+    return known | {r: n for r, n in sorted(given.items()) if r not in known}
+
+
+def branches(given: Counter[str], gate: str = "positional") -> dict[str, int]:
     """Reason counts summed per branch, in :data:`BRANCHES` order."""
-    return {branch: sum(reasons[r] for r in members) for branch, members in BRANCHES.items()}
+    return {branch: sum(given[r] for r in members) for branch, members in branches_of(gate).items()}
 
 
-def missing(reasons: Counter[str]) -> list[str]:
-    """Required branches no case took."""
-    counts = branches(reasons)
-    return [b for b in REQUIRED if not counts[b]]
+def missing(given: Counter[str], gate: str = "positional") -> list[str]:
+    """Reasons no case was given."""
+    return [r for r in reasons(gate) if not given[r]]
 
 
-def table(reasons: Counter[str]) -> list[str]:
-    """The coverage table as lines: branch, count, share, and the reasons under it."""
+def table(given: Counter[str], gate: str = "positional") -> list[str]:
+    """The coverage table as lines: branch, count, share, and every reason under it with its
+    count (zeros too)."""
+    reasons = given
     total = sum(reasons.values()) or 1
-    lines = [f"{'branch':<14}{'decisions':>10}{'share':>8}  reasons"]
-    for branch, members in BRANCHES.items():
+    lines = [f"{'branch':<16}{'decisions':>10}{'share':>8}  reasons"]
+    for branch, members in branches_of(gate).items():
         count = sum(reasons[r] for r in members)
-        detail = ", ".join(f"{r} {reasons[r]}" for r in members if reasons[r])
-        lines.append(f"{branch:<14}{count:>10}{count / total:>8.1%}  {detail or '-'}")
+        detail = ", ".join(f"{r} {reasons[r]}" for r in members) if len(members) > 1 else ""
+        lines.append(f"{branch:<16}{count:>10}{count / total:>8.1%}  {detail}".rstrip())
     return lines

@@ -50,6 +50,7 @@ class Options:
     ray: str | None = None  # ``--ray``: a Ray cluster's address, "local" for a local one; None: processes
     compile_cache: Path | None = None  # compiled programs shared by the workers of a host (``--compile-cache``)
     corpus: str | None = None  # ``--corpus``: a directory or a Redis URL (``fuzz.corpus``); None: ``out/corpus``
+    exhaust: int | None = None  # ``fuzzpass exhaust --max-nodes K``: every structure up to K nodes, not draws
 
     @property
     def corpus_location(self) -> str:

@@ -53,7 +53,7 @@ class Progress:
             return
         self.last = now
         if self.tty:
-            self._redraw([self.status(r, workers), "", *table(r.reasons)])
+            self._redraw([self.status(r, workers), "", *table(r.reasons, r.options.config.gate_rule)])
         else:
             print(self.status(r, workers), file=self.stream, flush=True)
 
@@ -91,8 +91,10 @@ def summary(r: RunResult) -> str:
     c = r.options.config
     rate = r.cases / r.seconds if r.seconds else 0.0
     lines = [
-        f"fuzzpass run: seed {c.seed}, policy {c.policy}, backend {c.backend}, poison {c.poison}"
-        + (f", mutant {c.mutant}" if c.mutant else ""),
+        f"fuzzpass {'exhaust' if r.exhaust else 'run'}: seed {c.seed}, policy {c.policy}, backend {c.backend}, "
+        f"poison {c.poison}"
+        + (f", pass {c.pass_label}" if c.pass_label else "")
+        + (f", gate {c.gate_rule}" if c.gate_rule != "positional" else ""),
         f"{r.cases} cases in {r.seconds:.1f} s ({rate:.1f} cases/s), stopped by {r.stopped}; "
         f"verdicts: {', '.join(f'{k} {v}' for k, v in sorted(r.verdicts.items())) or 'none'}",
         f"eager variant leaked NaN/Inf under nan poison in {r.eager_nonfinite} cases (the baseline's known hazard)",
@@ -113,14 +115,16 @@ def summary(r: RunResult) -> str:
                 lines.append(f"{'':<79}  repro: {f.repro}")
     else:
         lines.append("no findings")
-    lines += ["", *table(r.reasons)]
+    lines += ["", *table(r.reasons, r.options.config.gate_rule)]
+    if r.exhaust is not None:
+        lines += ["", *r.exhaust.lines()]
     if compiles := r.compiles.table():
         lines += ["", *compiles]
     if helion_compiles := r.helion_compiles.table():
         lines += ["", "Helion's kernels (pass on and off):", *helion_compiles]
     if r.unsupported:
         lines.append(f"one case of each rejection of every variant: {r.options.out / 'unsupported'}/")
-    if gaps := missing(r.reasons):
-        lines.append(f"branches never taken: {', '.join(gaps)}")
+    if gaps := missing(r.reasons, c.gate_rule):
+        lines.append(f"reasons never given: {', '.join(gaps)}")
     lines.append(f"summary: {r.options.out / 'summary.json'}")
     return "\n".join(lines)

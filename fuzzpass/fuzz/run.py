@@ -34,8 +34,9 @@ from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.case import load_case, parse_case
 from fuzzpass.files import write_atomically
 from fuzzpass.fuzz.coverage import reasons_of
+from fuzzpass.fuzz.exhaust import Tally, plan, sizes_line
 from fuzzpass.fuzz.explorer import derive_seed
-from fuzzpass.fuzz.options import Options
+from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.progress import Progress
 from fuzzpass.fuzz.store import FindingStore, UnsupportedStore
 from fuzzpass.fuzz.summary import RunResult, helion_agreement
@@ -74,6 +75,11 @@ class Run:
             if options.jobs is None:
                 options = replace(options, jobs=self.cluster.slots())
         assert options.jobs is not None, "only a Ray run sizes itself from its cluster"
+        exhaustive = plan(options.exhaust) if options.exhaust is not None else None
+        if exhaustive is not None:  # the parent enumerates too: to count, and to size each worker's share
+            print(sizes_line(exhaustive), file=sys.stderr, flush=True)
+            if options.budget.seconds is None and options.budget.cases is None:
+                options = replace(options, budget=Budget(cases=exhaustive.cases_of(0, 1)))
         self.o = options
         self.result = RunResult(options)
         self.store = FindingStore(options.out)
@@ -89,12 +95,16 @@ class Run:
         self.start = 0.0
         self.startup_failures = 0
         self.progress = Progress(options, enabled=options.progress)
+        self.tally = Tally(exhaustive) if exhaustive is not None else None
+        self.result.exhaust = self.tally
         self.repros = ReproQueue(options.out / "logs", options.minimize_seconds / 2)
         self.repros.on_done = lambda finding: self.write_summary()
 
     # -- workers -------------------------------------------------------------------------
 
     def quota(self, index: int) -> int | None:
+        if self.tally is not None:
+            return self.tally.plan.cases_of(index, self.o.jobs)
         cases = self.o.budget.cases
         if cases is None:
             return None
@@ -119,6 +129,7 @@ class Run:
                 None if self.o.ray else os.getpid(),
                 chips.environment(index) if self.o.config.backend == "tpu" and not self.o.ray else {},
                 str(self.o.compile_cache) if self.o.compile_cache else None,
+                (self.o.exhaust, self.o.jobs) if self.o.exhaust is not None else None,
             ),
             daemon=True,
         )
@@ -155,6 +166,8 @@ class Run:
 
     def record(self, checked: Checked, w: _Worker) -> None:
         r = self.result
+        if self.tally is not None:
+            self.tally.add(checked.report["case"])
         if not checked.shrinking:  # checks made while shrinking are not drawn cases
             r.cases += 1
             w.checked += 1
@@ -255,7 +268,11 @@ class Run:
             return "first finding that blames the pass"
         if self.o.budget.seconds is not None and time.monotonic() - self.start >= self.o.budget.seconds:
             return "time budget"
-        if all(w.done for w in self.workers.values()):
+        if self.tally is None:
+            return "case budget" if all(w.done for w in self.workers.values()) else ""
+        if self.result.cases >= self.tally.plan.cases_of(0, 1) or all(w.done for w in self.workers.values()):
+            return "every structure checked"
+        if self.o.budget.cases is not None and self.result.cases >= self.o.budget.cases:
             return "case budget"
         return ""
 

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fuzzpass.fuzz.compiles import CompileTally
-from fuzzpass.fuzz.coverage import branches
+from fuzzpass.fuzz.coverage import branches, counts
+from fuzzpass.fuzz.exhaust import Tally
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
 
@@ -56,6 +57,7 @@ class RunResult:
     unsupported: dict[str, str] = field(default_factory=dict)  # a tpu-unsupported message -> its example case
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
+    exhaust: Tally | None = None  # ``fuzzpass exhaust``: structures per size, and how many were checked
 
     def compile_cache(self) -> str | None:
         """Where the workers keep compiled programs, or why no cache on disk can serve them."""
@@ -77,6 +79,8 @@ class RunResult:
             "backend": c.backend,
             "poison": c.poison,
             "mutant": c.mutant,
+            "pass": c.candidate.to_json() if c.candidate else None,
+            "gate_rule": c.gate_rule,
             "jobs": o.jobs,
             "compile_cache": self.compile_cache(),
             "corpus": shown(o.corpus_location),
@@ -89,8 +93,8 @@ class RunResult:
             "seconds": round(self.seconds, 2),
             "cases_per_s": round(self.cases / self.seconds, 2) if self.seconds else 0.0,
             "findings": [f.to_json() for f in self.findings],
-            "coverage": dict(sorted(self.reasons.items())),
-            "branches": branches(self.reasons),
+            "coverage": counts(self.reasons, c.gate_rule),
+            "branches": branches(self.reasons, c.gate_rule),
             "verdicts": dict(sorted(self.verdicts.items())),
             "eager_nonfinite": self.eager_nonfinite,
             "gate_audited": self.audited,
@@ -98,6 +102,7 @@ class RunResult:
             "timeouts": self.timeouts,
             "worker_crashes": self.crashes,
             "workers": self.workers,
+            "exhaust": self.exhaust.to_json() if self.exhaust is not None else None,
             "profile": {name: round(s, 2) for name, s in self.stages.most_common()},
             "helion_decisions": dict(self.helion, rate=self.helion_agreement) if self.helion else None,
             "tpu_compile": self.compiles.to_json(),

@@ -18,7 +18,7 @@ from typing import Any
 from fuzzpass.case import Case
 from fuzzpass.fuzz.corpus import open_corpus
 from fuzzpass.fuzz.explorer import Explorer
-from fuzzpass.judge.checked import Checked, Config
+from fuzzpass.judge.checked import Checked, Config, check
 from fuzzpass.judge.signature import Signature
 
 
@@ -47,13 +47,16 @@ def worker_main(
     parent: int | None,
     env: dict[str, str],
     compile_cache: str | None,
+    exhaust: tuple[int, int] | None = None,
 ) -> None:
     """A worker process: explore until killed, or until ``quota`` cases are checked. ``env``
     is set before JAX starts (on a TPU host: the one chip this worker owns, ``backends.chips``);
     ``compile_cache``: where compiled programs are shared with the other workers of the host.
     ``log``: the file its output goes to (None: left where it goes); ``corpus``: the example
     database, or where a lasting one is (``fuzz.corpus``: a directory or a Redis URL);
-    ``parent``: the process whose end ends this one (None: Ray's actor lifetime does that)."""
+    ``parent``: the process whose end ends this one (None: Ray's actor lifetime does that);
+    ``exhaust``: (K, workers) for ``fuzzpass exhaust``: this worker's share of every structure
+    up to K nodes, the last ``quota`` cases of it, instead of Hypothesis' draws."""
     os.environ.update(env)
     if parent is not None:
         orphan_watch(parent)
@@ -71,13 +74,16 @@ def worker_main(
     start_jax()
     count = 0
 
+    def leave() -> None:
+        q.put(("done", index, incarnation, None))
+        if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's Post waits for "done")
+            q.close()
+            q.join_thread()
+        os._exit(0)
+
     def on_start(case: Case) -> None:
         if quota is not None and count >= quota:  # here, not after the last case: a finding is saved by then
-            q.put(("done", index, incarnation, None))
-            if hasattr(q, "join_thread"):  # a process's queue: flush it before leaving (Ray's Post waits for "done")
-                q.close()
-                q.join_thread()
-            os._exit(0)
+            leave()
         q.put(("start", index, incarnation, case.dumps()))
 
     def on_case(checked: Checked) -> None:
@@ -88,6 +94,15 @@ def worker_main(
     def on_shrunk(found: Signature, case: str) -> None:
         q.put(("shrunk", index, incarnation, (found, case)))
 
+    if exhaust is not None:
+        from fuzzpass.fuzz.exhaust import cases, plan
+
+        max_nodes, workers = exhaust
+        q.put(("ready", index, incarnation, None))
+        for case, expect in cases(plan(max_nodes), index, workers, quota):
+            on_start(case)
+            on_case(check(case, config, expect))
+        leave()
     explorer = Explorer(
         config,
         disabled,

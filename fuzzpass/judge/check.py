@@ -16,6 +16,7 @@ import numpy as np
 
 from fuzzpass.case import Case
 from fuzzpass.data import CaseData, draw
+from fuzzpass.expect import expect_forced
 from fuzzpass.judge.gate import audit
 from fuzzpass.judge.helion_check import run_helion
 from fuzzpass.judge.mutants import Mutant
@@ -32,11 +33,21 @@ Runner = Callable[[KernelSource, CaseData, str], dict[str, np.ndarray]]
 """A backend's ``run``: one variant's source over a case's data in its dtype, outputs as float64."""
 
 
-def check_decisions(case: Case, deferred: Variant) -> list[Finding]:
-    """The pass's choice per load against the case's ``expect.deferred``."""
+def check_decisions(case: Case, deferred: Variant, gate_rule: str = "positional") -> list[Finding]:
+    """The pass's choice per load against the case's ``expect.deferred`` (Helion's positional
+    gate). Under another gate only safety is the oracle's to judge, profitability the gate
+    audit's: a tile may be deferred only where forcing would defer it (``expect_forced``)."""
+    got = deferred.deferred()
+    if gate_rule != "positional":
+        allowed = expect_forced(case.spec)
+        unsafe = [
+            f"{load}: deferred {tiles}, which only {sorted(t for t, ok in allowed.get(load, {}).items() if ok)} may be"
+            for load, tiles in got.items()
+            if any(not allowed.get(load, {}).get(t, False) for t in tiles)
+        ]
+        return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(unsafe))] if unsafe else []
     if case.expect_deferred is None:
         return []
-    got = deferred.deferred()
     wrong = [
         f"{load}: deferred {got.get(load, [])}, expected {list(tiles)}"
         for load, tiles in case.expect_deferred.items()
@@ -70,10 +81,12 @@ def check_case(
     generations: Sequence[str] | None = None,
     mutant: Mutant | None = None,
     gate: Sequence[str] | None = None,
+    gate_rule: str = "positional",
 ) -> CheckResult:
     """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
-    installed, TPU compiles; ``mutant`` swaps in a broken pass for the deferred variant;
-    ``gate`` audits the pass's choice on static schedules, judging these generations."""
+    installed, TPU compiles; ``mutant`` swaps in a broken pass (or a candidate) for the
+    deferred variant; ``gate`` audits the pass's choice on static schedules, judging these
+    generations; ``gate_rule`` is the reference pass's profitability gate."""
     from fuzzpass.backends import tpu_aot
 
     result = CheckResult(case=case, poison=poison)
@@ -82,12 +95,12 @@ def check_case(
             result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
             title = f"{case.name}: deferred (After)"
             result.variants["deferred"] = (
-                mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title)
+                mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title, gate=gate_rule)
             )
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
-    result.findings += check_decisions(case, result.variants["deferred"])
+    result.findings += check_decisions(case, result.variants["deferred"], gate_rule if mutant is None else "positional")
 
     with stage("data"):
         data = draw(case, poison)

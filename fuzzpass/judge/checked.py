@@ -16,8 +16,8 @@ from typing import Any
 
 from fuzzpass import profile
 from fuzzpass.case import Case
+from fuzzpass.judge.candidate import Candidate, under_test
 from fuzzpass.judge.check import check_case
-from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.judge.signature import Signature, rule, signature
 
 
@@ -32,6 +32,13 @@ class Config:
     generations: tuple[str, ...] | None = None
     seed: int = 0
     gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
+    candidate: Candidate | None = None  # ``--pass FILE.py:NAME``: the pass under test instead of the reference
+    gate_rule: str = "positional"  # ``--gate``: the reference pass's profitability gate (``reference.gates``)
+
+    @property
+    def pass_label(self) -> str | None:
+        """What replaced the reference pass, for titles: a mutant's name or a candidate's file."""
+        return self.candidate.label if self.candidate else self.mutant
 
     @property
     def compiles_for_tpu(self) -> bool:
@@ -82,8 +89,9 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
             backend=config.backend,
             poison=config.poison,
             generations=config.generations,
-            mutant=MUTANTS[config.mutant] if config.mutant else None,
+            mutant=under_test(config.mutant, config.candidate),
             gate=config.gate,
+            gate_rule=config.gate_rule,
         )
         report = result.to_json()
     except Exception as e:
@@ -94,6 +102,8 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
     if oracle is not None:
         report["oracle"] = oracle
     report["mutant"] = config.mutant
+    report["pass"] = config.candidate.to_json() if config.candidate else None
+    report["gate_rule"] = config.gate_rule
     report["stages"] = profile.take()
     return Checked(case.dumps(), report["verdict"], signature(report, case.spec), report, time.perf_counter() - start)
 

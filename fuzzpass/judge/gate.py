@@ -18,6 +18,7 @@ from typing import Any
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from reference import mosaic
 from reference.compile import Variant, compile_variant
+from reference.gates import GATES
 
 GENERATIONS = ("v4", "v5e", "v5p", "v6e", "tpu7x")
 
@@ -38,6 +39,9 @@ class GateRecord:
     counts: dict[str, dict[str, int | None]] = field(default_factory=dict)  # gen -> variant -> bundles
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # gen -> variant -> compiler message
     findings: list[Finding] = field(default_factory=list)
+    gates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each gate of ``reference.gates`` on the same case: its choice and its kernel's bundles
+    per generation (``gate-report`` puts them side by side)."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +50,7 @@ class GateRecord:
             "choice": self.choice,
             "counts": self.counts,
             "rejected": self.rejected,
+            **({"gates": self.gates} if self.gates else {}),
         }
 
     def add(self, gen: str, compiled: dict[str, Any]) -> None:
@@ -98,20 +103,36 @@ def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Seque
     pattern = pattern_of(forced)
     if pattern is None or mosaic.unsupported(case.spec):
         return None
-    choice = "defer" if any(deferred.deferred().values()) else "keep"
-    record = GateRecord(pattern, choice)
+    record = GateRecord(pattern, choice_of(deferred))
     variants = {"eager": eager, "deferred": deferred, "forced": forced}
+    by_gate = {name: compile_variant(case.spec, gate=name, title=f"{case.name}: gate {name}") for name in GATES}
     for gen in GENERATIONS:
         compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in variants.items()}
         record.add(gen, compiled)
+        for name, v in by_gate.items():  # a kernel the same as another one is a cache hit
+            record.gates.setdefault(name, {"choice": choice_of(v), "counts": {}})["counts"][gen] = tpu_aot.compile_for(
+                v.source, data, case.spec.dtype, gen
+            ).bundles
     record.judge(judged)
     return record
 
 
-def agrees(record: dict[str, Any], gen: str) -> bool | None:
-    """Whether the pass's choice is no costlier than the other beyond :data:`MARGIN` on
-    ``gen``; None when a variant did not compile there."""
-    chosen, other = chosen_and_other(record["counts"][gen], record["choice"])
+def choice_of(variant: Variant) -> str:
+    return "defer" if any(variant.deferred().values()) else "keep"
+
+
+def agrees(record: dict[str, Any], gen: str, gate: str | None = None) -> bool | None:
+    """Whether the pass's choice (or ``gate``'s, of ``reference.gates``) is no costlier than
+    the other beyond :data:`MARGIN` on ``gen``; None when a variant did not compile there or
+    the record has no such gate."""
+    if gate is not None:
+        mine = record.get("gates", {}).get(gate)
+        if mine is None:
+            return None
+        counts = dict(record["counts"][gen], deferred=mine["counts"].get(gen))
+        chosen, other = chosen_and_other(counts, mine["choice"])
+    else:
+        chosen, other = chosen_and_other(record["counts"][gen], record["choice"])
     if chosen is None or other is None:
         return None
     return chosen <= other * (1 + MARGIN)

@@ -33,27 +33,36 @@ BY = ("reference", "helion")
 (``--check-gate --backend helion``)."""
 
 
+def gate_names(records: list[dict[str, Any]]) -> list[str]:
+    """The gates of ``reference.gates`` the audits compared (none in an older ``gate.jsonl``)."""
+    return list(dict.fromkeys(g for r in records for g in r.get("gates", {})))
+
+
 def report(records: list[dict[str, Any]]) -> list[str]:
     """Per generation, then per pattern: cases, how often deferral pays, how often the gate
-    agrees; the reference's gate and, where audited, Helion's beside it on the same patterns.
-    Static schedules, not timings."""
+    agrees; the reference's gate and, where audited, Helion's beside it on the same patterns;
+    a column per gate of ``reference.gates`` where the audit compared them, and the cases
+    where those gates choose differently. Static schedules, not timings."""
     lines = ["static schedules (scheduled bundles of one grid step), not timings; margin "
              f"{MARGIN:.0%}", ""]  # fmt: skip
     present = [by for by in BY if any(r.get("by", "reference") == by for r in records)] or ["reference"]
+    gates = gate_names(records)
     for gen in GENERATIONS:
-        rows: dict[str, dict[str, list[int]]] = {}  # pattern -> by -> [cases, not compiled, pays, agrees]
+        rows: dict[str, dict[str, list[int]]] = {}  # pattern -> by -> [cases, not compiled, pays, agrees, per gate]
         for r in records:
             p = r["pattern"]
             key = f"{p['consumer']:<12} rank {p['rank']}  tile {p['at_load']} -> {p['at_consumer']}"
             paid, agreed = pays(r, gen), agrees(r, gen)
-            row = rows.setdefault(key, {}).setdefault(r.get("by", "reference"), [0, 0, 0, 0])
+            row = rows.setdefault(key, {}).setdefault(r.get("by", "reference"), [0] * (4 + len(gates)))
             row[0] += 1
             row[1] += paid is None or agreed is None
             row[2] += bool(paid)
             row[3] += bool(agreed)
+            for k, g in enumerate(gates):
+                row[4 + k] += bool(agrees(r, gen, g))
         for by in present:
             counts = [row[by] for row in rows.values() if by in row]
-            total = [sum(col) for col in zip(*counts, strict=True)] if counts else [0, 0, 0, 0]
+            total = [sum(col) for col in zip(*counts, strict=True)] if counts else [0] * (4 + len(gates))
             compiled = total[0] - total[1]
             who = f"{gen}: " if by == present[0] else " " * (len(gen) + 2)
             lines.append(
@@ -61,15 +70,56 @@ def report(records: list[dict[str, Any]]) -> list[str]:
                 f"pays in {total[2]} ({total[2] / max(compiled, 1):.0%}); the gate agrees in {total[3]} "
                 f"({total[3] / max(compiled, 1):.0%})"
             )
-        header = "".join(f"{'cases':>7}{'compiled':>10}{'pays':>7}{'agrees':>8}" for _ in present)
+            if by == "reference" and gates:
+                lines.append(
+                    " " * (len(gen) + 2)
+                    + "; ".join(
+                        f"{g} gate agrees in {total[4 + k]} ({total[4 + k] / max(compiled, 1):.1%})"
+                        for k, g in enumerate(gates)
+                    )
+                )
+        widths = [max(8, len(g) + 2) for g in gates]
+        width = 25 + sum(widths)
+        columns = f"{'cases':>7}{'compiled':>10}{'pays':>7}{'agrees':>8}" + "".join(
+            f"{g:>{w}}" for g, w in zip(gates, widths, strict=True)
+        )
+        header = columns * len(present)
         if len(present) > 1:
-            lines.append((f"  {'':<40}" + "".join(f"{'| ' + by:<32}" for by in present)).rstrip())
+            lines.append((f"  {'':<40}" + "".join(f"{'| ' + by:<{width + 7}}" for by in present)).rstrip())
         lines.append(f"  {'pattern':<40}{header}")
         for key, row in sorted(rows.items(), key=lambda kv: -max(c[0] for c in kv[1].values())):
             cells = ""
             for by in present:
-                n, rejected, paid, agreed = row.get(by, [0, 0, 0, 0])
-                cells += f"{n:>7}{n - rejected:>10}{paid:>7}{agreed:>8}" if by in row else f"{'-':>7}{'':>25}"
+                if by in row:
+                    n, rejected, paid, agreed, *per_gate = row[by]
+                    cells += f"{n:>7}{n - rejected:>10}{paid:>7}{agreed:>8}" + "".join(
+                        f"{a:>{w}}" for a, w in zip(per_gate, widths, strict=True)
+                    )
+                else:
+                    cells += f"{'-':>7}{'':>{width}}"
             lines.append(f"  {key:<40}{cells}".rstrip())
         lines.append("")
+    if len(gates) > 1:
+        lines += differing(records, gates)
     return lines
+
+
+def differing(records: list[dict[str, Any]], gates: list[str]) -> list[str]:
+    """The audited cases where the gates chose differently: per generation, the eager and
+    forced kernels' bundles and which gate agrees with them."""
+    split = [r for r in records if len({r["gates"].get(g, {}).get("choice") for g in gates}) > 1]
+    lines = [f"cases where the gates choose differently: {len(split)} of {len(records)}"]
+    for r in split:
+        choices = ", ".join(f"{g} {r['gates'][g]['choice']}" for g in gates if g in r["gates"])
+        p = r["pattern"]
+        lines.append(f"  {r.get('case', '?')}: {p['consumer']} rank {p['rank']} tile {p['at_load']} -> "
+                     f"{p['at_consumer']}; {choices}")  # fmt: skip
+        for gen in GENERATIONS:
+            c = r["counts"][gen]
+            if c.get("eager") is None or c.get("forced") is None:
+                continue
+            right = [g for g in gates if agrees(r, gen, g)]
+            lines.append(
+                f"    {gen:<6} eager {c['eager']:>6}  forced {c['forced']:>6}  agrees: {', '.join(right) or 'neither'}"
+            )
+    return [*lines, ""]

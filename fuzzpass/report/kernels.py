@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fuzzpass.case import load_case
+from fuzzpass.judge.candidate import Candidate, under_test
 from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant
 
@@ -23,14 +24,15 @@ class Row:
     changed: bool
 
 
-def side_by_side(case_file: Path, mutant: str | None) -> list[Row]:
+def side_by_side(case_file: Path, mutant: str | None, candidate: Candidate | None = None) -> list[Row]:
     """The kernels of ``case_file`` aligned line by line (difflib), changed lines marked.
     Raises what loading or compiling the case raises; the caller says so on the page."""
     case = load_case(case_file)
     title = case.name  # the same title on both sides: only what the pass changed differs
     eager = compile_variant(case.spec, "off", title=title).source.text.splitlines()
-    if mutant in MUTANTS:
-        deferred = MUTANTS[mutant].compile(case.spec, title).source.text.splitlines()
+    broken = under_test(mutant if mutant in MUTANTS else None, candidate)
+    if broken is not None:
+        deferred = broken.compile(case.spec, title).source.text.splitlines()
     else:
         deferred = compile_variant(case.spec, title=title).source.text.splitlines()
     rows = []

@@ -11,6 +11,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from fuzzpass.judge.candidate import Candidate
 from fuzzpass.report import charts
 from fuzzpass.report.kernels import side_by_side
 from fuzzpass.report.rundir import FindingView, RunDir
@@ -72,17 +73,31 @@ def written() -> str:
 def title(s: dict[str, Any]) -> str:
     if not s:
         return "no summary"
-    mutant = f", mutant {s['mutant']}" if s.get("mutant") else ""
-    return f"seed {s.get('seed')}, {s.get('backend')}, {s.get('policy')}{mutant}"
+    return f"seed {s.get('seed')}, {s.get('backend')}, {s.get('policy')}{', ' + under if (under := tested(s)) else ''}"
+
+
+def tested(s: dict[str, Any]) -> str:
+    """What replaced the reference pass ('' for none): a mutant, or a candidate file."""
+    if isinstance(s.get("pass"), dict):
+        return f"pass {s['pass'].get('file')}:{s['pass'].get('name')} (sha256 {str(s['pass'].get('sha256'))[:12]})"
+    return f"mutant {s['mutant']}" if s.get("mutant") else ""
 
 
 def rerun(s: dict[str, Any]) -> str:
     """The command that draws the same cases again."""
     budget = str(s.get("budget")).replace(" cases", "cases").removesuffix(" s")
-    words = ["fuzzpass", "run", "--seed", str(s.get("seed")), "--policy", str(s.get("policy")),
-             "--backend", str(s.get("backend")), "--poison", str(s.get("poison")), "--budget", budget]  # fmt: skip
+    if isinstance(s.get("exhaust"), dict):  # every structure up to K nodes: no policy, no budget needed
+        words = ["fuzzpass", "exhaust", "--max-nodes", str(s["exhaust"].get("max_nodes")), "--seed", str(s.get("seed")),
+                 "--backend", str(s.get("backend")), "--poison", str(s.get("poison"))]  # fmt: skip
+    else:
+        words = ["fuzzpass", "run", "--seed", str(s.get("seed")), "--policy", str(s.get("policy")),
+                 "--backend", str(s.get("backend")), "--poison", str(s.get("poison")), "--budget", budget]  # fmt: skip
     if s.get("mutant"):
         words += ["--mutant", s["mutant"]]
+    if isinstance(s.get("pass"), dict):
+        words += ["--pass", f"{s['pass'].get('file')}:{s['pass'].get('name')}"]
+    if s.get("gate_rule", "positional") != "positional":
+        words += ["--gate", str(s["gate_rule"])]
     if s.get("gate_generations") is not None:
         words += ["--check-gate", "--tpu", ",".join(s["gate_generations"])]
     elif s.get("generations") is not None:
@@ -105,7 +120,10 @@ def run_section(s: dict[str, Any]) -> list[str]:
     rows = [
         ("seed", f"{s.get('seed')} (rerun: <code>{escape(rerun(s))}</code>)"),
         ("backend, policy, poison", escape(f"{s.get('backend')}, {s.get('policy')}, {s.get('poison')}")),
-        ("mutant", escape(str(s.get("mutant") or "none: the real pass"))),
+        (
+            "pass under test",
+            escape(tested(s) or "the reference pass") + escape(f", gate {s.get('gate_rule', 'positional')}"),
+        ),
         ("budget, stopped by", escape(f"{s.get('budget')}, {s.get('stopped') or 'not stopped (still running?)'}")),
         ("cases", f"{s.get('cases')} in {s.get('seconds')} s, {s.get('cases_per_s')} cases/s, {s.get('jobs')} workers"),
         ("verdicts", verdicts),
@@ -152,9 +170,11 @@ def kernels(f: FindingView, i: int) -> str:
     if case is None:
         return f"<details>{summary}</summary><p>No case file to build them from.</p></details>"
     right = f"mutant {escape(f.mutant)}" if f.mutant else "deferred"
+    if f.candidate:
+        right = f"candidate {escape(str(f.candidate.get('name')))}"
     summary += f" ({escape(case.name)}, eager left, {right} right)</summary>"
     try:
-        rows = side_by_side(case, f.mutant)
+        rows = side_by_side(case, f.mutant, Candidate.from_json(f.candidate) if f.candidate else None)
     except Exception as e:  # a case this version cannot build: said, not raised
         return f"<details>{summary}<p>Cannot build them: {escape(type(e).__name__)}: {escape(str(e))}</p></details>"
     changed = sum(r.changed for r in rows)
@@ -179,8 +199,8 @@ def chart_section(heading: str, ident: str, chart: str | None, absent: str, note
 
 def coverage_section(s: dict[str, Any]) -> list[str]:
     branches = s.get("branches") or {}
-    unreached = [b for b, n in branches.items() if not n]
-    note = f"<p>Branches no case reached: {escape(', '.join(unreached))}.</p>" if unreached else ""
+    unreached = [r for r, n in (s.get("coverage") or {}).items() if not n]
+    note = f"<p>Reasons no case was given: {escape(', '.join(unreached))}.</p>" if unreached else ""
     if s.get("coverage"):
         reasons = ", ".join(f"{escape(k)} {v}" for k, v in s["coverage"].items())
         note += f"<p>Reasons: {reasons}.</p>"

@@ -20,6 +20,7 @@ class FindingView:
     first_at_s: float | None = None
     new: bool | None = None
     mutant: str | None = None
+    candidate: dict[str, str] | None = None  # the candidate pass it was found on (file, name, sha256)
     nodes: int | None = None  # graph nodes of the case as found
     minimized_nodes: int | None = None
 
@@ -79,6 +80,7 @@ def load(out: Path) -> RunDir:
                 first_at_s=f.get("first_at_s"),
                 new=f.get("new"),
                 mutant=verdict.get("mutant"),
+                candidate=verdict.get("pass"),
                 nodes=nodes(directory / "case.json"),
                 minimized_nodes=nodes(directory / "minimized.json"),
             )

@@ -57,16 +57,17 @@ def versions() -> str:
 def _finding(case: Case, config: Config, kind: str | None = None) -> tuple[Any, dict[str, Any], dict[str, Any]]:
     """Check the case as the finding was found: the result, its report (as the ``kind``
     finding where the check finds several), its decision facts."""
+    from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import check_case
-    from fuzzpass.judge.mutants import MUTANTS
 
     result = check_case(
         case,
         backend=config.backend if config.backend in ("helion", "tpu-aot") else "interpret",
         poison=config.poison,
-        mutant=MUTANTS[config.mutant] if config.mutant else None,
+        mutant=under_test(config.mutant, config.candidate),
         generations=config.generations,
         gate=config.gate,
+        gate_rule=config.gate_rule,
     )
     report = result.to_json()
     if kind is None and config.gate and result.gate and result.gate.findings:
@@ -153,7 +154,7 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
         name=case.name,
         seed=case.seed,
         poison=config.poison,
-        mutant=f", mutant {config.mutant}" if config.mutant else "",
+        mutant=_pass_words(config),
         command=command,
         versions=versions(),
         finding=json.dumps(
@@ -247,6 +248,14 @@ def _tpu_facts(finding: dict[str, Any], choice: str | None) -> dict[str, Any] | 
     return dict(facts, choice=choice, margin=GATE_MARGIN)
 
 
+def _pass_words(config: Config) -> str:
+    """What replaced the reference pass, for a repro's header: a mutant, or a candidate's file
+    and sha256 (which version of the file the finding is about)."""
+    if config.candidate is not None:
+        return f", pass {config.candidate.label} (sha256 {config.candidate.sha256})"
+    return f", mutant {config.mutant}" if config.mutant else ""
+
+
 def _other_source(result: Any, case: Case) -> str:
     """The choice the pass did not make: the eager kernel if it deferred, else the forced one."""
     if result.gate.choice == "defer":
@@ -264,7 +273,7 @@ def write_pytest(case: Case, config: Config, directory: Path) -> Path:
     lines = [
         f'"""Regression: {case.name}, exported by fuzzpass.',
         "",
-        f"Finding: {sig or 'none (the case passes)'}{f' (mutant {config.mutant})' if config.mutant else ''}.",
+        f"Finding: {sig or 'none (the case passes)'}{f' ({_pass_words(config)[2:]})' if config.pass_label else ''}.",
         '"""',
         "",
         "from __future__ import annotations",
@@ -272,7 +281,7 @@ def write_pytest(case: Case, config: Config, directory: Path) -> Path:
         "import json",
         "",
         "from fuzzpass.case import parse_case",
-        "from fuzzpass.regression import assert_holds" + (", assert_still_caught" if config.mutant and sig else ""),
+        "from fuzzpass.regression import assert_holds" + (", assert_still_caught" if config.pass_label and sig else ""),
         "",
         f'CASE_FILE = r"""{case.dumps()}"""',
         "CASE = parse_case(json.loads(CASE_FILE))",
@@ -281,14 +290,15 @@ def write_pytest(case: Case, config: Config, directory: Path) -> Path:
         f"def test_{slug}_holds_with_the_real_pass() -> None:",
         f"    assert_holds(CASE, {q(config.poison)})",
     ]
-    if config.mutant and sig is not None:
+    if config.pass_label and sig is not None:
+        which = config.candidate.name if config.candidate else str(config.mutant)
         lines += [
             "",
             "",
-            f"def test_{slug}_still_catches_{config.mutant.replace('-', '_')}() -> None:",
+            f"def test_{slug}_still_catches_{re.sub(r'[^A-Za-z0-9]+', '_', which).lower()}() -> None:",
             "    assert_still_caught(",  # one argument a line, with a trailing comma: ruff format keeps it
             "        CASE,",
-            *(f"        {q(arg)}," for arg in (config.poison, config.mutant, sig.kind, sig.rule)),
+            *(f"        {q(arg)}," for arg in (config.poison, config.pass_label, sig.kind, sig.rule)),
             "    )",
         ]
     directory.mkdir(parents=True, exist_ok=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from fuzzpass.case import Case, CaseError, load_case
+from fuzzpass.judge.candidate import Candidate, CandidateError
 from fuzzpass.judge.checked import Config
 
 
@@ -30,9 +31,14 @@ class Opened(NamedTuple):
 
 
 def open_finding(
-    path: str | Path, backend: str | None = None, poison: str | None = None, mutant: str | None = None
+    path: str | Path,
+    backend: str | None = None,
+    poison: str | None = None,
+    mutant: str | None = None,
+    candidate: Candidate | None = None,
 ) -> Opened:
-    """The case at ``path``, its config and kind; :class:`FindingError` for an unreadable file."""
+    """The case at ``path``, its config and kind; :class:`FindingError` for an unreadable file,
+    or a recorded candidate pass whose file is gone or has changed since (give ``--pass``)."""
     verdict_path = Path(path).with_name("verdict.json")
     try:
         case = load_case(path)
@@ -50,12 +56,20 @@ def open_finding(
         gate, generations = found_on, ()
     elif kind in ("compile", "helion-compile"):  # compile for the generation it was found on
         generations = found_on
+    if candidate is None and recorded.get("pass") and not mutant:
+        try:
+            candidate = Candidate.from_json(recorded["pass"])
+            candidate.deferral()  # the file as it was when the finding was made
+        except CandidateError as e:
+            raise FindingError(f"{verdict_path}: {e}") from None
     config = Config(
         backend=backend or recorded_backend(recorded),
         poison=poison or recorded.get("poison", "nan"),
-        mutant=mutant if mutant else recorded.get("mutant"),
+        mutant=mutant if mutant or candidate else recorded.get("mutant"),
         generations=generations,
         gate=gate,
+        candidate=candidate,
+        gate_rule=recorded.get("gate_rule") or "positional",
     )
     return Opened(case, config, kind)
 

@@ -4,6 +4,7 @@ that each exported file holds its case and two calls, not a copy of the logic.""
 from __future__ import annotations
 
 from fuzzpass.case import Case
+from fuzzpass.judge.candidate import parse
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.judge.signature import signature
@@ -16,8 +17,10 @@ def assert_holds(case: Case, poison: str) -> None:
 
 
 def assert_still_caught(case: Case, poison: str, mutant: str, kind: str, rule: str) -> None:
-    """The harness still catches ``mutant`` on ``case``, with the same verdict kind and rule."""
-    result = check_case(case, backend="interpret", poison=poison, mutant=MUTANTS[mutant])
+    """The harness still catches ``mutant`` (a shipped mutant's name, or a candidate pass's
+    ``FILE.py:NAME``) on ``case``, with the same verdict kind and rule."""
+    broken = MUTANTS[mutant] if mutant in MUTANTS else parse(mutant).as_mutant()
+    result = check_case(case, backend="interpret", poison=poison, mutant=broken)
     found = signature(result.to_json(), case.spec)
     assert found is not None, f"{mutant} is no longer caught"
     assert (found.kind, found.rule) == (kind, rule)

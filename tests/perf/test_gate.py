@@ -127,3 +127,62 @@ def test_a_check_gate_run_writes_each_audit_and_counts_three_variants_per_genera
     shown = subprocess.run([sys.executable, "-m", "fuzzpass", "gate-report", str(tmp_path)], capture_output=True,
                            text=True)  # fmt: skip
     assert shown.stdout.splitlines() == report(records)
+
+
+def test_the_layout_gate_weighs_block_and_select_size_where_the_positional_looks_at_positions() -> None:
+    from reference.compile import compile_variant
+
+    def reasons(s: object, gate: str) -> str:
+        return compile_variant(s, gate=gate).decisions["x"].reasons["t0"]  # type: ignore[arg-type]
+
+    small_major_move = spec({"q": ("t0", 2, 4, 8)}, node("load", "x", src="q"),
+                            node("permute", "xt", arg="x", dims=[1, 0, 2, 3]), node("sum", "r", arg="xt", axis=3),
+                            node("store", arg="r", dst="out"))  # fmt: skip
+    assert reasons(small_major_move, "positional") == "not-last-two-at-consumer"
+    assert reasons(small_major_move, "layout") == "deferred"  # the select covers a few registers
+    one_row = spec({"q": ("t0", 4, 128)}, node("load", "x", src="q"), node("permute", "xt", arg="x", dims=[1, 2, 0]),
+                   node("sum", "r", arg="xt", axis=1), node("store", arg="r", dst="out"), block=1,
+                   lengths=(1, 0, 1))  # fmt: skip
+    assert (reasons(one_row, "positional"), reasons(one_row, "layout")) == ("deferred", "one-row-block")
+    big = spec({"q": ("t0", 16, 256)}, node("load", "x", src="q"), node("permute", "xt", arg="x", dims=[1, 0, 2]),
+               node("sum", "r", arg="xt", axis=2), node("store", arg="r", dst="out"), dtype="float32", block=128,
+               lengths=(130,))  # fmt: skip
+    assert (reasons(big, "positional"), reasons(big, "layout")) == (
+        "deferred",
+        "select-too-large",
+    )  # 16 x 16 x 2 registers
+    assert reasons(dense_kv(), "layout") == reasons(dense_kv(), "positional") == "deferred"  # the pass's own win stays
+
+
+def test_gate_report_puts_each_gate_in_a_column_and_lists_the_cases_they_split() -> None:
+    counts = {gen: {"eager": 100, "deferred": 80, "forced": 80} for gen in GENERATIONS}
+    agreed = {"pattern": {"consumer": "sum", "rank": 3, "at_load": 0, "at_consumer": "2"}, "choice": "defer",
+              "counts": counts, "case": "agreed.0",
+              "gates": {g: {"choice": "defer", "counts": dict.fromkeys(GENERATIONS, 80)}
+                        for g in ("positional", "layout")}}  # fmt: skip
+    split_counts = {gen: {"eager": 100, "deferred": 100, "forced": 130} for gen in GENERATIONS}
+    split = {"pattern": {"consumer": "sum", "rank": 4, "at_load": 0, "at_consumer": "1"}, "choice": "keep",
+             "counts": split_counts, "case": "split.3",
+             "gates": {"positional": {"choice": "keep", "counts": {gen: 100 for gen in GENERATIONS}},
+                       "layout": {"choice": "defer", "counts": {gen: 130 for gen in GENERATIONS}}}}  # fmt: skip
+    lines = report([agreed, split])
+    assert "     positional gate agrees in 2 (100.0%); layout gate agrees in 1 (50.0%)" in lines  # under v6e
+    header = next(line for line in lines if line.lstrip().startswith("pattern"))
+    assert header.split()[-3:] == ["agrees", "positional", "layout"]
+    assert "  sum          rank 4  tile 0 -> 1              1         1      0       1           1       0" in lines
+    assert "cases where the gates choose differently: 1 of 2" in lines
+    assert any(line.startswith("  split.3: sum rank 4 tile 0 -> 1; positional keep, layout defer") for line in lines)
+    assert "    v6e    eager    100  forced    130  agrees: positional" in lines
+
+
+@needs_libtpu
+def test_the_audit_compiles_each_gates_choice_on_the_same_case() -> None:
+    small_major_move = spec({"q": ("t0", 2, 4, 8)}, node("load", "x", src="q"),
+                            node("permute", "xt", arg="x", dims=[1, 0, 2, 3]), node("sum", "r", arg="xt", axis=3),
+                            node("store", arg="r", dst="out"))  # fmt: skip
+    record = check_case(Case("move", 3, small_major_move, None), backend="tpu-aot", generations=(), gate=("v6e",)).gate
+    assert record is not None and record.choice == "keep"  # the positional gate, the pass under test
+    assert {g: r["choice"] for g, r in record.gates.items()} == {"positional": "keep", "layout": "defer"}
+    for gen in GENERATIONS:  # each gate's kernel is one of the audit's: keep is eager, defer is forced here
+        assert record.gates["positional"]["counts"][gen] == record.counts[gen]["eager"]
+        assert record.gates["layout"]["counts"][gen] == record.counts[gen]["forced"]

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from fuzzpass.case import Case, parse_case
+from fuzzpass.expect import expect_from_spec
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.checked import Config
 from fuzzpass.repro.minimize import minimize, remove_dim, size
-from generators.oracle import expect_from_spec
 from reference.spec import KernelSpec
 from tests.specs import node, spec
 

@@ -1,5 +1,6 @@
 """The decision oracle: what ``defer_pallas_load_masks`` must decide, from what became of each
-load's value, not from the pass's own walk of the fx graph.
+load's value, not from the pass's own walk of the fx graph. It sits with the case contract:
+the generators, the judge and the minimizer all derive a case's expectation from these rules.
 
 The generators note each load's fate while they build a graph (:class:`Outcome`); for a finished
 case file, :func:`expect_from_spec` derives the same notes by following the case's nodes.
@@ -11,9 +12,13 @@ not from the larger graph's ``expect`` nor from the pass under test.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from reference.spec import Dim, KernelSpec
+
+T = TypeVar("T")
 
 FILLS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "dot_general": 0.0}
 """The fill each consumer masks its inputs with (CASES.md: a dot and a sum with 0, max with
@@ -33,13 +38,16 @@ class Outcome:
 def expected_reason(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outcome]) -> str:
     """The pass's rule for (load, tile), from what the builder made of the load's uses.
 
-    ``deferred`` exactly when the load is rank 3 or more with the tile major, every use ends
-    in a zero-fill consumer mask through permutes only, and the tile sits in the last two
-    dims there; otherwise the reason names the first rule that refuses, in this order
-    whatever the order of the uses: rank, position at the load, reshape, second use, fill,
-    position at the consumer.
+    ``deferred`` exactly when the tile is one dim of the load, the load is rank 3 or more with
+    the tile major, every use ends in a zero-fill consumer mask through permutes only, and the
+    tile sits in the last two dims there; otherwise the reason names the first rule that
+    refuses, in this order whatever the order of the uses: uniqueness, rank, position at the
+    load, reshape, second use, fill, a consumer where the tile did not move, position at the
+    consumer.
     """
     rank = len(load_shape)
+    if load_shape.count(tile) > 1:
+        return "tile-not-unique"
     if rank <= 2:
         return "rank-2"
     if load_shape.index(tile) >= rank - 2:
@@ -53,14 +61,37 @@ def expected_reason(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outco
         return "second-use"
     if any(o.fill != 0 for o in outcomes):
         return "nonzero-fill"
+    if any(o.positions[tile] == load_shape.index(tile) for o in outcomes):
+        return "axis-not-moved"
     if any(o.positions[tile] < o.rank - 2 for o in outcomes):
         return "not-last-two-at-consumer"
     return "deferred"
 
 
+def safe_and_moved(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outcome]) -> bool:
+    """Whether deferring (load, tile) is safe and moves the axis, whatever a profitability gate
+    says: the tile one dim of the load, every use a zero-fill consumer mask through permutes
+    only, and each of them seeing the tile at another dim than the load had it."""
+    if load_shape.count(tile) != 1 or not outcomes:
+        return False
+    if any(o.kind != "remask" or o.fill != 0 for o in outcomes):
+        return False
+    return all(o.positions[tile] != load_shape.index(tile) for o in outcomes)
+
+
+def expect_forced(spec: KernelSpec) -> dict[str, dict[str, bool]]:
+    """Per load, per tile: :func:`safe_and_moved`, from the case's nodes (what a gate other
+    than the positional one may defer)."""
+    return _per_load(spec, safe_and_moved)
+
+
 def expect_from_spec(spec: KernelSpec) -> dict[str, dict[str, str]]:
     """Per load, per tile: the reason the rules give, found by following the case's nodes
     from each load through permutes to the uses that end each path."""
+    return _per_load(spec, expected_reason)
+
+
+def _per_load(spec: KernelSpec, rule: Callable[[tuple[Dim, ...], str, list[Outcome]], T]) -> dict[str, dict[str, T]]:
     from reference.graph import values_of
 
     values = values_of(spec)
@@ -90,5 +121,5 @@ def expect_from_spec(spec: KernelSpec) -> dict[str, dict[str, str]]:
         if node.op == "load":
             shape = tuple(spec.inputs[node["src"]])
             tiles = dict.fromkeys(d for d in shape if isinstance(d, str))
-            expect[node.out] = {t: expected_reason(shape, t, fates(node.out)) for t in tiles}  # type: ignore[index]
+            expect[node.out] = {t: rule(shape, t, fates(node.out)) for t in tiles}  # type: ignore[index]
     return expect

@@ -1,0 +1,109 @@
+"""The pass's profitability gates: when deferring a mask that is safe to defer pays.
+
+Safety (``MaskDeferral.all_uses_remask``) decides whether a mask *may* move; a gate decides
+whether it *should*. Both gates here see the same safe deferral: the load, the tile, and the
+consumer masks that would discharge it. They return ``deferred`` or the reason they refuse.
+
+``positional`` is Helion's pass as written (``node_masking.py``): it looks at positions only.
+``layout`` also looks at how the masked dim lies in the TPU's vector layout; the gate audit
+(``fuzzpass run --check-gate``, ``fuzzpass gate-report``) compares both on the same cases.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Protocol
+
+import torch.fx
+
+from reference.reasons import Reason
+from reference.values import Value, sublane_tile
+
+
+class Positions(Protocol):
+    """What a gate asks of the pass (``MaskDeferral``'s predicates, so a mutant that
+    overrides one changes what the gate sees)."""
+
+    def dim_index(self, node: torch.fx.Node, tile: str) -> int | None: ...
+
+    def is_major_dim(self, node: torch.fx.Node, tile: str) -> bool: ...
+
+    def is_last_two_dim(self, node: torch.fx.Node, tile: str) -> bool: ...
+
+    def rank(self, node: torch.fx.Node) -> int: ...
+
+    def moved(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> bool: ...
+
+    def value(self, node: torch.fx.Node) -> Value: ...
+
+
+Gate = Callable[[Positions, torch.fx.Node, str, list[torch.fx.Node]], Reason]
+
+
+def positional(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
+    """Major at the load, last-two at every consumer mask.
+
+    Why it pays: a mask on a major (outer) dim is applied per outer row, one multiply per
+    slab of the value; in the last two (sublane, lane) dims it is a per-register select. So
+    defer only when the tile is major at the load and in the last two dims at every consumer
+    mask. The reverse move puts the mask on the costlier axis: the pass's authors measured it
+    about 1.5x slower on TPU. Because permutes keep rank, the gate also implies that a permute
+    moved the axis; a consumer that sees the tile where the load had it is named apart
+    (``axis-not-moved``)."""
+    if not p.is_major_dim(load, tile):
+        return "rank-2" if p.rank(load) <= 2 else "last-two-at-load"
+    if not p.moved(load, tile, consumers):
+        return "axis-not-moved"
+    if not all(p.is_last_two_dim(c, tile) for c in consumers):
+        return "not-last-two-at-consumer"
+    return "deferred"
+
+
+SELECT_VREGS = 64
+"""The most vector registers the selects a deferral adds may cover (``layout``): fitted on the
+static schedules of 1,332 audited cases, the same on either half of them."""
+
+
+def vregs(v: Value) -> int:
+    """Vector registers a value fills in the TPU's native layout: its last two dims in
+    (sublane, lane) tiles of (8, 128) 32-bit words, 16-bit types packing two rows a sublane,
+    times every major dim."""
+    shape = (1, *v.shape) if v.rank == 1 else v.shape
+    *major, rows, lanes = shape
+    return math.prod(major) * -(-rows // sublane_tile(v.dtype)) * -(-lanes // 128)
+
+
+def layout(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
+    """Major at the load, a block of two rows or more, and selects of at most
+    :data:`SELECT_VREGS` registers at the consumers, wherever the tile lands there.
+
+    Why it pays: the eager mask multiplies the loaded value once per slab of a major dim, the
+    cost the positional gate saw; deferring replaces it by a ``jnp.where`` over each consumer's
+    whole value, whose cost is that value's size in registers, not the tile's position. So the
+    position at the consumer does not decide (a major -> major move also pays when the
+    consumer is small), the size does: past :data:`SELECT_VREGS` registers the selects cost
+    more than the multiply they replace, and a one-row block (``block 1``) has no slabs to save.
+    The audit measured it against the static schedules of v5e, v6e and tpu7x
+    (``docs/performance.md``). Rank 2 keeps its mask as in the positional gate: its only major
+    dim is the sublane dim, and moving a mask from sublanes to lanes paid on some generations
+    and cost on others."""
+    if not p.is_major_dim(load, tile):
+        return "rank-2" if p.rank(load) <= 2 else "last-two-at-load"
+    if not p.moved(load, tile, consumers):
+        return "axis-not-moved"
+    if p.value(load).shape[p.dim_index(load, tile)] < 2:  # type: ignore[index]
+        return "one-row-block"
+    if sum(vregs(p.value(c)) for c in dict.fromkeys(consumers)) > SELECT_VREGS:
+        return "select-too-large"
+    return "deferred"
+
+
+GATES: dict[str, Gate] = {"positional": positional, "layout": layout}
+"""Gate name -> gate (``--gate``). ``positional`` is the default: the reference states Helion's pass."""
+
+GATE_REASONS: dict[str, tuple[Reason, ...]] = {
+    "positional": ("rank-2", "last-two-at-load", "axis-not-moved", "not-last-two-at-consumer"),
+    "layout": ("rank-2", "last-two-at-load", "axis-not-moved", "one-row-block", "select-too-large"),
+}
+"""The refusals each gate can give: a run's coverage lists those of the gate it ran."""

@@ -123,14 +123,15 @@ def by_size(max_nodes: int, policy: Policy = EXHAUST) -> list[Structure]:
 
 
 LENGTHS = {
-    "jagged": lambda b: (0, 1, b - 1, b, b + 1, 2 * b),
-    "single": lambda b: (b + 1,),
+    "jagged": lambda b: (0, b - 1, b, b + 1),
+    "single": lambda b: (2 * b + 1,),
 }
 """The jagged lengths that matter, per block, in two instances: ``jagged`` has an empty
-sequence, a one-row one, lengths one off a block boundary either side and full blocks (a mask
-that clears nothing), side by side in one grid, each its own work items; ``single`` is one
-sequence (a plain dim) ending one past a block. Two instances, not one per distribution:
-each work item is checked on its own, so one grid holds them all at a quarter of the compiles."""
+sequence, one a row short of a block, a full block (a mask that clears nothing) and one a row
+past, side by side in one grid, each its own work items; ``single`` is one sequence (a plain
+dim) a row past two blocks. Each work item is checked on its own, so one grid holds all the
+jagged cases; both instances have four work items and the same rows bucket, so a structure's
+kernels compile once for both."""
 
 
 def instances(s: Structure) -> list[tuple[str, dict[str, tuple[int, ...]]]]:

@@ -129,7 +129,7 @@ class Run:
                 None if self.o.ray else os.getpid(),
                 chips.environment(index) if self.o.config.backend == "tpu" and not self.o.ray else {},
                 str(self.o.compile_cache) if self.o.compile_cache else None,
-                (self.o.exhaust, self.o.jobs) if self.o.exhaust is not None else None,
+                (self.tally.plan, self.o.jobs) if self.tally is not None else None,  # enumerated once, here
             ),
             daemon=True,
         )

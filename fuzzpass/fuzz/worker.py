@@ -17,6 +17,7 @@ from typing import Any
 
 from fuzzpass.case import Case
 from fuzzpass.fuzz.corpus import open_corpus
+from fuzzpass.fuzz.exhaust import Plan, cases
 from fuzzpass.fuzz.explorer import Explorer
 from fuzzpass.judge.checked import Checked, Config, check
 from fuzzpass.judge.signature import Signature
@@ -47,7 +48,7 @@ def worker_main(
     parent: int | None,
     env: dict[str, str],
     compile_cache: str | None,
-    exhaust: tuple[int, int] | None = None,
+    exhaust: tuple[Plan, int] | None = None,
 ) -> None:
     """A worker process: explore until killed, or until ``quota`` cases are checked. ``env``
     is set before JAX starts (on a TPU host: the one chip this worker owns, ``backends.chips``);
@@ -55,8 +56,8 @@ def worker_main(
     ``log``: the file its output goes to (None: left where it goes); ``corpus``: the example
     database, or where a lasting one is (``fuzz.corpus``: a directory or a Redis URL);
     ``parent``: the process whose end ends this one (None: Ray's actor lifetime does that);
-    ``exhaust``: (K, workers) for ``fuzzpass exhaust``: this worker's share of every structure
-    up to K nodes, the last ``quota`` cases of it, instead of Hypothesis' draws."""
+    ``exhaust``: (the plan, workers) for ``fuzzpass exhaust``: this worker's share of every
+    structure up to K nodes, the last ``quota`` cases of it, instead of Hypothesis' draws."""
     os.environ.update(env)
     if parent is not None:
         orphan_watch(parent)
@@ -95,11 +96,9 @@ def worker_main(
         q.put(("shrunk", index, incarnation, (found, case)))
 
     if exhaust is not None:
-        from fuzzpass.fuzz.exhaust import cases, plan
-
-        max_nodes, workers = exhaust
+        plan, workers = exhaust
         q.put(("ready", index, incarnation, None))
-        for case, expect in cases(plan(max_nodes), index, workers, quota):
+        for case, expect in cases(plan, index, workers, quota):
             on_start(case)
             on_case(check(case, config, expect))
         leave()

@@ -22,7 +22,7 @@ from generators.enumeration import by_size
 from reference.compile import compile_variant
 
 
-def differs(structure, mutant) -> bool:  # noqa: ANN001 - a Structure and a Mutant
+def differs(structure, mutant) -> bool:
     spec = structure.spec({t: (b,) for t, b in structure.blocks.items()})
     ours, theirs = compile_variant(spec, title="x"), mutant.compile(spec, "x")
     return ours.deferred() != theirs.deferred() or ours.source.text != theirs.source.text
@@ -49,7 +49,7 @@ def main(k: int) -> None:
                 break
         took = time.perf_counter() - start
         if found:
-            print(f"{name:<18} killed by structure {found[0]} ({found[1]} nodes): {found[2]}  [{took:.1f} s]", flush=True)
+            print(f"{name:<18} killed by structure {found[0]} ({found[1]} nodes): {found[2]}  [{took:.1f} s]")
         else:
             print(f"{name:<18} SURVIVES every structure of at most {k} nodes  [{took:.1f} s]", flush=True)
 

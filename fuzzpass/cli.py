@@ -519,7 +519,8 @@ def cmd_minimize(args: argparse.Namespace) -> int:
     from fuzzpass.repro.minimize import minimize, size
 
     print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
-          f"{', pass ' + config.pass_label if config.pass_label else ''})", file=sys.stderr)  # fmt: skip
+          f"{', mutant ' + config.mutant if config.mutant else ''}"
+          f"{', pass ' + config.candidate.label if config.candidate else ''})", file=sys.stderr)  # fmt: skip
     try:
         result = minimize(case, config, args.seconds, log=_to_stderr, kind=kind)
     except ValueError as e:

@@ -67,6 +67,9 @@ class Policy:
     repeats: int = 0
     """Percent of main loads where one tile fills two dims (the pass refuses that tile:
     ``tile-not-unique``; another tile of the load may still be deferred)."""
+    repeat_tile_counts: tuple[int, ...] = (1, 2)
+    """Tile counts a repeat is drawn with: two only, and the tile that is not repeated stays
+    the pass's to defer."""
     dead_loads: int = 0
     """Percent of graphs with a load nobody uses (``no-uses``)."""
 
@@ -106,6 +109,7 @@ POLICIES: dict[str, Policy] = {
             distributions=_JAGGED,
             extra_path=25,
             repeats=10,  # a second tile filling two dims: refused beside the tile that is deferred
+            repeat_tile_counts=(2,),
         ),
         Policy(
             name="negative",

@@ -429,7 +429,7 @@ def build(
     blocks = {t: int(c.weighted(policy.blocks)) for t in tiles}
     b = _Builder(c, policy, disabled, dtype, blocks, max_nodes)
     positions = c.weighted(policy.positions)
-    repeat = c.percent(policy.repeats) and rank >= 2 * ntiles  # two tiles: a plain dim left to store over
+    repeat = ntiles in policy.repeat_tile_counts and c.percent(policy.repeats) and rank >= 2 * ntiles
     if repeat and math.prod(blocks.values()) * blocks[tiles[-1]] > MAX_ELEMENTS:
         repeat = False  # the tiles alone would not fit one work item
     x = b.load(_load_shape(c, b, rank, tiles, positions, repeat))

@@ -212,13 +212,14 @@ def test_same_seed_same_run(tmp_path: Path) -> None:
 
 def test_a_tpu_aot_run_counts_every_case_on_every_generation(tmp_path: Path) -> None:
     run = fuzzpass("run", "--backend", "tpu-aot", "--tpu", "v5e,tpu7x", "--budget", "12cases", "--jobs", "1",
-                   "--seed", "5", "--out", str(tmp_path), "--no-minimize")  # fmt: skip
+                   "--seed", "5", "--out", str(tmp_path), "--no-minimize", "--timeout", "300")  # fmt: skip
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert run.returncode == (1 if summary["findings"] else 0), run.stderr
     compiles = summary["tpu_compile"]
     assert list(compiles) == ["v5e", "tpu7x"]
-    for row in compiles.values():
-        assert row["compiled"] + row["rejected"] + row["unsupported"] == summary["cases"] == 12
+    assert summary["cases"] == 12 and summary["timeouts"] <= 1  # a loaded CI machine may lose one to the clock
+    for row in compiles.values():  # every case that finished counted once per generation
+        assert row["compiled"] + row["rejected"] + row["unsupported"] == summary["cases"] - summary["timeouts"]
         assert sum(row["messages"].values()) >= row["rejected"]
     assert "TPU compiles" in run.stderr and "eager variant leaked" not in run.stderr  # no numerics ran
     assert "tpu-compile" in summary["profile"] and "interpret" not in summary["profile"]

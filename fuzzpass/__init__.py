@@ -3,15 +3,17 @@
 Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it so):
 
 - ``cli``: the command: parses arguments and calls the library.
-- ``fuzz/``: many cases: explorer, run and workers, corpus, findings store, coverage, progress.
+- ``fuzz/``: many cases: explorer, run and workers, exhaust, corpus, findings store, coverage, progress.
 - ``report/``: the morning report, one HTML page of a run's directory.
 - ``repro/``: minimize, export, regression helpers, the run's repro queue.
 - ``perf/``: gate report and the dense-KV benchmark.
-- ``judge/``: one case: data, ground truth, oracle, verdicts, check, gate audit, Helion, mutants.
+- ``judge/``: one case: data, ground truth, oracle, verdicts, check, gate audit, Helion, mutants,
+  candidate passes from a file.
 - ``backends/``: where kernels compile and run.
 - the foundation, imported by every room: ``case`` (the contract, ``fuzzpass.case/1``),
-  ``data`` (a case's concrete inputs, drawn from its seed), ``files`` (files written whole or not
-  at all) and ``profile`` (the stage timer).
+  ``data`` (a case's concrete inputs, drawn from its seed), ``expect`` (the decision rules a
+  case's expectation follows), ``files`` (files written whole or not at all) and ``profile`` (the
+  stage timer).
 
 ``fuzzpass.regression`` is the stable import path of exported regression tests.
 """

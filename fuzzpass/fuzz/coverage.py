@@ -62,11 +62,10 @@ def missing(given: Counter[str], gate: str = "positional") -> list[str]:
 def table(given: Counter[str], gate: str = "positional") -> list[str]:
     """The coverage table as lines: branch, count, share, and every reason under it with its
     count (zeros too)."""
-    reasons = given
-    total = sum(reasons.values()) or 1
+    total = sum(given.values()) or 1
     lines = [f"{'branch':<16}{'decisions':>10}{'share':>8}  reasons"]
     for branch, members in branches_of(gate).items():
-        count = sum(reasons[r] for r in members)
-        detail = ", ".join(f"{r} {reasons[r]}" for r in members) if len(members) > 1 else ""
+        count = sum(given[r] for r in members)
+        detail = ", ".join(f"{r} {given[r]}" for r in members) if len(members) > 1 else ""
         lines.append(f"{branch:<16}{count:>10}{count / total:>8.1%}  {detail}".rstrip())
     return lines

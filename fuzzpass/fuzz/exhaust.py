@@ -1,10 +1,11 @@
 """``fuzzpass exhaust``: every structure up to K graph nodes, checked as a run checks cases.
 
-The structures are ``generators/enumeration.py``'s, smallest first, each on the four jagged
-length distributions that matter. The run engine is ``fuzz/run.py``'s: workers, timeouts,
-findings, summary, report. Only the source of cases differs: worker ``i`` of ``n`` checks the
-structures ``i, i + n, ...`` in order (so a structure's instances share compiled kernels), and
-a worker that replaces a lost one starts where its predecessor stopped.
+The structures are ``generators/enumeration.py``'s, smallest first, each on the length
+instances that matter (``LENGTHS``: jagged, and a single sequence). The run engine is
+``fuzz/run.py``'s: workers, timeouts, findings, summary, report. Only the source of cases
+differs: worker ``i`` of ``n`` checks the structures ``i, i + n, ...`` in order (so a
+structure's instances share compiled kernels), and a worker that replaces a lost one starts
+where its predecessor stopped.
 
 What it claims, it counts: how many structures exist at each size, and how many were checked
 (a structure counts once all its instances are), so "no counterexample up to K nodes" comes
@@ -43,6 +44,11 @@ class Plan:
 
     def cases_of(self, worker: int, workers: int) -> int:
         return len(self.share(worker, workers)) * len(LENGTHS)
+
+    @property
+    def cases(self) -> int:
+        """Every case of the bound: each structure on each length instance."""
+        return len(self.structures) * len(LENGTHS)
 
 
 def plan(max_nodes: int) -> Plan:
@@ -114,5 +120,5 @@ def sizes_line(p: Plan) -> str:
     return (
         f"fuzzpass exhaust: {len(p.structures)} structures of at most {p.max_nodes} nodes ("
         + ", ".join(f"{n} of {size}" for size, n in p.sizes.items())
-        + f"), each on {len(LENGTHS)} length sets: {len(p.structures) * len(LENGTHS)} cases"
+        + f"), each on {len(LENGTHS)} length sets: {p.cases} cases"
     )

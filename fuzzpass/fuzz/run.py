@@ -79,7 +79,7 @@ class Run:
         if exhaustive is not None:  # the parent enumerates too: to count, and to size each worker's share
             print(sizes_line(exhaustive), file=sys.stderr, flush=True)
             if options.budget.seconds is None and options.budget.cases is None:
-                options = replace(options, budget=Budget(cases=exhaustive.cases_of(0, 1)))
+                options = replace(options, budget=Budget(cases=exhaustive.cases))
         self.o = options
         self.result = RunResult(options)
         self.store = FindingStore(options.out)
@@ -270,7 +270,7 @@ class Run:
             return "time budget"
         if self.tally is None:
             return "case budget" if all(w.done for w in self.workers.values()) else ""
-        if self.result.cases >= self.tally.plan.cases_of(0, 1) or all(w.done for w in self.workers.values()):
+        if self.result.cases >= self.tally.plan.cases or all(w.done for w in self.workers.values()):
             return "every structure checked"
         if self.o.budget.cases is not None and self.result.cases >= self.o.budget.cases:
             return "case budget"

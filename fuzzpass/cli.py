@@ -124,8 +124,9 @@ def parser() -> argparse.ArgumentParser:
         "--compile-cache",
         type=Path,
         metavar="DIR",
-        help="compiled kernels (interpret) or JAX's persistent compilation cache (tpu), shared by the "
-        "workers of a host, kept between runs (default: OUT/cache)",
+        help="compiled kernels (interpret), deviceless compiles' outcomes (tpu-aot, --check-gate, helion) "
+        "or JAX's persistent compilation cache (tpu), shared by the workers of a host, kept between runs "
+        "(default: OUT/cache)",
     )
     run.add_argument(
         "--corpus",

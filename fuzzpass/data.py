@@ -27,8 +27,9 @@ from reference.values import round_to
 POISONS = ("nan", "finite", "zero")
 
 ROWS_BUCKET = 8
-"""A tiled input has at least this many DMA windows of rows: the lengths a generator draws
-(a few blocks per sequence) then fall in one or two buckets per structure."""
+"""A tiled dim has at least this many blocks of rows, plus what its DMA window reads past a
+block: the lengths a generator draws (a few blocks per sequence) then fall in one or two
+buckets per structure."""
 
 
 def bucket(n: int, at_least: int = 1) -> int:
@@ -60,6 +61,18 @@ class CaseData:
         )
 
 
+def padded(rows: int, window: memory.DimWindow) -> int:
+    """The rows a dim of ``rows`` real rows is held with: whole when no tile is in it, else
+    what its last DMA window may read (``window.size`` past the end) rounded up to a
+    power of two, and to at least :data:`ROWS_BUCKET` blocks plus the window's overhang. The
+    overhang counts once, not per block: a lane dim's window is a whole 256-lane tile for any
+    block, and eight of them per tiled dim made a tile in two dims hold 2048 x 2048 lanes."""
+    if window.tile is None:
+        return rows
+    overhang = window.size - window.block
+    return bucket(rows + window.size, ROWS_BUCKET * window.block + overhang)
+
+
 def _poison(rng: np.random.Generator, shape: tuple[int, ...], poison: str, dtype: str) -> np.ndarray:
     if poison == "nan":
         return rng.choice(np.array([np.nan, np.inf, -np.inf]), size=shape)
@@ -78,8 +91,7 @@ def draw(case: Case, poison: str = "nan") -> CaseData:
     inputs = {}
     for src, shape in spec.inputs.items():
         real_shape = tuple(spec.tiles[d].total if isinstance(d, str) else d for d in shape)
-        pad = memory.padding(spec, src)
-        full = tuple(bucket(r + p, ROWS_BUCKET * p) if p else r for r, p in zip(real_shape, pad, strict=True))
+        full = tuple(padded(r, w) for r, w in zip(real_shape, memory.windows(spec, src), strict=True))
         real = round_to(spec.dtype, real_rng.standard_normal(real_shape))
         array = _poison(poison_rng, full, poison, spec.dtype)
         array[tuple(slice(0, r) for r in real_shape)] = real

@@ -44,50 +44,49 @@ def start_jax() -> None:
 UNCACHED = {
     "interpret-tpu": "TPU interpret mode calls back into Python for every memory access: no "
     "executable of it can be written to disk, JAX's or fuzzpass's",
-    "tpu-aot": "a deviceless compile has no TPU client to load a cached executable into (JAX: "
-    "'PjRtCompiler must be constructed with a Client'): entries are written, never read",
-    "helion": "Helion's kernels run in interpret mode and compile deviceless: neither is read back from JAX's cache",
 }
-"""Backends whose compiled programs no cache on disk can serve, and why (measured with jax
-0.10.2). ``interpret`` keeps its kernels by source (:mod:`fuzzpass.backends.executables`:
-JAX's own cache would trace and lower each kernel again before a hit; its rare re-judging in
-TPU interpret mode is kept in memory only); ``tpu`` uses JAX's persistent compilation cache,
-where a TPU client loads what it compiled."""
+"""Backends whose programs no cache on disk can serve, and why (measured with jax 0.10.2),
+unless the process also audits the gate, whose deviceless compiles are kept."""
 
 
 def compile_cache_unused(backend: str, reads_schedules: bool) -> str | None:
-    """Why a compile cache on disk cannot serve a process of ``backend`` (that reads static
-    schedules, or not), or None."""
-    if reason := UNCACHED.get(backend):
-        return reason
-    if backend == "tpu" and reads_schedules:
-        return "static schedules are read (--check-gate): a cached compile writes no schedule"
+    """Why a compile cache on disk serves nothing in a process of ``backend`` (that reads
+    static schedules for the gate audit, or not), or None."""
+    if backend in UNCACHED and not reads_schedules:
+        return UNCACHED[backend]
     return None
 
 
 def use_compile_cache(directory: Path, backend: str) -> str | None:
-    """Keep the compiled programs of ``backend`` under ``directory`` (shared by the workers
-    of a host, kept between runs), before anything compiles; why it is not used, or None.
+    """Keep what ``backend`` compiles under ``directory`` (shared by the workers of a host,
+    kept between runs), before anything compiles; why nothing is kept, or None.
 
-    ``interpret``: its generic-interpreter kernels as serialized executables under
-    ``directory/kernels``. ``tpu``: JAX's persistent compilation cache in ``directory``,
-    except in a process that reads static schedules (``--check-gate``): libtpu's dump flag,
-    part of every cache key, names a directory of that process, and a hit compiles nothing, so
-    no schedule would be written to read. A corrupt or foreign entry is a miss to either
-    cache (JAX warns and compiles), never a result."""
-    from fuzzpass.backends import executables, schedule
+    - Every deviceless TPU compile (``tpu-aot``, the gate audit, Helion's TPU half): its
+      outcome under ``directory/outcomes`` (:mod:`fuzzpass.backends.outcomes`; JAX's cache
+      writes these programs but cannot read them back without a TPU client).
+    - ``interpret``: its generic-interpreter kernels as serialized executables under
+      ``directory/kernels`` (:mod:`fuzzpass.backends.executables`; JAX's own cache would trace
+      and lower each kernel again before a hit).
+    - ``tpu``: JAX's persistent compilation cache in ``directory``, where the TPU client loads
+      what it compiled; not in a process that reads static schedules (``--check-gate``):
+      libtpu's dump flag, part of every key, names that process's directory, and a hit
+      writes no schedule to read.
+
+    A corrupt or foreign entry is a miss to each of them, never a result."""
+    from fuzzpass.backends import executables, outcomes, schedule
 
     if reason := compile_cache_unused(backend, schedule.enabled()):
         return reason
+    outcomes.keep_in(directory / "outcomes")
     if backend == "interpret":
         executables.keep_in(directory / "kernels")
-        return None
-    import jax
+    if backend == "tpu" and not schedule.enabled():
+        import jax
 
-    directory.mkdir(parents=True, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", str(directory))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
+        directory.mkdir(parents=True, exist_ok=True)
+        jax.config.update("jax_compilation_cache_dir", str(directory))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+        jax.config.update("jax_persistent_cache_min_entry_size_bytes", -1)
     return None
 
 

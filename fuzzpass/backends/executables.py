@@ -9,10 +9,10 @@ with its title made generic, the grid, the argument shapes and dtypes, the inter
 JAX that lowers them, the CPU that runs them, ``XLA_FLAGS``), so they are kept by that key: a
 hit deserializes the executable (7 ms) and skips JAX's front end altogether.
 
-An entry is written once, atomically (a temporary file renamed), with the digest of what
-follows its header. One that is truncated, corrupt, written by another format or unreadable
-is a miss: the kernel is compiled again and the entry replaced, so a bad cache costs time,
-never a result. A cache directory is trusted as JAX's is: an executable is machine code.
+Entries live on a :class:`~fuzzpass.backends.shelf.Shelf`: one that is truncated, corrupt,
+written by another format or unreadable is a miss, and one XLA refuses to load is too: the
+kernel is compiled again and the entry replaced, so a bad cache costs time, never a result. A
+cache directory is trusted as JAX's is: an executable is machine code.
 
 Kernels in TPU interpret mode call back into Python and cannot be serialized; they are kept
 in this process only.
@@ -29,21 +29,20 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.files import write_atomically
+from fuzzpass.backends.shelf import Shelf
 
 FORMAT = b"fuzzpass-executable/1\n"
 IN_MEMORY = 256
 """Executables kept in one process (as many as ``kernel._jitted`` keeps jitted functions)."""
 
-_directory: Path | None = None
+shelf = Shelf(FORMAT, ".bin")
 _loaded: OrderedDict[str, Any] = OrderedDict()
 
 
 def keep_in(directory: Path | None) -> None:
     """Keep serialized executables under ``directory`` (None: in this process only); it is
     made as entries are written."""
-    global _directory
-    _directory = directory
+    shelf.keep_in(directory)
 
 
 @functools.cache
@@ -90,36 +89,25 @@ def executable(text: str, grid: tuple[int, ...], interpreter: str, args: list[An
     return found, origin
 
 
-def _path(k: str) -> Path | None:
-    return None if _directory is None else _directory / k[:2] / f"{k}.bin"
-
-
 def _read(k: str) -> Any | None:
     """The executable kept under ``k``, or None where there is none or it cannot be used."""
-    path = _path(k)
-    if path is None or not path.exists():
+    payload = shelf.read(k)
+    if payload is None:
         return None
     try:
-        blob = path.read_bytes()
-        header, digest, payload = blob[: len(FORMAT)], blob[len(FORMAT) : len(FORMAT) + 64], blob[len(FORMAT) + 65 :]
-        if header != FORMAT or digest.decode() != hashlib.sha256(payload).hexdigest():
-            return None
         from jax.experimental.serialize_executable import deserialize_and_load
 
         return deserialize_and_load(*pickle.loads(payload))
-    except Exception:  # unreadable, or XLA refuses it: a miss, compiled again and replaced
+    except Exception:  # XLA refuses it (another machine's, another XLA's): a miss, compiled again and replaced
         return None
 
 
 def _write(k: str, compiled: Any) -> None:
-    """Keep ``compiled`` under ``k``; a cache that cannot be written only costs later hits."""
-    path = _path(k)
-    if path is None:
-        return
+    """Keep ``compiled`` under ``k``; one XLA cannot serialize is only not kept."""
     try:
         from jax.experimental.serialize_executable import serialize
 
         payload = pickle.dumps(serialize(compiled))
-        write_atomically(path, FORMAT + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload)
-    except Exception:  # a full disk, a read-only directory, an executable XLA cannot serialize
-        pass
+    except Exception:
+        return
+    shelf.write(k, payload)

@@ -4,6 +4,8 @@
 a ``pallas_call`` for them runs Mosaic in full (layout inference, vector layouts, LLO,
 scheduling). Nothing runs: this proves that a kernel compiles for a generation and catches
 what interpret mode accepts but Mosaic rejects. Needs libtpu (``pip install fuzzpass[tpu]``).
+What each compile concluded is kept under the run's compile cache (:mod:`.outcomes`), so a
+kernel met again, by another worker or on another night, is not compiled again.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fuzzpass.backends import schedule
+from fuzzpass.backends import outcomes, schedule
 from fuzzpass.backends.environment import libtpu_noise_filtered
 from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module, structural
 from fuzzpass.data import CaseData
@@ -36,6 +38,7 @@ class Compiled:
     seconds: float
     message: str = ""
     bundles: int | None = None  # the static schedule's length, when schedule dumps are on
+    kept: bool = False  # read from the outcomes an earlier compile kept, not compiled now
 
 
 def unavailable() -> str | None:
@@ -66,31 +69,53 @@ def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: st
 def _compile(
     text: str, grid: tuple[int, ...], shapes: tuple[tuple[tuple[int, ...], str], ...], generation: str
 ) -> Compiled:
-    return compile_function(lambda: load_module(text).build(grid, interpret=False), shapes, generation)
+    program = "\0".join((text, repr(grid), repr(shapes)))
+    return compile_function(lambda: load_module(text).build(grid, interpret=False), shapes, generation, program)
 
 
 Shapes = tuple[tuple[tuple[int, ...], str], ...]
 """A function's arguments as (shape, dtype name) pairs."""
 
 
-def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str) -> Compiled:
+def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str, program: str | None = None) -> Compiled:
     """Compile the JAX function ``build()`` returns for ``generation``, deviceless, on
-    arguments of ``shapes``; a rejection (building it included) is returned, not raised."""
+    arguments of ``shapes``; a rejection (building it included) is returned, not raised.
+    ``program``: a text that determines the function (a generated kernel's source, grid and
+    shapes), so a kept outcome is found without building or lowering it; without one the
+    function is lowered and its module is the key."""
     import jax
     from jax.sharding import SingleDeviceSharding
 
     start = time.perf_counter()
+    needs_schedule = schedule.enabled()
+    key = None if program is None else outcomes.key(program, generation)
+    if key is not None and (kept := outcomes.read(key, needs_schedule)):
+        return _from_kept(generation, kept, start)
     before = schedule.snapshot()
     try:
         device = _device(generation)
         sharding = SingleDeviceSharding(device)
         call = build()
         with jax.default_device(device):  # lowering rules that ask for the chip see this one, not the CPU
-            jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower().compile()
+            lowered = jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower()
+            if key is None:
+                key = outcomes.key(lowered.as_text(), generation)
+                if kept := outcomes.read(key, needs_schedule):
+                    return _from_kept(generation, kept, start)
+            lowered.compile()
     except Exception as e:  # the compiler's rejection is the finding
         schedule.bundles_since(before)
-        return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
-    return Compiled(generation, True, time.perf_counter() - start, bundles=schedule.bundles_since(before))
+        message = compiler_message(e)
+        if key is not None and not isinstance(e, MemoryError):  # that is this machine's state, not the kernel's
+            outcomes.write(key, False, message, None)
+        return Compiled(generation, False, time.perf_counter() - start, message)
+    bundles = schedule.bundles_since(before)
+    outcomes.write(key, True, "", bundles)
+    return Compiled(generation, True, time.perf_counter() - start, bundles=bundles)
+
+
+def _from_kept(generation: str, kept: dict[str, Any], start: float) -> Compiled:
+    return Compiled(generation, kept["ok"], time.perf_counter() - start, kept["message"], kept["bundles"], kept=True)
 
 
 PALLAS_PREAMBLE = re.compile(r"^Pallas encountered an internal verification error\..*?Error details: ")

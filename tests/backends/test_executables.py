@@ -13,6 +13,7 @@ import pytest
 
 from fuzzpass import profile
 from fuzzpass.backends import executables, interpret
+from fuzzpass.backends.shelf import Shelf
 from fuzzpass.case import load_case
 from fuzzpass.data import draw
 from reference.compile import compile_variant
@@ -23,7 +24,7 @@ from tests.conftest import SHARED_CASES
 def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A cache directory for this test, and an empty memory: every call is a new process's."""
     monkeypatch.setattr(executables, "_loaded", OrderedDict())
-    monkeypatch.setattr(executables, "_directory", None)
+    monkeypatch.setattr(executables, "shelf", Shelf(executables.FORMAT, ".bin"))
     executables.keep_in(tmp_path / "kernels")
     yield tmp_path / "kernels"
 

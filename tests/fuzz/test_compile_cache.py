@@ -1,7 +1,8 @@
 """The compile cache under ``--out/cache``: JAX's persistent compilation cache where it can serve
 a program (``--backend tpu``, a TPU client), fuzzpass's kernels by source for ``interpret``
-(``tests/fuzz/test_executables.py``), refused with the measured reason elsewhere; a corrupt
-entry costs a compile, never a result."""
+(``tests/backends/test_executables.py``), the outcomes of deviceless compiles for ``tpu-aot``,
+the gate audit and Helion (``tests/backends/test_outcomes.py``), refused with the measured
+reason where nothing can be kept; a corrupt entry costs a compile, never a result."""
 
 from __future__ import annotations
 
@@ -37,14 +38,12 @@ def compile_once(cache: Path) -> tuple[str, int]:
     return result, int(warnings)
 
 
-def test_the_cache_is_refused_where_jax_cannot_serve_it_and_says_why() -> None:
-    assert compile_cache_unused("tpu", reads_schedules=False) is None
-    assert compile_cache_unused("interpret", False) is None
-    assert compile_cache_unused("interpret", reads_schedules=True) is None  # numerics compile no TPU program
+def test_the_cache_is_refused_only_where_nothing_can_be_kept_and_says_why() -> None:
+    for backend in ("interpret", "tpu-aot", "tpu", "helion"):
+        for reads_schedules in (False, True):
+            assert compile_cache_unused(backend, reads_schedules) is None
     assert "calls back into Python" in (compile_cache_unused("interpret-tpu", False) or "")
-    assert "no TPU client" in (compile_cache_unused("tpu-aot", False) or "")
-    assert compile_cache_unused("helion", False) == UNCACHED["helion"]
-    assert "writes no schedule" in (compile_cache_unused("tpu", reads_schedules=True) or "")
+    assert compile_cache_unused("interpret-tpu", reads_schedules=True) is None  # the gate audit's compiles are kept
 
 
 def test_a_second_process_reads_what_the_first_wrote_and_a_corrupt_entry_is_recompiled(tmp_path: Path) -> None:
@@ -74,6 +73,23 @@ def test_a_run_records_where_its_cache_is_or_why_it_has_none(tmp_path: Path, bac
         assert summary["compile_cache"] == str(tmp_path / "cache") and kernels
     else:
         assert summary["compile_cache"] == f"unused: {UNCACHED['interpret-tpu']}" and not kernels
+
+
+def test_a_tpu_aot_rerun_reads_every_compile_back(tmp_path: Path) -> None:
+    """The same cases again under the same ``--out``: every deviceless compile's outcome is read
+    back (no entry written again, none added) and the run counts the same compiles."""
+    command = [sys.executable, "-m", "fuzzpass", "run", "--backend", "tpu-aot", "--tpu", "v6e", "--budget", "6cases",
+               "--jobs", "1", "--seed", "3", "--out", str(tmp_path), "--quiet", "--no-minimize"]  # fmt: skip
+    first = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    written = {p: p.stat().st_mtime_ns for p in (tmp_path / "cache" / "outcomes").rglob("*.json")}
+    assert summary["compile_cache"] == str(tmp_path / "cache") and written
+    again = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "cache" / "outcomes").rglob("*.json")} == written
+    rerun = json.loads((tmp_path / "summary.json").read_text())
+    assert rerun["cases"] == summary["cases"] and rerun["tpu_compile"] == summary["tpu_compile"]
 
 
 @pytest.mark.skipif(chips.count() == 0, reason="TPU-only: needs a TPU host's chips")

@@ -91,9 +91,12 @@ def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str, 
     key = None if program is None else outcomes.key(program, generation)
     if key is not None and (kept := outcomes.read(key, needs_schedule)):
         return _from_kept(generation, kept, start)
-    before = schedule.snapshot()
     try:
         device = _device(generation)
+    except Exception as e:  # no description of the chip here: this machine's state, never kept as the kernel's
+        return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
+    before = schedule.snapshot()
+    try:
         sharding = SingleDeviceSharding(device)
         call = build()
         with jax.default_device(device):  # lowering rules that ask for the chip see this one, not the CPU

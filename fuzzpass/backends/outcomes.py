@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+from pathlib import Path
 from typing import Any
 
 from fuzzpass.backends.shelf import Shelf
@@ -30,9 +31,13 @@ from fuzzpass.backends.shelf import Shelf
 FORMAT = b"fuzzpass-compile-outcome/1\n"
 
 shelf = Shelf(FORMAT, ".json")
-keep_in = shelf.keep_in
 
 _DUMP_DIRECTORY = re.compile(r"--xla_jf_dump_to=\S*")
+
+
+def keep_in(directory: Path | None) -> None:
+    """Keep outcomes under ``directory`` (None: nowhere; each process keeps its own in memory)."""
+    shelf.keep_in(directory)
 
 
 @functools.cache

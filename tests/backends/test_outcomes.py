@@ -26,7 +26,7 @@ CASE = Case("dense-kv", 7, dense_kv(), None)
 def kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Outcomes kept under a directory of this test, and nothing compiled in memory yet."""
     monkeypatch.setattr(outcomes, "shelf", Shelf(outcomes.FORMAT, ".json"))
-    outcomes.shelf.keep_in(tmp_path / "outcomes")
+    outcomes.keep_in(tmp_path / "outcomes")
     yield tmp_path / "outcomes"
 
 

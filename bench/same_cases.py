@@ -10,14 +10,12 @@ cases/s.
 
 from __future__ import annotations
 
-import random
 import sys
 import time
 
 from fuzzpass.backends.environment import start_jax
-from fuzzpass.fuzz.explorer import Explorer, derive_seed
+from fuzzpass.fuzz.explorer import Explorer, derive_seed, swarm_of
 from fuzzpass.judge.checked import Checked, Config
-from generators.policies import swarm
 
 
 def main() -> None:
@@ -31,9 +29,8 @@ def main() -> None:
         checked += 1
 
     start = time.perf_counter()
-    for worker in (0, 1):  # as fuzz.run starts them: worker 0 keeps every op kind
-        disabled = swarm(random.Random(derive_seed(seed, "swarm", worker, 0))) if worker else frozenset()
-        explorer = Explorer(Config(seed=seed), disabled, count)
+    for worker in (0, 1):  # as fuzz.run starts them
+        explorer = Explorer(Config(seed=seed), swarm_of(seed, worker, 0), count)
         for number in range(segments):
             explorer.segment(derive_seed(seed, worker, 0, number))
     seconds = time.perf_counter() - start

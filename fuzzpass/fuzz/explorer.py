@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import random
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from fuzzpass.case import Case
 from fuzzpass.judge.checked import Checked, Config, check
 from fuzzpass.judge.signature import Signature
 from generators.examples import Example, examples
-from generators.policies import POLICIES
+from generators.policies import POLICIES, swarm
 
 RECENT = 512
 
@@ -47,6 +48,13 @@ class ShrinkingOver(BaseException):
 def derive_seed(*parts: object) -> int:
     """A 64-bit seed from the run's seed and a worker's coordinates (stable across Pythons)."""
     return int.from_bytes(hashlib.sha256("/".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+def swarm_of(seed: int, worker: int, incarnation: int) -> frozenset[str]:
+    """The op kinds worker ``worker`` (its ``incarnation``-th process) leaves out under swarm
+    testing: none for worker 0, which keeps every kind; for the others a subset drawn from the
+    run's seed, so the same seed gives each worker the same generators."""
+    return swarm(random.Random(derive_seed(seed, "swarm", worker, incarnation))) if worker > 0 else frozenset()
 
 
 @dataclass

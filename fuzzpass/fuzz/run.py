@@ -20,7 +20,6 @@ import json
 import multiprocessing as mp
 import os
 import queue
-import random
 import signal
 import sys
 import time
@@ -35,7 +34,7 @@ from fuzzpass.case import load_case, parse_case
 from fuzzpass.files import write_atomically
 from fuzzpass.fuzz.coverage import reasons_of
 from fuzzpass.fuzz.exhaust import Tally, plan, sizes_line
-from fuzzpass.fuzz.explorer import derive_seed
+from fuzzpass.fuzz.explorer import swarm_of
 from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.progress import Progress
 from fuzzpass.fuzz.store import FindingStore, UnsupportedStore
@@ -44,7 +43,6 @@ from fuzzpass.fuzz.worker import worker_main
 from fuzzpass.judge.checked import Checked, Config, check, unchecked_report
 from fuzzpass.judge.signature import Signature, pattern, signature
 from fuzzpass.repro.queue import ReproQueue
-from generators.policies import swarm
 
 
 @dataclass
@@ -111,9 +109,7 @@ class Run:
         return cases // self.o.jobs + (1 if index < cases % self.o.jobs else 0)
 
     def spawn(self, index: int, incarnation: int, quota: int | None) -> None:
-        disabled: frozenset[str] = frozenset()
-        if self.o.use_swarm and index > 0:  # worker 0 keeps every op kind
-            disabled = swarm(random.Random(derive_seed(self.o.config.seed, "swarm", index, incarnation)))
+        disabled = swarm_of(self.o.config.seed, index, incarnation) if self.o.use_swarm else frozenset()
         process = self.ctx.Process(
             target=worker_main,
             args=(

@@ -197,6 +197,19 @@ def parser() -> argparse.ArgumentParser:
     exhaust.add_argument("--no-minimize", action="store_true", help="keep findings as found (no repro)")
     exhaust.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     exhaust.add_argument("--quiet", action="store_true", help="no progress display")
+    corpus = sub.add_parser("corpus", help="check the pass on real Helion kernels: files, directories, test files")
+    corpus.add_argument("paths", nargs="+", metavar="PATH", help="a kernel file, a directory, a Helion test file")
+    corpus.add_argument("--out", type=Path, default=Path("fuzzpass-corpus"), help="kernels.jsonl, cases, summary")
+    corpus.add_argument("--jobs", type=_positive_int, default=1, help="worker processes (default 1)")
+    corpus.add_argument(
+        "--tpu", type=_generations, default=("v5e", "v6e", "tpu7x"), metavar="GENS", help="generations (none: skip)"
+    )
+    corpus.add_argument("--no-gate", action="store_true", help="no gate audit where the pass fired")
+    corpus.add_argument("--timeout", type=_positive, default=300.0, help="seconds a worker may stay silent")
+    corpus.add_argument("--corpus", default=None, help="where fired kernels' cases go as seeds (default OUT/corpus)")
+    corpus.add_argument("--only", default="", metavar="NAMES", help="judge only these kernels (comma-separated)")
+    corpus.add_argument("--seed", type=int, default=0, help="seeds torch, numpy and random before every entry")
+    corpus.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     return top
 
 
@@ -332,11 +345,13 @@ def _seed(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from fuzzpass.backends import unavailable
     from fuzzpass.backends.environment import prepare_environment, start_jax
+    from fuzzpass.fuzz.corpus import CorpusError
     from fuzzpass.fuzz.options import (
         GATE_TIMEOUT,
         MINIMIZE_SECONDS,
         TIMEOUT,
         Options,
+        corpus_seeds,
         corpus_unavailable,
         default_jobs,
         workers_unavailable,
@@ -357,11 +372,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replay is not None and not (args.replay / "findings").is_dir():
         print(f"fuzzpass: error: --replay: {args.replay} has no findings/ directory", file=sys.stderr)
         return 2
+    try:
+        seeds = corpus_seeds(args.corpus or str(args.out / "corpus"))
+    except CorpusError as e:
+        print(f"fuzzpass: error: {e}", file=sys.stderr)
+        return 2
     candidate = _candidate(args)
     prepare_environment()
     seed = _seed(args)
     gate = (args.tpu or GENERATIONS) if args.check_gate else None
-    config = Config(args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate, candidate, args.gate)
+    config = Config(
+        args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate, candidate, args.gate, seeds
+    )
     if args.replay is not None:
         start_jax()  # the findings are checked in this process
         replayed = replay(args.replay, config)
@@ -427,6 +449,47 @@ def cmd_exhaust(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result.to_json(), indent=2))
     return 1 if result.findings else 0
+
+
+def cmd_corpus(args: argparse.Namespace) -> int:
+    from fuzzpass.backends import helion, helion_tpu
+    from fuzzpass.fuzz.options import corpus_unavailable
+    from fuzzpass.kernels.campaign import CorpusOptions, run_corpus
+    from fuzzpass.kernels.collect import Unreadable
+    from fuzzpass.kernels.results import closing, table, write_results
+
+    if reason := helion.unavailable():
+        print(f"fuzzpass: error: corpus: {reason}", file=sys.stderr)
+        return 2
+    if args.tpu and (reason := helion_tpu.unavailable()):
+        print(f"fuzzpass: error: --tpu: {reason} (--tpu none skips the compiles)", file=sys.stderr)
+        return 2
+    if args.corpus is not None and (reason := corpus_unavailable(args.corpus)):
+        print(f"fuzzpass: error: {reason}", file=sys.stderr)
+        return 2
+    options = CorpusOptions(
+        tuple(args.paths),
+        args.out,
+        args.jobs,
+        args.tpu,
+        None if args.no_gate or not args.tpu else args.tpu,
+        args.timeout,
+        args.corpus,
+        tuple(k for k in args.only.split(",") if k),
+        args.seed,
+    )
+    try:
+        corpus = run_corpus(options, _to_stderr)
+    except Unreadable as e:
+        print(f"fuzzpass: error: {e}", file=sys.stderr)
+        return 2
+    events = corpus["events"]
+    summary = write_results(options, corpus)
+    print("\n".join(["", *table(events, options.generations), "", *closing(summary)]), file=sys.stderr)
+    print(f"summary: {args.out / 'summary.json'}; report: {args.out / 'report.html'}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    return 1 if summary["corpus"]["findings"] else 0
 
 
 def cmd_mutants(args: argparse.Namespace) -> int:
@@ -566,6 +629,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "gate-report": cmd_gate_report,
         "report": cmd_report,
         "exhaust": cmd_exhaust,
+        "corpus": cmd_corpus,
     }
     return commands[args.command](args)
 

@@ -88,3 +88,18 @@ def examples(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozens
         assume(buildable_on_tpu(structure))
     count = draw(st.integers(1, MAX_INSTANCES))
     return Example(structure, tuple(draw(instances(structure, policy)) for _ in range(count)))
+
+
+@st.composite
+def seeded(draw: st.DrawFn, seeds: tuple[Structure, ...], policy: Policy) -> Example:
+    """A seed structure (a real kernel's, from the corpus) mutated where it does not change what
+    the pass decides: the element type and each tile's block drawn from ``policy`` (or kept),
+    then 1-8 instances of new lengths and data."""
+    seed = draw(st.sampled_from(seeds))
+    dtype = draw(st.sampled_from((seed.dtype, *(d for d, _ in policy.dtypes if d != seed.dtype))))
+    blocks = {}
+    for tile, block in seed.blocks.items():
+        blocks[tile] = draw(st.sampled_from((block, *(int(c) for c, _ in policy.blocks if int(c) != block))))
+    structure = Structure(dtype, blocks, seed.inputs, seed.graph, seed.expect)
+    count = draw(st.integers(1, MAX_INSTANCES))
+    return Example(structure, tuple(draw(instances(structure, policy)) for _ in range(count)))

@@ -26,7 +26,7 @@ from typing import Protocol, TypeVar
 
 from hypothesis import strategies as st
 
-from fuzzpass.expect import FILLS, Outcome, expected_reason
+from fuzzpass.expect import FILLS, Outcome, expect_from_spec, expected_reason
 from generators.policies import Policy, Weights
 from reference.spec import Dim, KernelSpec, NodeSpec, TileSpec
 
@@ -108,6 +108,13 @@ class Structure:
     def expect_deferred(self) -> dict[str, tuple[str, ...]]:
         """The oracle's expectation in the case file's ``expect.deferred`` form."""
         return {load: tuple(t for t, r in reasons.items() if r == "deferred") for load, reasons in self.expect.items()}
+
+
+def structure_of(spec: KernelSpec) -> Structure:
+    """A case's structure, as if drawn (a seed of the corpus: a real kernel's structure), its
+    expectation from the decision rules."""
+    blocks = {t: s.block for t, s in spec.tiles.items()}
+    return Structure(spec.dtype, blocks, dict(spec.inputs), spec.graph, expect_from_spec(spec))
 
 
 class TooLarge(Exception):

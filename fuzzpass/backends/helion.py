@@ -79,6 +79,9 @@ class _Probe:
 
     mode: str = "on"
     loads: list[LoadDecision] = field(default_factory=list)
+    graphs: list[Any] = field(default_factory=list)
+    """The fx graphs the pass ran on in the last binds, each with its nodes' dims
+    (:func:`_dims`): ``fuzzpass corpus`` reads a fired kernel's structure from them."""
 
 
 _probe = _Probe()
@@ -124,6 +127,7 @@ def install_probe() -> None:
 
             forced_pass()(graph)
         env = CompileEnvironment.current()
+        _probe.graphs.append((graph, {n.name: _dims(env, n) for n in graph.nodes}))
         for node in graph.find_nodes(op="call_function", target=load):
             ids = node.meta.get("pallas_deferred_mask_block_ids") or ()
             tiles = sorted(name for bid in ids for name in env.block_sizes[bid].debug_names)
@@ -132,11 +136,33 @@ def install_probe() -> None:
     device_ir.defer_pallas_load_masks = probed
 
 
+def _dims(env: Any, node: Any) -> tuple[int | str | None, ...] | None:
+    """A node's value's dims as the case language could state them: an integer extent, a
+    block id (``"b<id>"``: a tile of that ``hl.tile``), or None (a size known only at run
+    time); None for a node with no tensor value."""
+    shape = getattr(node.meta.get("val"), "shape", None)
+    if shape is None:
+        return None
+    dims: list[int | str | None] = []
+    for size in shape:
+        if isinstance(size, int):
+            dims.append(size)
+        else:
+            bid = env.get_block_id(size)
+            dims.append(None if bid is None else f"b{bid}")
+    return tuple(dims)
+
+
 def defers(loads: list[LoadDecision]) -> bool:
     """Whether Helion's pass deferred any load's mask. When it deferred none it changed
     nothing, so its pass-off kernel is its pass-on kernel: both halves of a check build (and
     run, or compile) that one kernel once."""
     return any(load.deferred for load in loads)
+
+
+def graphs() -> list[Any]:
+    """The fx graphs (with their nodes' dims) the pass saw in the last :func:`pass_mode` block."""
+    return list(_probe.graphs)
 
 
 def decisions() -> list[LoadDecision]:
@@ -148,7 +174,7 @@ def decisions() -> list[LoadDecision]:
 def pass_mode(mode: str) -> Iterator[None]:
     """Helion's pass ``on``, ``off`` or ``force`` for the binds inside the block; what it decided is in
     ``_probe.loads`` after them."""
-    _probe.mode, _probe.loads = mode, []
+    _probe.mode, _probe.loads, _probe.graphs = mode, [], []
     try:
         yield
     finally:
@@ -193,6 +219,16 @@ def _kernel(text: str, mode: str, interpret: bool = True) -> Any:
     with interpret_mode(interpret):
         spec.loader.exec_module(module)
     return getattr(module, KERNEL)
+
+
+def copy_kernel(kernel: Any, **settings: Any) -> Any:
+    """A new kernel object of ``kernel``'s function, configs and settings (with ``settings``
+    changed): nothing bound yet, so its pass runs again at its first bind."""
+    import dataclasses
+
+    from helion.runtime.kernel import Kernel
+
+    return Kernel(kernel.fn, configs=kernel.configs, settings=dataclasses.replace(kernel.settings, **settings))
 
 
 @contextmanager
@@ -295,3 +331,44 @@ EAGER_LOAD = re.compile(r"^\s*(?P<var>\w+) = .*\* mask_\d+", re.MULTILINE)
 def eager_loads(pallas: str) -> set[str]:
     """Variables whose load line in Helion's generated Pallas source multiplies a mask in."""
     return {m["var"] for m in EAGER_LOAD.finditer(pallas)}
+
+
+PADDERS = ("_pallas_apply_ds_padding", "_pallas_apply_ds_padding_fast")
+"""Functions of ``helion.runtime.pallas.launcher`` that pad an input past its end (with
+``torch.nn.functional.pad``, zeros) so that a block read at a data-dependent start stays in
+bounds: what a kernel finds past the end of an array is what they write."""
+
+
+@contextmanager
+def poisoned_padding() -> Iterator[None]:
+    """Helion's launcher pads inputs past their end with NaN instead of zeros inside the block:
+    what lies past the end of every floating-point input is poison, as ``--poison nan`` makes
+    it for a case (an eager ``x * mask`` turns it into NaN; a deferred ``where`` must not)."""
+    import torch
+    from helion.runtime.pallas import launcher
+
+    pad = torch.nn.functional.pad
+
+    def nan_pad(t: Any, widths: Any, mode: str = "constant", value: Any = None) -> Any:
+        poison = mode == "constant" and value in (None, 0) and t.is_floating_point()
+        return pad(t, widths, mode, float("nan") if poison else value)
+
+    def poisoning(real: Any) -> Any:
+        @functools.wraps(real)
+        def padded(*args: Any, **kwargs: Any) -> Any:
+            torch.nn.functional.pad = nan_pad
+            try:
+                return real(*args, **kwargs)
+            finally:
+                torch.nn.functional.pad = pad
+
+        return padded
+
+    reals = {name: getattr(launcher, name) for name in PADDERS if callable(getattr(launcher, name, None))}
+    for name, real in reals.items():
+        setattr(launcher, name, poisoning(real))
+    try:
+        yield
+    finally:
+        for name, real in reals.items():
+            setattr(launcher, name, real)

@@ -128,16 +128,33 @@ def compile_for(
 ) -> dict[str, tpu_aot.Compiled]:
     """Helion's kernel of ``source`` with its pass ``mode``, compiled for each generation; a
     failure to build it counts as a rejection on every generation."""
-    built = build(source, data, dtype, mode)
-    return {gen: _compile(built, gen) for gen in generations}
+    return compile_built(build(source, data, dtype, mode), generations)
 
 
 def _catch(text: str, mode: str, args: list[Any]) -> Built:
-    helion.install_probe()
     kernel = helion._kernel(text, mode, interpret=False)
+    return _caught_from(lambda: kernel(*args), mode)
+
+
+def build_call(kernel: Any, args: tuple[Any, ...], config: Any, mode: str) -> Built:
+    """A user's kernel object (``fuzzpass corpus``) called on ``args`` with ``config``, as
+    Helion's launcher builds it for a TPU with its pass ``mode``: a copy of the kernel whose
+    settings say interpret mode off (Helion fixes them when a kernel is defined)."""
+    tpu_kernel = helion.copy_kernel(kernel, pallas_interpret=False)
+    return _caught_from(lambda: tpu_kernel.bind(args).compile_config(config)(*args), mode)
+
+
+def compile_built(built: Built, generations: tuple[str, ...]) -> dict[str, tpu_aot.Compiled]:
+    """``built`` compiled for each generation (a failure to build is a rejection on each)."""
+    return {gen: _compile(built, gen) for gen in generations}
+
+
+def _caught_from(launch: Any, mode: str) -> Built:
+    """What Helion's launcher built when ``launch`` ran with its pass ``mode``."""
+    helion.install_probe()
     try:
         with _catching(), helion.pass_mode(mode):
-            kernel(*args)
+            launch()
     except _Caught as caught:
         return Built(helion.decisions(), caught.jit_fn, caught.shapes)
     except Exception as e:  # Helion failed before its launcher built the kernel

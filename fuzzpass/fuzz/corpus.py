@@ -17,9 +17,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
+from fuzzpass.files import write_atomically
+
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 KEY_PREFIX = b"fuzzpass-corpus:"
 KEPT_FOR = timedelta(days=365)
+SEEDS = "seeds"
+"""Where a corpus keeps its seed cases (``fuzzpass corpus``: real kernels' structures): the
+``seeds/`` folder of a directory corpus, the ``KEY_PREFIX + seeds`` hash of a Redis one."""
 
 
 class CorpusError(Exception):
@@ -89,3 +94,37 @@ def shown(location: str | Path) -> str:
 def first_line(e: Exception) -> str:
     text = str(e).strip()
     return text.splitlines()[0] if text else type(e).__name__
+
+
+def add_seeds(location: str | Path, cases: dict[str, str]) -> None:
+    """Keep ``cases`` (name -> case file text) as seeds of the corpus at ``location``, each name
+    once (a later text replaces an earlier one)."""
+    if is_redis(location):
+        import redis
+
+        redis.Redis.from_url(str(location)).hset(KEY_PREFIX + SEEDS.encode(), mapping=cases)  # type: ignore[arg-type]
+        return
+    folder = Path(location) / SEEDS
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in cases.items():
+        write_atomically(folder / f"{name}.json", text)
+
+
+def read_seeds(location: str | Path) -> dict[str, str]:
+    """The seed cases of the corpus at ``location`` (name -> text); none where it has none.
+    Their texts are parsed by the caller, which says in one line which one is corrupt."""
+    if is_redis(location):
+        import redis  # open_corpus has checked that it is installed
+
+        try:
+            stored = redis.Redis.from_url(str(location)).hgetall(KEY_PREFIX + SEEDS.encode())
+        except (redis.RedisError, ValueError) as e:
+            raise CorpusError(f"--corpus {shown(str(location))}: seeds: {first_line(e)}") from None
+        return {k.decode(): v.decode() for k, v in sorted(stored.items())}
+    folder = Path(location) / SEEDS
+    if not folder.is_dir():
+        return {}
+    try:
+        return {p.stem: p.read_text() for p in sorted(folder.glob("*.json"))}
+    except (OSError, UnicodeDecodeError) as e:
+        raise CorpusError(f"--corpus {location}: {SEEDS}: {first_line(e)}") from None

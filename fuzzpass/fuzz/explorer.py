@@ -12,8 +12,10 @@ last one found.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
+import json
 import random
 import time
 from collections import OrderedDict
@@ -26,11 +28,12 @@ from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
 from fuzzpass import profile
-from fuzzpass.case import Case
+from fuzzpass.case import Case, parse_case
 from fuzzpass.judge.checked import Checked, Config, check
 from fuzzpass.judge.signature import Signature
-from generators.examples import Example, examples
+from generators.examples import Example, examples, seeded
 from generators.policies import POLICIES, swarm
+from generators.structures import Structure, structure_of
 
 RECENT = 512
 
@@ -86,8 +89,14 @@ class Explorer:
         subset that drew them (the same choices draw another graph elsewhere)."""
         return f"fuzzpass/{self.config.policy}/{','.join(sorted(self.disabled))}".encode()
 
-    def segment(self, seed: int) -> Signature | None:
-        """One Hypothesis run of up to ``max_examples``; the new signature that ended it."""
+    @functools.cached_property
+    def seeds(self) -> tuple[Structure, ...]:
+        """The structures of the config's seed cases (each already parsed once by the run)."""
+        return tuple(structure_of(parse_case(json.loads(text)).spec) for text in self.config.seeds)
+
+    def segment(self, seed: int, from_seeds: bool = False) -> Signature | None:
+        """One Hypothesis run of up to ``max_examples``; the new signature that ended it.
+        ``from_seeds``: the examples mutate the corpus's seed structures (``generators.seeded``)."""
         pending: list[Signature] = []
         policy = POLICIES[self.config.policy]
 
@@ -123,7 +132,9 @@ class Explorer:
 
         # ``@seed`` turns the database off (Hypothesis' reproduce-a-failure idiom); the settings
         # applied after it turn the corpus back on: a segment replays it, then draws from its seed.
-        test = hypothesis_seed(seed)(given(examples(policy, self.disabled, tpu=self.config.compiles_for_tpu))(body))
+        tpu = self.config.compiles_for_tpu
+        drawn = seeded(self.seeds, policy) if from_seeds else examples(policy, self.disabled, tpu)
+        test = hypothesis_seed(seed)(given(drawn)(body))
         test = settings(
             database=self.database,
             max_examples=self.max_examples,
@@ -135,7 +146,8 @@ class Explorer:
             verbosity=Verbosity.quiet,
             print_blob=False,
         )(test)
-        test.hypothesis.inner_test._hypothesis_internal_add_digest = self.digest()  # type: ignore[attr-defined]
+        digest = self.digest() + (b"/seeds" if from_seeds else b"")  # the same choices draw another example there
+        test.hypothesis.inner_test._hypothesis_internal_add_digest = digest  # type: ignore[attr-defined]
         with contextlib.suppress(NewFinding, Flaky, ShrinkingOver):
             test()
         if pending and self.shrink_seconds > 0:
@@ -146,6 +158,7 @@ class Explorer:
         """Segments, each from a seed derived from ``coordinates`` and its number, until the
         parent stops this worker."""
         for number in itertools.count():
-            found = self.segment(derive_seed(self.config.seed, *coordinates, number))
+            from_seeds = bool(self.config.seeds) and number % 2 == 1
+            found = self.segment(derive_seed(self.config.seed, *coordinates, number), from_seeds)
             if found is not None:
                 self.known.add(found)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -99,6 +100,22 @@ def corpus_unavailable(location: str) -> str | None:
     except CorpusError as e:
         return str(e)
     return None
+
+
+def corpus_seeds(location: str) -> tuple[str, ...]:
+    """The seed cases of the corpus at ``location`` (``fuzzpass corpus`` adds real kernels'
+    structures there), each checked to be a valid case; :class:`~fuzzpass.fuzz.corpus.CorpusError`
+    naming the seed and its field where one is not."""
+    from fuzzpass.case import CaseError, parse_case
+    from fuzzpass.fuzz.corpus import SEEDS, CorpusError, read_seeds, shown
+
+    seeds = read_seeds(location)
+    for name, text in seeds.items():
+        try:
+            parse_case(json.loads(text))
+        except (json.JSONDecodeError, CaseError) as e:
+            raise CorpusError(f"--corpus {shown(location)}: {SEEDS}/{name}.json: {e}") from None
+    return tuple(seeds.values())
 
 
 def default_jobs(backend: str, ray: str | None) -> int | None:

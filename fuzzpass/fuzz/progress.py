@@ -94,7 +94,8 @@ def summary(r: RunResult) -> str:
         f"fuzzpass {'exhaust' if r.exhaust else 'run'}: seed {c.seed}, policy {c.policy}, backend {c.backend}, "
         f"poison {c.poison}"
         + (f", pass {c.pass_label}" if c.pass_label else "")
-        + (f", gate {c.gate_rule}" if c.gate_rule != "positional" else ""),
+        + (f", gate {c.gate_rule}" if c.gate_rule != "positional" else "")
+        + (f", {len(c.seeds)} seed structures from real kernels" if c.seeds else ""),
         f"{r.cases} cases in {r.seconds:.1f} s ({rate:.1f} cases/s), stopped by {r.stopped}; "
         f"verdicts: {', '.join(f'{k} {v}' for k, v in sorted(r.verdicts.items())) or 'none'}",
         f"eager variant leaked NaN/Inf under nan poison in {r.eager_nonfinite} cases (the baseline's known hazard)",

@@ -84,6 +84,7 @@ class RunResult:
             "jobs": o.jobs,
             "compile_cache": self.compile_cache(),
             "corpus": shown(o.corpus_location),
+            "corpus_seeds": len(c.seeds),  # real kernels' structures the run mutated (``fuzzpass corpus``)
             "budget": str(o.budget),
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,

@@ -34,6 +34,9 @@ class Config:
     gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
     candidate: Candidate | None = None  # ``--pass FILE.py:NAME``: the pass under test instead of the reference
     gate_rule: str = "positional"  # ``--gate``: the reference pass's profitability gate (``reference.gates``)
+    seeds: tuple[str, ...] = ()
+    """Seed cases' texts (the corpus's ``seeds``: real kernels' structures, ``fuzzpass corpus``):
+    every other segment of an explorer mutates one of them instead of drawing a structure."""
 
     @property
     def pass_label(self) -> str | None:

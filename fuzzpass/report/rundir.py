@@ -1,5 +1,7 @@
 """What a run left under its ``--out`` directory, read for the report: every file optional, every
-read that fails one line in :attr:`RunDir.missing`, never an exception."""
+read that fails one line in :attr:`RunDir.missing`, never an exception. A ``fuzzpass corpus``
+run's directory is read the same way: its ``kernels.jsonl`` into :attr:`RunDir.kernels`, its
+findings (``kernel.json``, no ``verdict.json``) left to the page's "Real kernels" section."""
 
 from __future__ import annotations
 
@@ -31,12 +33,14 @@ class FindingView:
 
 @dataclass
 class RunDir:
-    """A run's directory: its summary, findings and gate audit, and what could not be read."""
+    """A run's directory: its summary, findings and gate audit, the real kernels a ``fuzzpass
+    corpus`` run checked, and what could not be read."""
 
     out: Path
     summary: dict[str, Any] | None = None
     findings: list[FindingView] = field(default_factory=list)
     gate: list[dict[str, Any]] | None = None
+    kernels: list[dict[str, Any]] | None = None  # kernels.jsonl's events; None: no such file
     missing: list[str] = field(default_factory=list)
 
 
@@ -60,13 +64,52 @@ def nodes(path: Path) -> int | None:
         return None
 
 
+def read_lines(path: Path, missing: list[str], what: str) -> list[dict[str, Any]] | None:
+    """The JSON objects of a ``.jsonl`` file, one a line, or None when there is no such file: a
+    line that is not one (a run killed mid-write leaves half a line) is a line in ``missing``."""
+    if not path.is_file():
+        return None
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as e:
+        missing.append(f"{what}: {path.name} cannot be read ({type(e).__name__})")
+        return None
+    records = []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            missing.append(f"{what}: {path.name} line {number} cannot be read")
+    return records
+
+
+def corpus_directories(summary: dict[str, Any] | None) -> set[str]:
+    """The finding directories a ``fuzzpass corpus`` run listed: they hold a real kernel's
+    files, not a case's ``verdict.json``, and the "Real kernels" section shows them."""
+    corpus = (summary or {}).get("corpus")
+    listed = corpus.get("findings") if isinstance(corpus, dict) else None
+    if not isinstance(listed, list):
+        return set()
+    return {Path(str(f["directory"])).name for f in listed if isinstance(f, dict) and f.get("directory")}
+
+
 def load(out: Path) -> RunDir:
     """Everything the report needs from ``out``."""
     run = RunDir(out)
     summary = read_json(out / "summary.json", run.missing, "the run's summary")
     run.summary = summary if isinstance(summary, dict) else None
     recorded = {Path(f["case"]).parent.name: f for f in (run.summary or {}).get("findings", []) if "case" in f}
+    corpus = corpus_directories(run.summary)
     directories = sorted(p for p in (out / "findings").glob("*") if p.is_dir()) if (out / "findings").is_dir() else []
+    for name in sorted(corpus - {d.name for d in directories}):
+        run.missing.append(f"real kernel finding {name}: in summary.json, but its directory is not under findings/")
+    directories = [d for d in directories if d.name not in corpus]
     for directory in directories:
         f = recorded.get(directory.name, {})
         verdict = read_json(directory / "verdict.json", run.missing, f"finding {directory.name}")
@@ -88,13 +131,8 @@ def load(out: Path) -> RunDir:
     for name in set(recorded) - {d.name for d in directories}:
         run.missing.append(f"finding {name}: in summary.json, but its directory is not under findings/")
     run.findings.sort(key=lambda f: (f.new is not True, f.first_at_s if f.first_at_s is not None else float("inf")))
-    gate_path = out / "gate.jsonl"
-    if gate_path.is_file():
-        run.gate = []
-        for number, line in enumerate(gate_path.read_text(errors="replace").splitlines(), 1):
-            try:
-                if line.strip():
-                    run.gate.append(json.loads(line))
-            except json.JSONDecodeError:
-                run.missing.append(f"the gate audit: gate.jsonl line {number} cannot be read")
+    run.gate = read_lines(out / "gate.jsonl", run.missing, "the gate audit")
+    run.kernels = read_lines(out / "kernels.jsonl", run.missing, "the real kernels")
+    if run.kernels is None and isinstance((run.summary or {}).get("corpus"), dict):
+        run.missing.append("the real kernels: kernels.jsonl is not there (the counts are from summary.json)")
     return run

@@ -1,0 +1,180 @@
+"""Finding a file's Helion kernels and running what the file itself runs, to catch their calls.
+
+A path is a kernel file, a directory (every ``*.py`` below it, in order) or a pytest file of a
+Helion checkout. A file is imported as a module of its checkout (the checkout's root on
+``sys.path``, so ``from examples.geglu import ...`` resolves as in Helion's own CI), then its
+*entry points* run under a :class:`~fuzzpass.kernels.record.Recorder`:
+
+- each test of a ``unittest.TestCase`` it defines (through unittest, so Helion's own skip and
+  xfail decorators apply), and each argument-less module-level ``test_*`` function;
+- otherwise its ``main()``, as an example is run.
+
+Every ``helion.kernel`` the module defines at top level is *found*, whether or not an entry
+binds it; kernels defined inside a test are found when the test calls them. A file that does
+not import, an entry that fails or skips, is one line, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import inspect
+import io
+import sys
+import unittest
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.kernels.record import Recorder
+
+
+class Unreadable(Exception):
+    """A path that names no Python file or directory: one line, naming the path (exit 2)."""
+
+
+def kernel_files(paths: list[str]) -> list[Path]:
+    """The ``*.py`` files the paths name, each once, in the order given (a directory sorted)."""
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text).expanduser()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*.py") if not any(part.startswith(".") for part in p.parts))
+        elif path.is_file() and path.suffix == ".py":
+            found = [path]
+        else:
+            raise Unreadable(f"corpus: {text}: not a Python file or a directory")
+        files += [p.resolve() for p in found if p.resolve() not in files]
+    return files
+
+
+def checkout_root(path: Path) -> Path:
+    """The directory a file's imports are relative to: the nearest parent holding a
+    ``pyproject.toml``, ``setup.py`` or ``.git`` (a Helion checkout), else the file's folder."""
+    for parent in path.parents:
+        if any((parent / marker).exists() for marker in ("pyproject.toml", "setup.py", ".git")):
+            return parent
+    return path.parent
+
+
+def module_name(path: Path) -> str:
+    root = checkout_root(path)
+    return ".".join(path.relative_to(root).with_suffix("").parts)
+
+
+def one_line(e: BaseException) -> str:
+    lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:240]
+
+
+def load(path: Path) -> Any:
+    """Import ``path`` as its checkout's module (so its relative imports and ``examples.*``
+    resolve); :class:`ImportError`-like failures are the caller's one line."""
+    root = str(checkout_root(path))
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    name = module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    with quiet():
+        spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """What a file prints while it runs (examples print tables) is not ours to show."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def defined_kernels(module: Any) -> dict[str, Any]:
+    """The ``helion.kernel`` objects ``module`` defines at top level, by name."""
+    from helion.runtime.kernel import Kernel
+
+    return {
+        name: value
+        for name, value in vars(module).items()
+        if isinstance(value, Kernel) and getattr(value.fn, "__module__", None) == module.__name__
+    }
+
+
+@dataclass
+class Entry:
+    """One thing the file runs: a test, or ``main``."""
+
+    name: str
+    run: Any  # () -> (outcome, reason)
+
+
+def entries(module: Any) -> list[Entry]:
+    """The file's tests (unittest methods and argument-less ``test_*`` functions); if it has
+    none, its argument-less ``main``."""
+    found = []
+    for name, value in vars(module).items():
+        if isinstance(value, type) and issubclass(value, unittest.TestCase) and value.__module__ == module.__name__:
+            for test in unittest.defaultTestLoader.getTestCaseNames(value):
+                found.append(Entry(f"{name}.{test}", _unittest(value, test)))
+        elif _plain_test(name, value, module.__name__):
+            found.append(Entry(name, _plain(value)))
+    if not found and inspect.isfunction(main := getattr(module, "main", None)) and not _required(main):
+        found.append(Entry("main", _plain(main)))
+    return found
+
+
+def _plain_test(name: str, value: Any, module: str) -> bool:
+    """A module-level ``test_*`` function of ``module`` that takes no argument (no fixtures)."""
+    return (
+        name.startswith("test_") and inspect.isfunction(value) and value.__module__ == module and not _required(value)
+    )
+
+
+def _required(fn: Any) -> bool:
+    params = inspect.signature(fn).parameters.values()
+    return any(p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in params)
+
+
+def _unittest(cls: type, test: str) -> Any:
+    def run() -> tuple[str, str]:
+        result = unittest.TestResult()
+        with quiet():
+            cls(test).run(result)
+        for outcome, items in (("failed", result.errors + result.failures), ("skipped", result.skipped)):
+            if items:
+                detail = items[0][1].strip().splitlines()
+                return outcome, (detail[-1] if detail else "")[:240]
+        if result.expectedFailures:
+            return "xfail", ""
+        return "passed", ""
+
+    return run
+
+
+def _plain(fn: Any) -> Any:
+    def run() -> tuple[str, str]:
+        try:
+            with quiet():
+                fn()
+        except unittest.SkipTest as e:
+            return "skipped", one_line(e)
+        except SystemExit as e:
+            return ("passed", "") if not e.code else ("failed", f"SystemExit: {e.code}")
+        except Exception as e:
+            return "failed", one_line(e)
+        return "passed", ""
+
+    return run
+
+
+def run_entry(entry: Entry, recorder: Recorder) -> tuple[str, str]:
+    """Run one entry under ``recorder``: its outcome (passed, failed, skipped, xfail) and why."""
+    recorder.entry = entry.name
+    with recorder.recording():
+        try:
+            return entry.run()
+        except Exception as e:  # unittest catches a test's own; this is the harness around it
+            return "failed", one_line(e)

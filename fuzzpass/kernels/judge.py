@@ -1,0 +1,222 @@
+"""One real kernel call judged: Helion's pass on and off, what it changed, whether it is right,
+whether the TPU compiler takes both kernels, and whether deferring paid.
+
+- *Fired*: the Pallas source Helion generates with its pass on differs from the one with it
+  replaced by a no-op (``backends.helion.pass_mode``); the diff is kept.
+- *Numerics*, where it fired: both kernels run in interpret mode on the file's own inputs and
+  again with NaN past the end of every input (``backends.helion.poisoned_padding``), compared
+  with each other and with the file's reference where it compared one. The pass-off kernel
+  leaking poison is the eager baseline's known hazard; the pass-on kernel leaking where the
+  pass-off one did not, or disagreeing where the pass-off one agrees, is ``helion-mismatch``.
+- *Compile*: both kernels (one, where the pass changed nothing) through the TPU compiler,
+  deviceless, per generation: ``helion-compile`` / ``helion-tpu-unsupported`` as for a case.
+- *Gate*, where it fired: both kernels' static schedules on every generation; deferring that
+  costs more than ``gate.MARGIN`` on a judged generation is ``helion-gate``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fuzzpass.judge.gate import GENERATIONS, GateRecord
+from fuzzpass.judge.rejections import compile_finding
+from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
+from fuzzpass.kernels.numerics import BETWEEN_VARIANTS, DEFAULT_TOLERANCE, difference, tolerance
+from fuzzpass.kernels.record import Call, clone
+
+MODES = ("off", "on")
+
+
+@dataclass
+class Judged:
+    """What one call of one kernel showed (``to_json`` is its line in ``kernels.jsonl``)."""
+
+    file: str
+    kernel: str
+    entry: str
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    fired: bool = False
+    diff: str = ""
+    sources: dict[str, str] = field(default_factory=dict)
+    numerics: dict[str, str] = field(default_factory=dict)
+    compiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    gate: dict[str, Any] | None = None
+    findings: list[Finding] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    case: dict[str, Any] | None = None  # the case it became, or why it could not
+
+    @property
+    def verdict(self) -> str:
+        return verdict_of(self.findings).value if self.findings else "pass"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "kernel": self.kernel,
+            "entry": self.entry,
+            "status": "checked",
+            "verdict": self.verdict,
+            "fired": self.fired,
+            "decisions": self.decisions,
+            "diff": self.diff,
+            "sources": self.sources,
+            "numerics": self.numerics,
+            "compiles": self.compiles,
+            "gate": self.gate,
+            "findings": [f.to_json() for f in self.findings],
+            "seconds": self.seconds,
+            "case": self.case,
+        }
+
+
+def timed(judged: Judged, stage: str) -> Any:
+    """A context adding the block's seconds to ``judged.seconds[stage]``."""
+
+    class _Timer:
+        def __enter__(self) -> None:
+            self.start = time.perf_counter()
+
+        def __exit__(self, *exc: object) -> None:
+            judged.seconds[stage] = judged.seconds.get(stage, 0.0) + time.perf_counter() - self.start
+
+    return _Timer()
+
+
+def judge_call(
+    call: Call, file: str, name: str, generations: Sequence[str], judged_gens: Sequence[str] | None
+) -> tuple[Judged, dict[str, Any]]:
+    """Judge ``call``; also what :mod:`.to_case` reads of the pass-on bind: its fx graphs with
+    their dims (``graphs``) and the config's block size per block id (``blocks``)."""
+    from fuzzpass.backends import helion
+
+    helion.install_probe()
+    helion._compile_once_per_shape()
+    out = Judged(file, name, call.entry)
+    bound: dict[str, Any] = {}
+    structure: dict[str, Any] = {}
+    for mode in MODES:
+        kernel = helion.copy_kernel(call.kernel)
+        try:
+            with timed(out, "bind"), helion.pass_mode(mode):
+                bound[mode] = kernel.bind(clone(call.args))
+                out.sources[mode] = bound[mode].to_code(call.config)
+            if mode == "on":
+                out.decisions = [vars(d) for d in helion.decisions()]
+                structure = {"graphs": helion.graphs(), "blocks": block_sizes(bound["on"], call.config)}
+        except Exception as e:
+            if mode == "off":
+                raise  # the file's kernel does not bind here: the caller's "skipped"
+            out.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, "helion-on", helion.first_line(e)))
+            return out, structure
+    out.fired = out.sources["on"] != out.sources["off"]
+    if out.fired:
+        out.diff = "".join(
+            difflib.unified_diff(
+                out.sources["off"].splitlines(keepends=True),
+                out.sources["on"].splitlines(keepends=True),
+                "pass off",
+                "pass on",
+            )
+        )
+        _numerics(out, call, bound)
+    else:
+        out.sources = {"on": out.sources["on"]}
+    if generations:
+        _compile(out, call, generations, judged_gens)
+    return out, structure
+
+
+def block_sizes(bound: Any, config: Any) -> dict[int, int]:
+    """Block id -> the block size ``config`` gives it, in ``bound``'s compile environment."""
+    sizes = {}
+    with bound.env:
+        for info in bound.env.block_sizes:
+            size = info.from_config(config)
+            if isinstance(size, int):
+                sizes[info.block_id] = size
+    return sizes
+
+
+def _run(out: Judged, bound: Any, call: Call, variant: str, poisoned: bool) -> Any:
+    from fuzzpass.backends import helion
+
+    with timed(out, "run"):
+        try:
+            compiled = bound.compile_config(call.config)
+            if poisoned:
+                with helion.poisoned_padding():
+                    return compiled(*clone(call.args))
+            return compiled(*clone(call.args))
+        except Exception as e:
+            out.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, variant, helion.first_line(e)))
+            return None
+
+
+def _numerics(out: Judged, call: Call, bound: dict[str, Any]) -> None:
+    """Both kernels on the file's inputs and on poisoned ones (see the module)."""
+    clean = {m: _run(out, bound[m], call, f"helion-{m}", False) for m in MODES}
+    poisoned = {m: _run(out, bound[m], call, f"helion-{m}", True) for m in MODES}
+    if any(r is None for r in (*clean.values(), *poisoned.values())):
+        out.numerics["run"] = "a kernel failed to run (helion-crash)"
+        return
+    between = tolerance(clean["off"], None, BETWEEN_VARIANTS)
+    on_vs_off = difference(clean["off"], clean["on"], *between)
+    out.numerics["on vs off"] = str(on_vs_off)
+    wrong: list[str] = []
+    if call.reference is not None:
+        tol = tolerance(call.reference, call.tolerance, DEFAULT_TOLERANCE)
+        per_mode = {m: difference(call.reference, clean[m], *tol) for m in MODES}
+        out.numerics.update({f"{m} vs reference": str(d) for m, d in per_mode.items()})
+        if per_mode["off"].agrees and not per_mode["on"].agrees:
+            wrong.append(f"pass on disagrees with the file's reference, pass off agrees: {per_mode['on']}")
+        elif not per_mode["off"].agrees and not per_mode["on"].agrees:
+            message = f"Helion with its pass off disagrees with the file's reference: {per_mode['off']}"
+            out.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-off", message))
+    elif not on_vs_off.agrees:
+        wrong.append(f"pass on and pass off disagree on the file's inputs: {on_vs_off}")
+    # under poison, each kernel against its own clean run: what poison reached
+    leaks = {m: difference(clean[m], poisoned[m], *between) for m in MODES}
+    out.numerics.update({f"{m} poisoned vs clean": str(d) for m, d in leaks.items()})
+    on, off = leaks["on"], leaks["off"]
+    if on.nonfinite > off.nonfinite or on.beyond > off.beyond:  # the eager kernel's own leak is its hazard
+        wrong.append(f"poison past the end of an input reached the pass-on kernel's result: {leaks['on']}")
+    if wrong:
+        out.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", "; ".join(wrong)))
+
+
+def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: Sequence[str] | None) -> None:
+    """Both kernels (one where the pass changed nothing) through the TPU compiler; with
+    ``judged_gens``, where the pass fired, the gate audit on every generation."""
+    from fuzzpass.backends import helion_tpu
+
+    auditing = judged_gens is not None and out.fired
+    gens = tuple(dict.fromkeys((*generations, *(GENERATIONS if auditing else ()))))
+    modes = MODES if out.fired else ("on",)
+    with timed(out, "compile"):
+        built = {m: helion_tpu.build_call(call.kernel, clone(call.args), call.config, m) for m in modes}
+        compiled = {m: helion_tpu.compile_built(b, gens) for m, b in built.items()}
+    compiled.setdefault("off", compiled["on"])
+    out.compiles = {
+        gen: {m: {"ok": c[gen].ok, "bundles": c[gen].bundles, "message": c[gen].message} for m, c in compiled.items()}
+        for gen in generations
+    }
+    kinds = (Kind.HELION_COMPILE, Kind.HELION_TPU_UNSUPPORTED)
+    for gen in generations:
+        rejected = {f"helion-{m}": c[gen].message for m, c in compiled.items() if not c[gen].ok}
+        if finding := compile_finding(gen, rejected, ("helion-off", "helion-on"), kinds):
+            out.findings.append(finding)
+    if auditing:
+        assert judged_gens is not None
+        record = GateRecord({"consumer": "helion kernel", "rank": "-", "at_load": "-", "at_consumer": "-"}, "defer")
+        record.by = "helion"
+        for gen in GENERATIONS:
+            record.add(
+                gen, {"eager": compiled["off"][gen], "deferred": compiled["on"][gen], "forced": compiled["on"][gen]}
+            )
+        record.judge(judged_gens, Kind.HELION_GATE, "helion-on")
+        out.gate = record.to_json()
+        out.findings += record.findings

@@ -1,0 +1,141 @@
+"""A real kernel where Helion's pass fired, as a ``fuzzpass.case/1`` case: its structure, so
+that ``fuzzpass run --corpus`` mutates real structures too.
+
+What the case keeps is what the pass decides on: the deferred load (its shape, the deferred
+tile in its place, every other dim at its extent or its block), the ``aten.permute.default``
+chain to each zero-fill ``_mask_to``, the op that consumes each mask (a sum over one axis, or a
+matmul: ``bmm``/``mm`` and their ``baddbmm``/``addmm`` forms, whose other operand becomes an
+input of its own) and a store of each result. Everything else of the kernel (other loads,
+epilogues, loops) is left out: it does not change what the pass decides. Lengths are jagged
+with partial tiles, the data seed fixed. A structure the case language cannot state is
+reported with the reason, never altered into one it can.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fuzzpass.case import Case, CaseError, parse_case
+from fuzzpass.expect import expect_from_spec
+
+DTYPES = {"torch.float32": "float32", "torch.bfloat16": "bfloat16", "torch.float16": "float16"}
+SEED = 1
+
+
+class NotExpressible(Exception):
+    """Why a fired kernel cannot be a case (one line)."""
+
+
+def lengths(block: int) -> list[int]:
+    """Jagged lengths with every kind of last tile: partial, full, one past, empty."""
+    return [block + 3, block - 1 if block > 1 else 1, 2 * block, 0, 1]
+
+
+def to_case(name: str, graphs: list[Any], blocks: dict[int, int]) -> Case:
+    """The case of the first load Helion's pass deferred (``graphs``: ``helion.graphs()`` of
+    the pass-on bind; ``blocks``: block id -> block size in the call's config)."""
+    for graph, dims in graphs:
+        for node in graph.nodes:
+            deferred = node.meta.get("pallas_deferred_mask_block_ids")
+            if deferred:
+                return _case(name, node, sorted(deferred)[0], dims, blocks)
+    raise NotExpressible("no load of the pass-on graph records a deferred mask")
+
+
+def _dim(d: Any, tile_bid: int, blocks: dict[int, int], what: str) -> int | str:
+    if d == f"b{tile_bid}":
+        return "t0"
+    if isinstance(d, int):
+        return d
+    if isinstance(d, str) and int(d[1:]) in blocks:
+        return blocks[int(d[1:])]  # another tile: a plain dim of its block
+    raise NotExpressible(f"{what} has a dim whose size is known only at run time")
+
+
+def _case(name: str, load: Any, bid: int, dims: dict[str, Any], blocks: dict[int, int]) -> Case:
+    if bid not in blocks:
+        raise NotExpressible(f"the deferred tile's block size is not in the config ({blocks})")
+    dtype = DTYPES.get(str(getattr(load.meta.get("val"), "dtype", "")))
+    if dtype is None:
+        raise NotExpressible(f"load dtype {load.meta.get('val').dtype} is not float32, bfloat16 or float16")
+    load_dims = dims.get(load.name) or ()
+    if list(load_dims).count(f"b{bid}") != 1:
+        raise NotExpressible("the deferred tile is not one standalone dim of the load")
+    inputs: dict[str, list[Any]] = {"x": [_dim(d, bid, blocks, "the load") for d in load_dims]}
+    graph: list[dict[str, Any]] = [{"out": "x", "op": "load", "src": "x"}]
+    stores = 0
+
+    def walk(node: Any, var: str) -> None:
+        nonlocal stores
+        for user in node.users:
+            target = str(user.target)
+            if target == "aten.permute.default":
+                out = f"p{len(graph)}"
+                graph.append({"out": out, "op": "permute", "arg": var, "dims": [int(i) for i in user.args[1]]})
+                walk(user, out)
+            elif getattr(user.target, "__name__", "") == "_mask_to":
+                for consumer in user.users:
+                    out = _consume(consumer, user, var, len(graph))
+                    graph.append(out)
+                    graph.append({"op": "store", "arg": out["out"], "dst": f"out{stores}"})
+                    stores += 1
+            else:
+                raise NotExpressible(f"a use of the load goes through {target}, not a permute")
+
+    def _consume(consumer: Any, mask: Any, var: str, at: int) -> dict[str, Any]:
+        target = str(consumer.target)
+        out = f"r{at}"
+        args = list(consumer.args)
+        if target in ("aten.baddbmm.default", "aten.addmm.default"):
+            args = args[1:3]
+            target = target.replace("baddbmm", "bmm").replace("addmm", "mm")
+        if target == "aten.sum.dim_IntList":
+            axes = list(args[1])
+            if len(axes) != 1 or (len(args) > 2 and args[2]):
+                raise NotExpressible("a sum over several axes, or keepdim, after the mask")
+            rank = len(dims.get(mask.name) or ())
+            return {"out": out, "op": "sum", "arg": var, "axis": int(axes[0]) % rank}
+        if target in ("aten.bmm.default", "aten.mm.default"):
+            batch = [[0], [0]] if target == "aten.bmm.default" else [[], []]
+            last = 2 if target == "aten.bmm.default" else 1
+            side = args.index(mask) if mask in args else -1
+            if side < 0:
+                raise NotExpressible(f"{target}'s operands are not the mask")
+            other = args[1 - side]
+            name = f"w{at}"
+            inputs[name] = [_dim(d, bid, blocks, f"{target}'s other operand") for d in (dims.get(other.name) or ())]
+            if "t0" in inputs[name]:
+                raise NotExpressible(f"{target}'s other operand holds the same tile")
+            graph.append({"out": name, "op": "load", "src": name})
+            lhs, rhs = (var, name) if side == 0 else (name, var)
+            return {
+                "out": out,
+                "op": "dot_general",
+                "lhs": lhs,
+                "rhs": rhs,
+                "contract": [[last], [last - 1]],
+                "batch": batch,
+            }
+        raise NotExpressible(f"the mask's consumer {target} has no op in fuzzpass.case/1")
+
+    walk(load, "x")
+    block = blocks[bid]
+    data = {
+        "format": "fuzzpass.case/1",
+        "name": name,
+        "seed": SEED,
+        "dtype": dtype,
+        "tiles": {"t0": {"block": block, "lengths": lengths(block)}},
+        "inputs": {k: {"shape": v} for k, v in inputs.items()},
+        "graph": graph,
+    }
+    try:
+        case = parse_case(data)
+        spec = case.spec
+        expect = {
+            load: tuple(t for t, r in reasons.items() if r == "deferred")
+            for load, reasons in expect_from_spec(spec).items()
+        }
+    except CaseError as e:
+        raise NotExpressible(f"the structure is not a valid case: {e}") from None
+    return Case(case.name, case.seed, spec, expect)

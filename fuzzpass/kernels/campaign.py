@@ -123,21 +123,14 @@ def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, 
         job = worker.job
         if job is not None:
             where = worker.where
-            name = where.get("kernel") or where.get("entry") or "importing the file"
-            job.lost.append(
-                {
-                    "event": "kernel",
-                    "file": job.file,
-                    "kernel": where.get("kernel", "-"),
-                    "entry": where.get("entry"),
-                    "status": "skipped",
-                    "reason": f"{what} while {name}",
-                }
-            )
-            if "kernel" in where:
+            if "kernel" in where:  # judging it: the kernel is skipped, with what happened
+                reason = f"{what} while judged"
+                job.lost.append({**_lost(job, where), "event": "kernel", "status": "skipped", "reason": reason})
                 job.skip_kernels.add(where["kernel"])
-            elif "number" in where:
-                job.skip_entries.add(where["number"])
+            else:  # in an entry or importing: the entry is lost, the file's other kernels are not
+                job.lost.append({**_lost(job, where), "event": "lost", "reason": what})
+                if "number" in where:
+                    job.skip_entries.add(where["number"])
             job.restarts += 1
             if job.restarts > MAX_RESTARTS or not where:
                 finish(job, worker.events)
@@ -196,6 +189,10 @@ def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, 
     return summarize(options, files, done, time.monotonic() - start)
 
 
+def _lost(job: _Job, where: dict[str, Any]) -> dict[str, Any]:
+    return {"file": job.file, "kernel": where.get("kernel"), "entry": where.get("entry", "importing the file")}
+
+
 def summarize(
     options: CorpusOptions, files: list[Path], events: list[dict[str, Any]], seconds: float
 ) -> dict[str, Any]:
@@ -234,6 +231,9 @@ def summarize(
         "files": len(files),
         "files_skipped": dict(Counter(e["skipped"] for e in events if e.get("event") == "file" and "skipped" in e)),
         "entries": dict(entries),
+        "entries_lost": [
+            f"{Path(e['file']).name}: {e['entry']}: {e['reason']}" for e in events if e.get("event") == "lost"
+        ],
         "kernels": {
             "found": len(found),
             "bound": len(bound),

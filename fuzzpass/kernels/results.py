@@ -101,6 +101,7 @@ def closing(summary: dict[str, Any]) -> list[str]:
         f"{k['found'] - k['bound']} skipped; the pass fired in {k['fired']}; numerics agree in "
         f"{k['numerics_agree']}, differ in {k['numerics_differ']}",
     ]
+    lines += [f"  entry lost: {lost}" for lost in c["entries_lost"]]
     for reason, n in sorted(k["skipped"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  skipped {n}: {reason}")
     for reason, n in sorted(c["files_skipped"].items(), key=lambda kv: -kv[1]):

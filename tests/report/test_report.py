@@ -157,3 +157,145 @@ def test_a_helion_run_shows_helions_agreement_compiles_and_gate(tmp_path: Path) 
     assert page.count("kernels</text>") == 2  # the reference's and Helion's compile panels
     assert "helion: gate finding (1)" in page and "reference (1)" in page  # 1200 > 800 * 1.05: Helion kept, costlier
     assert "Invalid vector type for load" in page
+
+
+DIFF = """--- pass off
++++ pass on
+@@ -3,4 +3,4 @@
+ def _kernel(x_ref, out_ref):
+-    x = jnp.where(mask, x_ref[...], 0)
++    x = x_ref[...]
+     y = x < 1.0 and x > -1.0
+-    out_ref[...] = jnp.sum(x, axis=0)
++    out_ref[...] = jnp.sum(jnp.where(mask, x, 0), axis=0)
+"""
+"""A removed line of code that begins ``--`` would be marked as removed, not as a header: the
+header is what comes before the first hunk."""
+
+
+def corpus_run(out: Path) -> Path:
+    """A ``fuzzpass corpus`` run's directory, written by hand (a real one needs Helion's test
+    files and minutes): a fired kernel with a diff and a finding, one the pass left alone (listed
+    first, to be sorted after), one skipped, and the finding's directory."""
+    slug = "helion-mismatch-jagged_proj-1a2b3c4d"
+    corpus = {
+        "paths": ["/src/helion/test/test_k.py"], "seed": 0, "files": 3,
+        "files_skipped": {"import failed: ModuleNotFoundError: No module named 'triton'": 1},
+        "entries": {"passed": 30, "failed": 2, "skipped": 1, "xfail": 1},
+        "entries_lost": ["test_k.py: test_b: the worker died (exit 3)"],
+        "kernels": {"found": 40, "bound": 30, "calls": 31,
+                    "skipped": {"no entry of its file calls it": 7, "cannot be bound here: RuntimeError: no": 3},
+                    "fired": 4, "numerics_agree": 3, "numerics_differ": 1,
+                    "compile": {"v5e": {"compiled": 25, "rejected": 5}, "v6e": {"compiled": 29, "rejected": 1}},
+                    "gate": {"audited": 4, "agrees": {"v5e": 4, "v6e": 3}},
+                    "expressible": 3, "not_expressible": {"the mask's consumer aten.mul.Tensor has no op": 1}},
+        "findings": [{"signature": "helion-mismatch | helion-on: poison leaks | jagged_proj", "kind": "helion-mismatch",
+                      "kernel": "jagged_proj", "file": "/src/helion/test/test_k.py", "directory": f"findings/{slug}"}],
+        "seconds": 120.5, "kernels_per_second": 0.25,
+        "share": {"entries": 0.3, "bind": 0.2, "run": 0.1, "compile": 0.4},
+    }  # fmt: skip
+    summary = {"command": "corpus", "versions": {"helion": "1.5.1"}, "generations": ["v5e", "v6e"],
+               "gate_generations": ["v5e", "v6e"], "corpus": corpus}  # fmt: skip
+    ok = {"ok": True, "bundles": 120, "message": ""}
+    calm = {"event": "kernel", "file": "/src/helion/test/test_k.py", "kernel": "add_one", "entry": "TestK.test_add",
+            "status": "checked", "verdict": "pass", "fired": False, "decisions": [], "diff": "",
+            "sources": {"on": "..."}, "numerics": {}, "compiles": {"v5e": {"on": ok}, "v6e": {"on": ok}},
+            "gate": None, "findings": [], "seconds": {"bind": 1.0}, "case": None}  # fmt: skip
+    fired = dict(
+        calm, kernel="jagged_proj", entry="TestK.test_jagged", verdict="helion-mismatch", fired=True, diff=DIFF,
+        decisions=[{"node": "load", "source": "x", "deferred": ["b0"]}],
+        sources={"off": "...", "on": "..."}, numerics={"on vs off": "agree", "on vs off, poisoned": "NaN in 3 of 8"},
+        compiles={"v5e": {"off": ok, "on": {"ok": False, "bundles": None, "message": "Invalid vector type"}},
+                  "v6e": {"off": ok, "on": ok}},
+        gate={"by": "helion", "choice": "defer", "counts": {"v5e": {"eager": 100, "deferred": 90, "forced": 90},
+                                                            "v6e": {"eager": 100, "deferred": 200, "forced": 200}}},
+        findings=[{"kind": "helion-mismatch", "stage": "run", "variant": "helion-on", "message": "poison leaks"}],
+        case={"reason": "the mask's consumer aten.mul.Tensor has no op"},
+    )  # fmt: skip
+    skipped = {"event": "kernel", "file": "/src/helion/test/test_k.py", "kernel": "unused_kernel", "status": "skipped",
+               "reason": "no entry of its file calls it"}  # fmt: skip
+    (out / "summary.json").write_text(json.dumps(summary))
+    (out / "kernels.jsonl").write_text("".join(json.dumps(e) + "\n" for e in (calm, fired, skipped)))
+    (out / "findings" / slug).mkdir(parents=True)
+    (out / "findings" / slug / "pass.diff").write_text(DIFF)
+    (out / "findings" / slug / "kernel.json").write_text(json.dumps(fired))
+    return out
+
+
+def row(page: str, ident: str) -> str:
+    """The table row of ``page`` with id ``ident``."""
+    start = page.index(f'id="{ident}"')
+    return page[start : page.index("</tr>", start)]
+
+
+def test_a_corpus_run_shows_its_real_kernels_counts_rows_diffs_skips_and_findings(tmp_path: Path) -> None:
+    page = write_report(corpus_run(tmp_path)).read_text()
+    section = page[page.index('<section id="real-kernels">') : page.index("</section>")]
+    assert page.index('<table id="run">') < page.index('<section id="real-kernels">')  # after the run, near the top
+    assert "fuzzpass corpus /src/helion/test/test_k.py --seed 0 --tpu v5e,v6e" in page  # its rerun
+    assert "<th>kernels found</th><td>40</td>" in section and "30 (31 calls checked)" in section
+    assert "<li>7: no entry of its file calls it</li>" in section
+    assert "1 not imported<ul><li>1: import failed: ModuleNotFoundError: No module named &#x27;triton&#x27;" in section
+    assert 'agree 3, <span class="bad">differ 1</span>' in section
+    assert '<span class="bad">1</span><ul><li>test_k.py: test_b: the worker died (exit 3)</li></ul>' in section
+    assert "v5e 25 of 30 (5 rejected), v6e 29 of 30 (1 rejected)" in section
+    assert '<span class="ok">v5e 4 of 4</span>, <span class="bad">v6e 3 of 4</span>' in section
+    assert "3 of 4 fired<ul><li>1: the mask&#x27;s consumer aten.mul.Tensor has no op</li>" in section
+    assert "0.25 kernels/s" in section and "entries 30%, bind 20%, run 10%, compile 40%" in section
+    first, second = row(page, "real-kernel-0"), row(page, "real-kernel-1")  # fired first, though listed second
+    assert "jagged_proj" in first and "<td>yes</td>" in first and "add_one" in second and "<td>no</td>" in second
+    assert "test_k.py<br><code>TestK.test_jagged</code>" in first and "/src/helion" not in first.split("title=")[0]
+    assert '<td class="bad" title="on vs off: agree; on vs off, poisoned: NaN in 3 of 8">differ</td>' in first
+    assert '">on rejected</td>' in first and 'title="off: 120 bundles; on: Invalid vector type"' in first
+    assert '">compiled both</td>' in first and '">compiled</td>' in second  # the pass changed nothing: one kernel
+    assert ">costs more (v6e)</td>" in first and '<td class="bad">helion-mismatch</td>' in first
+    assert "<td>&mdash;</td>" in second and '<td class="ok">pass</td>' in second
+    (details,) = section.split("<details")[1:]  # the fired kernel's only
+    assert 'id="real-kernel-diff-0"' in details and "2 lines removed, 2 added" in details
+    assert '<span class="head">--- pass off\n</span><span class="head">+++ pass on\n</span>' in details
+    assert '<span class="del">-    x = jnp.where(mask, x_ref[...], 0)\n</span>' in details
+    assert '<span class="add">+    x = x_ref[...]\n</span>' in details
+    assert "     y = x &lt; 1.0 and x &gt; -1.0\n" in details  # context: escaped, unmarked
+    assert "Not a case: the mask&#x27;s consumer aten.mul.Tensor has no op." in details
+    assert "<b>helion-mismatch</b> (run, helion-on): poison leaks" in details and "mask of b0 deferred" in details
+    skipped = section[section.index('id="real-kernels-skipped"') :]
+    assert "<li><b>1</b> no entry of its file calls it: <code>unused_kernel</code> (test_k.py)</li>" in skipped
+    findings = section[section.index('id="real-kernel-findings"') :]
+    assert '<a href="findings/helion-mismatch-jagged_proj-1a2b3c4d">' in findings
+    assert '<a href="findings/helion-mismatch-jagged_proj-1a2b3c4d/pass.diff">pass.diff</a>' in findings
+    assert 'id="missing"' not in page  # its finding's directory has no verdict.json, and needs none
+    assert 'id="findings"' not in page and 'id="coverage' not in page  # no fuzzing sections to say "none" in
+
+
+def test_a_malformed_kernels_line_is_said_at_the_top_and_the_rest_renders(tmp_path: Path) -> None:
+    out = corpus_run(tmp_path)
+    with (out / "kernels.jsonl").open("a") as f:
+        f.write('{"event": "kernel", "file": "/x.py", "kern\n[1, 2]\n')  # a run killed mid-line; not an object
+    page = write_report(out).read_text()
+    missing = page[page.index('id="missing"') : page.index("</div>")]
+    assert "the real kernels: kernels.jsonl line 4 cannot be read" in missing and "line 5 cannot be read" in missing
+    assert "jagged_proj" in row(page, "real-kernel-0") and "add_one" in row(page, "real-kernel-1")
+    (out / "kernels.jsonl").unlink()
+    page = write_report(out).read_text()
+    assert "kernels.jsonl is not there (the counts are from summary.json)" in page
+    assert "<th>kernels found</th><td>40</td>" in page and 'id="real-kernel-calls"' not in page
+
+
+def test_a_fuzzing_runs_corpus_location_is_no_real_kernels_section(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text(json.dumps({"seed": 2, "corpus": "/runs/corpus", "findings": []}))
+    page = write_report(tmp_path).read_text()
+    assert "real-kernels" not in page and "<td>/runs/corpus, None</td>" in page and 'id="no-findings"' in page
+
+
+def test_the_browser_shows_the_real_kernels_with_the_passs_lines_marked(tmp_path: Path, browser: Any) -> None:
+    from selenium.webdriver.common.by import By
+
+    page = write_report(corpus_run(tmp_path))
+    assert open_page(browser, page) == [page.as_uri()]
+    section = browser.find_element(By.ID, "real-kernels")
+    assert section.is_displayed() and section.find_element(By.TAG_NAME, "h2").text == "Real kernels"
+    rows = section.find_elements(By.CSS_SELECTOR, "#real-kernel-calls tr.real-kernel")
+    assert [r.text.split()[0] for r in rows] == ["jagged_proj", "add_one"]
+    removed, added = (section.find_element(By.CSS_SELECTOR, f"pre.diff span.{c}") for c in ("del", "add"))
+    assert removed.is_displayed() and added.is_displayed()  # the first fired kernel's diff is open
+    assert removed.value_of_css_property("background-color") != added.value_of_css_property("background-color")

@@ -1,0 +1,105 @@
+"""``fuzzpass corpus`` end to end on the small kernel files of ``corpus/``: every kernel found,
+bound or skipped with its reason, the pass's firing and its diff, numerics on poisoned padding
+and against each file's own reference, deviceless compiles, the gate audit, fired kernels as
+seed cases, and a worker killed by one test without losing the run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fuzzpass.cli import main
+
+CORPUS = Path(__file__).parent / "corpus"
+
+
+@pytest.fixture(scope="module")
+def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, dict[str, Any], list[dict[str, Any]]]:
+    out = tmp_path_factory.mktemp("corpus-run")
+    code = main(["corpus", str(CORPUS), "--out", str(out), "--jobs", "2", "--tpu", "v5e", "--timeout", "240"])
+    summary = json.loads((out / "summary.json").read_text())
+    events = [json.loads(line) for line in (out / "kernels.jsonl").read_text().splitlines()]
+    return code, out, summary, events
+
+
+def checked(events: list[dict[str, Any]], kernel: str) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("kernel") == kernel and e.get("status") == "checked"]
+
+
+def test_counts_every_kernel_and_why_the_rest_were_skipped(corpus_run: Any) -> None:
+    code, _, summary, _ = corpus_run
+    c = summary["corpus"]
+    k = c["kernels"]
+    assert code == 0, c["findings"]
+    assert c["files"] == 7  # the six kernel files and the package's __init__
+    assert list(c["files_skipped"]) == [
+        "import failed: ModuleNotFoundError: No module named 'a_package_fuzzpass_does_not_have'"
+    ]
+    assert k["found"] == 6 and k["bound"] == 5
+    assert k["skipped"] == {"no entry of its file calls it": 1}  # never_called
+    assert k["fired"] == 3 and k["numerics_agree"] == 3 and k["numerics_differ"] == 0
+    assert k["compile"] == {"v5e": {"compiled": 6, "rejected": 0}}
+    assert k["gate"]["audited"] == 3
+    assert k["expressible"] == 2
+    assert k["not_expressible"] == {"a sum over several axes, or keepdim, after the mask": 1}
+    assert c["entries"] == {"passed": 6, "skipped": 1}
+    assert sum(c["share"].values()) == pytest.approx(1.0, abs=0.01)
+
+
+def test_a_worker_killed_by_one_test_loses_that_test_only(corpus_run: Any) -> None:
+    _, _, summary, events = corpus_run
+    assert summary["corpus"]["entries_lost"] == ["kills_worker.py: test_b_dies: the worker died (exit 3)"]
+    # the file ran again without the killing test: both other tests' calls of add_one are there
+    calls = checked(events, "add_one")
+    assert {e["entry"] for e in calls} == {"test_a_add_one", "test_c_add_one_again"}
+
+
+def test_the_pass_fires_where_it_should_with_its_diff(corpus_run: Any) -> None:
+    _, _, _, events = corpus_run
+    fired = {e["kernel"] for e in events if e.get("fired")}
+    assert fired == {"jagged_head_sum", "jagged_proj", "head_sum_keepdim"}
+    (row_sum,) = checked(events, "row_sum")
+    assert not row_sum["fired"] and row_sum["diff"] == "" and list(row_sum["sources"]) == ["on"]
+    (head,) = checked(events, "jagged_head_sum")
+    removed = [line for line in head["diff"].splitlines() if line.startswith("-") and "* mask_" in line]
+    added = [line for line in head["diff"].splitlines() if line.startswith("+") and "jnp.where" in line]
+    assert removed and added  # the eager multiply left the load, a where came after the transpose
+    assert head["decisions"][0] == {"node": "load", "source": "x", "deferred": ["tile"]}
+
+
+def test_numerics_on_poisoned_padding_and_against_the_files_reference(corpus_run: Any) -> None:
+    _, _, _, events = corpus_run
+    (head,) = checked(events, "jagged_head_sum")
+    n = head["numerics"]
+    assert n["on vs reference"] == "agree" and n["off vs reference"] == "agree"  # the test's assert_close
+    assert n["on poisoned vs clean"] == "agree"
+    assert "non-finite" in n["off poisoned vs clean"]  # the eager x * mask turned poison into NaN
+    (proj,) = checked(events, "jagged_proj")
+    assert proj["numerics"]["on vs reference"] == "agree"  # run_example's baseline
+
+
+def test_fired_kernels_become_seed_cases(corpus_run: Any) -> None:
+    _, out, summary, _ = corpus_run
+    from fuzzpass.case import parse_case
+
+    names = sorted(p.stem for p in (out / "cases").glob("*.json"))
+    assert names == ["jagged_head_sum", "jagged_proj"] == summary["corpus"]["seeds"]["added"]
+    assert sorted(p.stem for p in (out / "corpus" / "seeds").glob("*.json")) == names
+    proj = parse_case(json.loads((out / "cases" / "jagged_proj.json").read_text()))
+    assert [n.op for n in proj.spec.graph] == ["load", "permute", "load", "dot_general", "store"]
+    assert proj.expect_deferred == {"x": ("t0",), "w2": ()}
+
+
+def test_report_has_the_real_kernels_section(corpus_run: Any) -> None:
+    _, out, _, _ = corpus_run
+    page = (out / "report.html").read_text()
+    assert "Real kernels" in page and "jagged_head_sum" in page
+
+
+def test_a_path_that_is_not_python_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["corpus", str(tmp_path / "nowhere.txt"), "--out", str(tmp_path / "o"), "--tpu", "none"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"fuzzpass: error: corpus: {tmp_path / 'nowhere.txt'}: not a Python file or a directory"]

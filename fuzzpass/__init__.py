@@ -3,6 +3,8 @@
 Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it so):
 
 - ``cli``: the command: parses arguments and calls the library.
+- ``kernels/``: ``fuzzpass corpus``: the pass on real Helion kernels (files, tests, examples),
+  in worker processes; fired kernels become seed cases of the corpus ``fuzz/`` mutates.
 - ``fuzz/``: many cases: explorer, run and workers, exhaust, corpus, findings store, coverage, progress.
 - ``report/``: the morning report, one HTML page of a run's directory.
 - ``repro/``: minimize, export, regression helpers, the run's repro queue.

@@ -377,6 +377,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     except CorpusError as e:
         print(f"fuzzpass: error: {e}", file=sys.stderr)
         return 2
+    if seeds:
+        print(f"fuzzpass run: {len(seeds)} seed structures from real kernels in the corpus", file=sys.stderr)
     candidate = _candidate(args)
     prepare_environment()
     seed = _seed(args)

@@ -16,7 +16,17 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("fuzzpass", "generators", "reference")
 
-RANKS = {"foundation": 0, "backends": 1, "judge": 2, "perf": 3, "repro": 4, "report": 5, "fuzz": 6, "cli": 7}
+RANKS = {
+    "foundation": 0,
+    "backends": 1,
+    "judge": 2,
+    "perf": 3,
+    "repro": 4,
+    "report": 5,
+    "fuzz": 6,
+    "kernels": 7,
+    "cli": 8,
+}
 """fuzzpass's rooms, lowest first: a module imports only modules of its own room or lower."""
 
 FOUNDATION = {"fuzzpass", "fuzzpass.case", "fuzzpass.data", "fuzzpass.expect", "fuzzpass.files", "fuzzpass.profile"}

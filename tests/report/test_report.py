@@ -3,7 +3,9 @@ its ``chromedriver``, which ``.ci/run`` installs) driven by Selenium. The page o
 run (a mutant's finding, a gate audit) has every finding's row with working relative links, its
 kernels side by side, charts that are SVGs with data in them, and it made no network request. A
 run that left little behind (no findings, no ``gate.jsonl``, an unreadable ``verdict.json``, no
-``summary.json``) renders with what exists and says what is missing."""
+``summary.json``) renders with what exists and says what is missing. A ``fuzzpass corpus`` run's
+directory (written by hand) has its "Real kernels" section: counts, fired calls first, the pass's
+diff lines marked, skips by reason, findings linked, a broken ``kernels.jsonl`` line said at the top."""
 
 from __future__ import annotations
 

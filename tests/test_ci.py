@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-CI = Path(__file__).resolve().parents[1] / "ci"
+ROOT = Path(__file__).resolve().parents[1]
+CI = ROOT / "ci"
 WORKFLOWS = sorted(CI.glob("*.yml"))
 
 
@@ -38,3 +39,23 @@ def test_the_fuzz_script_runs_on_the_cpu(tmp_path: Path) -> None:
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["seed"] == 11 and summary["backend"] == "interpret" and summary["cases"] > 0
     assert summary["findings"] == []
+
+
+def test_the_corpus_script_runs_on_a_helion_checkout(tmp_path: Path) -> None:
+    """The nightly's Helion step, on a checkout laid out as Helion's (its test file and its
+    examples, here two of the project's own small kernel files): seeds land in the corpus."""
+    corpus = ROOT / "tests" / "kernels" / "corpus"
+    src = tmp_path / "helion"
+    (src / "test").mkdir(parents=True)
+    (src / "examples").mkdir()
+    shutil.copy(corpus / "head_sum.py", src / "test" / "test_pallas.py")
+    shutil.copy(corpus / "proj_example.py", src / "examples" / "proj_example.py")
+    (src / "pyproject.toml").write_text("")  # the checkout's root, as Helion's
+    env = dict(os.environ, HELION_SRC=str(src), FUZZPASS_CORPUS_JOBS="1")
+    env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    out, seeds = tmp_path / "out", tmp_path / "corpus"
+    run = subprocess.run(["bash", str(CI / "corpus.sh"), str(out), str(seeds)], capture_output=True, text=True, env=env)
+    assert run.returncode == 0, run.stderr
+    kernels = json.loads((out / "summary.json").read_text())["corpus"]["kernels"]
+    assert kernels["fired"] == 2 and kernels["compile"]["tpu7x"] == {"compiled": 2, "rejected": 0}
+    assert sorted(p.name for p in (seeds / "seeds").iterdir()) == ["jagged_head_sum.json", "jagged_proj.json"]

@@ -25,7 +25,7 @@ from typing import Any
 from fuzzpass.judge.gate import GENERATIONS, GateRecord
 from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
-from fuzzpass.kernels.numerics import BETWEEN_VARIANTS, DEFAULT_TOLERANCE, difference, tolerance
+from fuzzpass.kernels.numerics import BETWEEN_VARIANTS, DEFAULT_TOLERANCE, difference, poison_reached, tolerance
 from fuzzpass.kernels.record import Call, clone
 
 MODES = ("off", "on")
@@ -173,17 +173,16 @@ def _numerics(out: Judged, call: Call, bound: dict[str, Any]) -> None:
         out.numerics.update({f"{m} vs reference": str(d) for m, d in per_mode.items()})
         if per_mode["off"].agrees and not per_mode["on"].agrees:
             wrong.append(f"pass on disagrees with the file's reference, pass off agrees: {per_mode['on']}")
-        elif not per_mode["off"].agrees and not per_mode["on"].agrees:
+        elif not per_mode["off"].agrees:  # Helion's eager baseline, whatever the pass did
             message = f"Helion with its pass off disagrees with the file's reference: {per_mode['off']}"
             out.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-off", message))
     elif not on_vs_off.agrees:
         wrong.append(f"pass on and pass off disagree on the file's inputs: {on_vs_off}")
-    # under poison, each kernel against its own clean run: what poison reached
-    leaks = {m: difference(clean[m], poisoned[m], *between) for m in MODES}
-    out.numerics.update({f"{m} poisoned vs clean": str(d) for m, d in leaks.items()})
-    on, off = leaks["on"], leaks["off"]
-    if on.nonfinite > off.nonfinite or on.beyond > off.beyond:  # the eager kernel's own leak is its hazard
-        wrong.append(f"poison past the end of an input reached the pass-on kernel's result: {leaks['on']}")
+    # under poison, each kernel against its own clean run, on the elements both clean runs define
+    leaks = poison_reached(clean, poisoned, *between)
+    out.numerics.update({f"{m} poisoned vs clean": str(leaks[m]) for m in MODES})
+    if not leaks["only on"].agrees:
+        wrong.append(f"poison reached the pass-on kernel's result where not the pass-off one's: {leaks['only on']}")
     if wrong:
         out.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", "; ".join(wrong)))
 

@@ -73,3 +73,41 @@ def difference(expected: Any, actual: Any, rtol: float, atol: float) -> Differen
             at = tuple(int(j) for j in (leaked | beyond).nonzero()[0])
             out.worst = f"output {i}{list(at)}: expected {float(e64[at])!r}, got {float(a64[at])!r}"
     return out
+
+
+def poison_reached(clean: dict[str, Any], poisoned: dict[str, Any], rtol: float, atol: float) -> dict[str, Difference]:
+    """Per variant (``off``, ``on``), the elements that poison changed, among the *defined*
+    ones: finite in both clean runs and the same in both. An element a kernel never writes
+    (``torch.empty``'s memory) is defined by neither run, so it is never compared. Under
+    ``only on``: the elements poison changed in the pass-on kernel's result and not in the
+    pass-off one's, what the pass let through (the eager kernel's own leak is its hazard)."""
+    import torch
+
+    hits = {m: Difference() for m in (*clean, "only on")}
+    pairs = zip(tensors(clean["off"]), tensors(clean["on"]), strict=False)
+    for i, (off, on) in enumerate(pairs):
+        if off.shape != on.shape:
+            continue
+        c_off, c_on = off.detach().to(torch.float64), on.detach().to(torch.float64)
+        defined = torch.isfinite(c_off) & torch.isfinite(c_on) & ((c_on - c_off).abs() <= atol + rtol * c_off.abs())
+        masks = {}
+        for mode, base in (("off", c_off), ("on", c_on)):
+            p = tensors(poisoned[mode])[i].detach().to(torch.float64)
+            if p.shape != base.shape:
+                continue
+            nonfinite = defined & ~torch.isfinite(p)
+            moved = defined & torch.isfinite(p) & ((p - base).abs() > atol + rtol * base.abs())
+            masks[mode] = (nonfinite, moved, base, p)
+        if len(masks) < 2:
+            continue
+        off_hit = masks["off"][0] | masks["off"][1]
+        nonfinite, moved, base, p = masks["on"]
+        masks["only on"] = (nonfinite & ~off_hit, moved & ~off_hit, base, p)
+        for mode, (nonfinite, moved, base, p) in masks.items():
+            hit = hits[mode]
+            hit.nonfinite += int(nonfinite.sum())
+            hit.beyond += int(moved.sum())
+            if not hit.worst and (nonfinite | moved).any():
+                at = tuple(int(j) for j in (nonfinite | moved).nonzero()[0])
+                hit.worst = f"output {i}{list(at)}: {float(base[at])!r} without poison, {float(p[at])!r} with"
+    return hits

@@ -66,6 +66,7 @@ def check_file(path: Path, skip: set[int], skip_kernels: set[str], emit: Any, se
     emit({"event": "file", "file": file, "entries": len(entries), "kernels": sorted(defined)})
     recorder = Recorder()
     outcomes: dict[str, int] = {}
+    skipped: list[tuple[int, collect.Entry]] = []
     start = time.perf_counter()
     for number, entry in enumerate(entries):
         if number in skip:
@@ -74,6 +75,12 @@ def check_file(path: Path, skip: set[int], skip_kernels: set[str], emit: Any, se
         seeded(settings.seed)
         outcome, _why = collect.run_entry(entry, recorder)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome == "skipped":
+            skipped.append((number, entry))
+    for number, entry in skipped:
+        emit({"event": "entry", "file": file, "number": number, "entry": entry.name})
+        if (outcome := collect.run_skipped(entry, recorder)) is not None:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
     seconds = {"entries": time.perf_counter() - start}
     emit({"event": "entries", "file": file, "outcomes": outcomes, "seconds": seconds})
     kernels = {id(k): k for k in defined.values()} | recorder.kernels

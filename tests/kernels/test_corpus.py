@@ -38,14 +38,14 @@ def test_counts_every_kernel_and_why_the_rest_were_skipped(corpus_run: Any) -> N
     assert list(c["files_skipped"]) == [
         "import failed: ModuleNotFoundError: No module named 'a_package_fuzzpass_does_not_have'"
     ]
-    assert k["found"] == 6 and k["bound"] == 5
+    assert k["found"] == 6 and k["bound"] == 5 and k["calls"] == 7
     assert k["skipped"] == {"no entry of its file calls it": 1}  # never_called
     assert k["fired"] == 3 and k["numerics_agree"] == 3 and k["numerics_differ"] == 0
-    assert k["compile"] == {"v5e": {"compiled": 6, "rejected": 0}}
+    assert k["compile"] == {"v5e": {"compiled": 7, "rejected": 0}}
     assert k["gate"]["audited"] == 3
     assert k["expressible"] == 2
     assert k["not_expressible"] == {"a sum over several axes, or keepdim, after the mask": 1}
-    assert c["entries"] == {"passed": 6, "skipped": 1}
+    assert c["entries"] == {"passed": 6, "skipped": 1, "skipped, run anyway: failed": 1}
     assert sum(c["share"].values()) == pytest.approx(1.0, abs=0.01)
 
 
@@ -57,12 +57,18 @@ def test_a_worker_killed_by_one_test_loses_that_test_only(corpus_run: Any) -> No
     assert {e["entry"] for e in calls} == {"test_a_add_one", "test_c_add_one_again"}
 
 
+def test_a_test_skipped_here_still_gives_its_kernel_its_inputs(corpus_run: Any) -> None:
+    _, _, _, events = corpus_run
+    calls = {e["entry"]: e for e in checked(events, "row_sum")}
+    assert set(calls) == {"TestKeeps.test_row_sum", "TestKeeps.test_tpu_only"}
+
+
 def test_the_pass_fires_where_it_should_with_its_diff(corpus_run: Any) -> None:
     _, _, _, events = corpus_run
     fired = {e["kernel"] for e in events if e.get("fired")}
     assert fired == {"jagged_head_sum", "jagged_proj", "head_sum_keepdim"}
-    (row_sum,) = checked(events, "row_sum")
-    assert not row_sum["fired"] and row_sum["diff"] == "" and list(row_sum["sources"]) == ["on"]
+    for row_sum in checked(events, "row_sum"):
+        assert not row_sum["fired"] and row_sum["diff"] == "" and list(row_sum["sources"]) == ["on"]
     (head,) = checked(events, "jagged_head_sum")
     removed = [line for line in head["diff"].splitlines() if line.startswith("-") and "* mask_" in line]
     added = [line for line in head["diff"].splitlines() if line.startswith("+") and "jnp.where" in line]

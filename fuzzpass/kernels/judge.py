@@ -104,16 +104,17 @@ def judge_call(
             with timed(out, "bind"), helion.pass_mode(mode):
                 bound[mode] = kernel.bind(clone(call.args))
                 out.sources[mode] = bound[mode].to_code(call.config)
-            if mode == "on":
-                out.decisions = [vars(d) for d in helion.decisions()]
-                structure = {"graphs": helion.graphs(), "blocks": block_sizes(bound["on"], call.config)}
         except Exception as e:
             if mode == "off":
                 raise  # the file's kernel does not bind here: the caller's "skipped"
             out.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, "helion-on", helion.first_line(e)))
             return out, structure
+        if mode == "on":
+            out.decisions = [vars(d) for d in helion.decisions()]
+            structure["graphs"] = helion.graphs()
     out.fired = out.sources["on"] != out.sources["off"]
     if out.fired:
+        structure["blocks"] = block_sizes(bound["on"], call.config)
         out.diff = "".join(
             difflib.unified_diff(
                 out.sources["off"].splitlines(keepends=True),
@@ -131,8 +132,10 @@ def judge_call(
 
 
 def block_sizes(bound: Any, config: Any) -> dict[int, int]:
-    """Block id -> the block size ``config`` gives it, in ``bound``'s compile environment."""
+    """Block id -> the block size ``config`` gives it, in ``bound``'s compile environment
+    (``config`` as a file wrote it, ``block_size=16`` included, normalized as Helion does)."""
     sizes = {}
+    config = bound.config_spec.normalized_config(config)
     with bound.env:
         for info in bound.env.block_sizes:
             size = info.from_config(config)

@@ -116,7 +116,9 @@ def judge_one(
             "status": "skipped",
             "reason": reason,
         }
-    if judged.fired and structure:
+    if judged.fired and "blocks_unread" in structure:
+        judged.case = {"reason": f"the config's block sizes could not be read: {structure['blocks_unread']}"}
+    elif judged.fired and structure:
         try:
             judged.case = {"text": to_case(name.replace(".", "-"), structure["graphs"], structure["blocks"]).dumps()}
         except NotExpressible as e:

@@ -31,7 +31,7 @@ from typing import Any
 
 from fuzzpass.data import CaseData
 from fuzzpass.judge.oracle import Comparison, compare
-from fuzzpass.judge.rejections import compile_finding
+from fuzzpass.judge.rejections import helion_compiles
 from fuzzpass.judge.result import CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from fuzzpass.profile import stage
@@ -128,18 +128,8 @@ def compile_helion(
         compiled = {
             mode: helion_tpu.compile_for(source, data, result.case.spec.dtype, mode, gens) for mode in ("on", "off")
         }
-    result.helion["tpu"] = {
-        gen: {
-            mode: {"ok": c[gen].ok, "bundles": c[gen].bundles, "message": c[gen].message}
-            for mode, c in compiled.items()
-        }
-        for gen in gens
-    }
-    kinds = (Kind.HELION_COMPILE, Kind.HELION_TPU_UNSUPPORTED)
-    for gen in gens:
-        rejected = {f"helion-{mode}": c[gen].message for mode, c in compiled.items() if not c[gen].ok}
-        if finding := compile_finding(gen, rejected, ("helion-off", "helion-on"), kinds):
-            result.findings.append(finding)
+    result.helion["tpu"], findings = helion_compiles(compiled, gens)
+    result.findings += findings
 
 
 def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None:

@@ -3,6 +3,9 @@ two variants (eager, deferred) and for Helion's two kernels (pass off, pass on).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from fuzzpass.judge.result import VARIANTS
 from fuzzpass.judge.signature import blank_numbers
 from fuzzpass.judge.verdict import Finding, Kind, Stage
@@ -32,3 +35,20 @@ def compile_finding(
     ((name, message),) = rejected.items()
     other = next(v for v in variants if v != name)
     return Finding(differ, Stage.COMPILE, name, f"{gen}: {name} rejected, {other} compiled: {message}")
+
+
+def helion_compiles(compiled: dict[str, dict[str, Any]], gens: Sequence[str]) -> tuple[dict[str, Any], list[Finding]]:
+    """Helion's two kernels compiled (mode ``on``/``off`` -> generation -> ``tpu_aot.Compiled``)
+    as a report records them (per generation and mode: ``ok``, ``bundles``, ``message``), and
+    the ``helion-compile`` / ``helion-tpu-unsupported`` finding of each generation that has one."""
+    report = {
+        gen: {m: {"ok": c[gen].ok, "bundles": c[gen].bundles, "message": c[gen].message} for m, c in compiled.items()}
+        for gen in gens
+    }
+    findings = []
+    for gen in gens:
+        rejected = {f"helion-{m}": c[gen].message for m, c in compiled.items() if not c[gen].ok}
+        kinds = (Kind.HELION_COMPILE, Kind.HELION_TPU_UNSUPPORTED)
+        if finding := compile_finding(gen, rejected, ("helion-off", "helion-on"), kinds):
+            findings.append(finding)
+    return report, findings

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fuzzpass.judge.gate import GENERATIONS, GateRecord
-from fuzzpass.judge.rejections import compile_finding
+from fuzzpass.judge.rejections import helion_compiles
 from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
 from fuzzpass.kernels.numerics import BETWEEN_VARIANTS, DEFAULT_TOLERANCE, difference, poison_reached, tolerance
 from fuzzpass.kernels.record import Call, clone
@@ -211,19 +211,12 @@ def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: S
         built = {m: helion_tpu.build_call(call.kernel, clone(call.args), call.config, m) for m in modes}
         compiled = {m: helion_tpu.compile_built(b, gens) for m, b in built.items()}
     compiled.setdefault("off", compiled["on"])
-    out.compiles = {
-        gen: {m: {"ok": c[gen].ok, "bundles": c[gen].bundles, "message": c[gen].message} for m, c in compiled.items()}
-        for gen in generations
-    }
-    kinds = (Kind.HELION_COMPILE, Kind.HELION_TPU_UNSUPPORTED)
-    for gen in generations:
-        rejected = {f"helion-{m}": c[gen].message for m, c in compiled.items() if not c[gen].ok}
-        if finding := compile_finding(gen, rejected, ("helion-off", "helion-on"), kinds):
-            out.findings.append(finding)
+    out.compiles, findings = helion_compiles(compiled, generations)
+    out.findings += findings
     if auditing:
         assert judged_gens is not None
-        record = GateRecord({"consumer": "helion kernel", "rank": "-", "at_load": "-", "at_consumer": "-"}, "defer")
-        record.by = "helion"
+        pattern = {"consumer": "helion kernel", "rank": "-", "at_load": "-", "at_consumer": "-"}
+        record = GateRecord(pattern, "defer", by="helion")
         for gen in GENERATIONS:
             record.add(
                 gen, {"eager": compiled["off"][gen], "deferred": compiled["on"][gen], "forced": compiled["on"][gen]}

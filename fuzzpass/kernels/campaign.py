@@ -25,7 +25,8 @@ from fuzzpass.files import write_atomically
 from fuzzpass.judge.signature import Signature, blank_numbers
 from fuzzpass.kernels.collect import kernel_files
 
-MAX_RESTARTS = 3
+MAX_RESTARTS = 8
+"""Restarts of one file before it is given up: each one leaves out the entry or kernel that cost it."""
 STAGES = ("entries", "bind", "run", "compile")
 """Where a corpus run's time goes: running the files' own tests, Helion's binds, interpret-mode
 runs, deviceless TPU compiles."""

@@ -32,6 +32,10 @@ MAX_NODES = 128
 permutes would exhaust the interpreter's stack. Generated graphs have about a dozen."""
 
 
+INFINITIES = ("inf", "-inf")
+"""How a case writes an infinite scalar (``float()`` reads both)."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """What one check may ask of this machine, so that a case too big for it is refused in one
@@ -257,8 +261,10 @@ def _field(kind: FieldKind, value: Any, at: str, tiles: dict[str, TileSpec], inp
     if kind == "shape":
         return list(_shape(value, at, tiles))
     if kind == "number":
+        if value in INFINITIES:  # JSON has no infinity: the strings stand for it, and stay strings
+            return value
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            _fail(at, f"expected a finite number, got {_show(value)}")
+            _fail(at, f'expected a finite number, "inf" or "-inf", got {_show(value)}')
         return value
     if kind == "dtype":
         return _dtype(value, at)

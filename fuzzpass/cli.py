@@ -29,6 +29,10 @@ MUTANT_NAMES = (
     "off-by-one",
     "inverted-gate",
     "bool-remask",
+    "partner-without-exception",
+    "mul-without-strict-float",
+    "no-broadcast-rule",
+    "consumers-missing-one",
 )
 """``fuzzpass.judge.mutants.MUTANTS``' names, listed here so that ``--help`` does not import torch
 (a test keeps the two in step)."""
@@ -164,6 +168,7 @@ def parser() -> argparse.ArgumentParser:
 
     mutants = sub.add_parser("mutants", help="run each deliberately broken pass until it is killed")
     _common_run_args(mutants)
+    mutants.set_defaults(policy=None)  # each mutant's own: the structures that reach what it breaks
     mutants.add_argument("--budget", type=_budget, default="60s", help="per mutant: seconds or cases")
     mutants.add_argument("--only", type=_mutant_list, metavar="NAMES", help="comma-separated mutants (default all)")
     mutants.add_argument(

@@ -20,9 +20,18 @@ from reference.spec import Dim, KernelSpec
 
 T = TypeVar("T")
 
-FILLS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "dot_general": 0.0}
+FILLS = {"sum": 0.0, "max": -math.inf, "min": math.inf, "dot_general": 0.0, "dot": 0.0}
 """The fill each consumer masks its inputs with (CASES.md: a dot and a sum with 0, max with
--inf, min with +inf)."""
+-inf, min with +inf). ``dot`` (``hl.dot``) masks an operand only where its K is a tile."""
+
+
+def masks_operand(op: str, field: str, rank: int, tiles: tuple[str | None, ...]) -> bool:
+    """Whether consumer ``op`` masks its input ``field`` of that rank and tiles (Helion masks an
+    ``hl.dot`` operand along K only, where K is a tile: the lhs's last dim, the rhs's second
+    to last)."""
+    if op != "dot":
+        return True
+    return tiles[rank - 1 if field == "lhs" else rank - 2] is not None
 
 
 @dataclass(frozen=True)
@@ -95,22 +104,22 @@ def _per_load(spec: KernelSpec, rule: Callable[[tuple[Dim, ...], str, list[Outco
     from reference.graph import values_of
 
     values = values_of(spec)
-    users: dict[str, list[tuple[str, str]]] = {}  # value -> (op, out) of each use
+    users: dict[str, list[tuple[str, str, str]]] = {}  # value -> (op, out, field) of each use
     for node in spec.graph:
         for f in ("arg", "lhs", "rhs"):
             if f in node.fields and isinstance(node[f], str) and node[f] in values:
-                users.setdefault(node[f], []).append((node.op, node.out or ""))
+                users.setdefault(node[f], []).append((node.op, node.out or "", f))
 
     def fates(name: str) -> list[Outcome]:
         here = values[name]
         positions = {t: i for i, t in enumerate(here.tiles) if t is not None}
         found: list[Outcome] = []
-        for op, out in users.get(name, []):
+        for op, out, f in users.get(name, []):
             if op == "permute":
                 found += fates(out)
             elif op == "reshape":
                 found.append(Outcome("reshape"))
-            elif op in FILLS:
+            elif op in FILLS and masks_operand(op, f, here.rank, here.tiles):
                 found.append(Outcome("remask", FILLS[op], positions, here.rank))
             else:
                 found.append(Outcome("other"))

@@ -19,19 +19,19 @@ from dataclasses import dataclass
 Weights = tuple[tuple[str, int], ...]
 """Choices with integer weights; the first choice is where Hypothesis shrinks to."""
 
-CONSUMERS = ("reduce", "dot", "elementwise", "store")
-"""What ends the main path: a reduction, a dot with a second operand, an elementwise op and a
-reduction, or a store."""
+CONSUMERS = ("reduce", "dot", "hl-dot", "elementwise", "store")
+"""What ends the main path: a reduction, a dot with a second operand (``lax.dot_general``, or
+Helion's ``hl.dot``), an elementwise op and a reduction, or a store."""
 
 NEGATIVES = ("none", "reshape", "second-use", "nonzero-fill")
 """Structures on the main path that must keep the eager mask (``none``: no such structure)."""
 
-SWARM_KINDS = ("reshape", "dot_general", "sum", "max", "min", "elementwise", "cast")
+SWARM_KINDS = ("reshape", "dot_general", "dot", "sum", "max", "min", "elementwise", "cast")
 """Op kinds a swarm worker may leave out (``elementwise`` stands for exp/neg/abs/add/...).
 ``permute`` is never left out: without it nothing is deferred, and the worker would only
 test refusals."""
 
-REDUCING_KINDS = ("dot_general", "sum", "max", "min")
+REDUCING_KINDS = ("dot_general", "dot", "sum", "max", "min")
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,16 @@ class Policy:
     the pass's to defer."""
     dead_loads: int = 0
     """Percent of graphs with a load nobody uses (``no-uses``)."""
+    elementwise_forms: Weights = (("unary", 2), ("scalar", 2), ("broadcast", 1))
+    """An elementwise op's form: unary, with a scalar, or with an untiled input broadcast onto
+    the tiles (Helion's ``broadcasts_onto_masked_lanes``)."""
+    chains: int = 20
+    """Percent of elementwise ops followed by a second one."""
+    infinite: int = 15
+    """Percent of ``add``/``sub``/``mul`` scalars drawn with ``inf`` and ``-inf`` among them."""
+    operand_ops: int = 30
+    """Percent of ``hl.dot`` operands with an elementwise op between load and dot (the partner
+    rule's ground)."""
 
 
 _JAGGED: Weights = (("random", 3), ("uniform", 2), ("ramp", 2), ("boundary", 3), ("zero", 1), ("single", 1))
@@ -87,7 +97,7 @@ POLICIES: dict[str, Policy] = {
             ranks=(("3", 4), ("2", 1), ("4", 2)),
             tile_counts=(("1", 4), ("2", 1)),
             dtypes=_DTYPES,
-            consumers=(("reduce", 3), ("dot", 3), ("elementwise", 1), ("store", 1)),
+            consumers=(("reduce", 3), ("dot", 3), ("hl-dot", 2), ("elementwise", 1), ("store", 1)),
             negatives=(("none", 5), ("reshape", 2), ("second-use", 1), ("nonzero-fill", 1)),
             positions=(("any", 2), ("deferrable", 3), ("gate-boundary", 1)),
             reductions=_REDUCTIONS,
@@ -102,7 +112,7 @@ POLICIES: dict[str, Policy] = {
             ranks=(("3", 3), ("4", 2)),
             tile_counts=(("1", 4), ("2", 1)),
             dtypes=_DTYPES,
-            consumers=(("reduce", 1), ("dot", 1)),
+            consumers=(("reduce", 1), ("dot", 1), ("hl-dot", 1)),
             negatives=(("none", 1),),
             positions=(("deferrable", 1),),
             reductions=(("sum", 1),),
@@ -117,7 +127,7 @@ POLICIES: dict[str, Policy] = {
             ranks=(("3", 3), ("4", 2)),
             tile_counts=(("1", 4), ("2", 1)),
             dtypes=_DTYPES,
-            consumers=(("reduce", 2), ("dot", 2), ("elementwise", 1)),
+            consumers=(("reduce", 2), ("dot", 2), ("hl-dot", 1), ("elementwise", 1)),
             negatives=(("reshape", 1), ("second-use", 1), ("nonzero-fill", 1)),
             positions=(("deferrable", 1),),
             reductions=_REDUCTIONS,
@@ -132,7 +142,7 @@ POLICIES: dict[str, Policy] = {
             ranks=(("3", 6), ("2", 1), ("4", 1)),
             tile_counts=(("1", 6), ("2", 1)),
             dtypes=(("float32", 3), ("bfloat16", 3), ("float16", 1)),
-            consumers=(("reduce", 3), ("dot", 3), ("elementwise", 1), ("store", 1)),
+            consumers=(("reduce", 3), ("dot", 3), ("hl-dot", 2), ("elementwise", 1), ("store", 1)),
             negatives=(("none", 5), ("reshape", 2), ("second-use", 1), ("nonzero-fill", 1)),
             positions=(("deferrable", 6), ("any", 1), ("gate-boundary", 1)),
             reductions=_REDUCTIONS,
@@ -140,6 +150,25 @@ POLICIES: dict[str, Policy] = {
             extra_path=15,
             blocks=(("8", 3), ("16", 3), ("128", 1)),
             helion=True,
+        ),
+        Policy(
+            name="neighbours",
+            doc="what Helion's rules beside the pass read: hl.dot with a deferred or scaled operand, "
+            "infinite factors, broadcasts onto masked lanes",
+            ranks=(("3", 4), ("2", 1)),
+            tile_counts=(("1", 4), ("2", 1)),
+            dtypes=_DTYPES,
+            consumers=(("hl-dot", 4), ("elementwise", 2), ("reduce", 1)),
+            negatives=(("none", 4), ("nonzero-fill", 1)),
+            positions=(("deferrable", 3), ("any", 1)),
+            reductions=(("sum", 3), ("max", 1)),
+            distributions=_JAGGED,
+            extra_path=30,
+            blocks=(("8", 3), ("16", 3), ("128", 1)),
+            elementwise_forms=(("unary", 1), ("scalar", 2), ("broadcast", 2)),
+            chains=40,
+            infinite=50,
+            operand_ops=50,
         ),
         Policy(
             name="gate-boundary",

@@ -37,7 +37,11 @@ MAX_ELEMENTS = 1 << 15
 
 UNARY = ("exp", "neg", "abs")
 BINARY = ("add", "sub", "mul", "maximum")
-SCALARS = (0.5, -1.0, 2.0)
+SCALARS: tuple[float | str, ...] = (0.5, -1.0, 2.0)
+INFINITE: tuple[float | str, ...] = ("inf", "-inf")
+"""Infinite scalars (the case file's spelling) for ``add``, ``sub`` and ``mul``: a product's
+masked value with an infinite factor is Helion's ``strict_float`` rule, a known infinite one
+its partner rule's exception (``reference/neighbours.py``)."""
 
 
 def weighted(weights: Weights) -> st.SearchStrategy[str]:
@@ -211,18 +215,44 @@ class _Builder:
         return _Val(out, v.shape[:axis] + v.shape[axis + 1 :], None)
 
     def elementwise(self, v: _Val) -> _Val:
+        """One elementwise op on ``v`` (unary, with a scalar, with an input broadcast onto
+        ``v``'s tiles, or a cast), and a second one on its result ``policy.chains`` percent
+        of the time (``abs`` then ``* inf`` makes an infinite truth)."""
         self.need(2)  # and the store after it
         self.note(v, "other")
+        v = self._elementwise_op(v)
+        if self.c.percent(self.policy.chains):
+            self.need(2)
+            v = self._elementwise_op(v)
+        return v
+
+    def _elementwise_op(self, v: _Val) -> _Val:
         kinds = self.enabled("elementwise", "cast") or ["elementwise"]
         out = self.fresh("e")
         if self.c.pick(kinds) == "cast":
             self.add("cast", out, arg=v.name, dtype="float32" if self.dtype != "float32" else "bfloat16")
-        elif self.c.boolean():
+            return _Val(out, v.shape, None)
+        form = self.c.weighted(self.policy.elementwise_forms)
+        if form == "unary":
             self.add(self.c.pick(UNARY), out, arg=v.name)
+        elif form == "broadcast" and any(isinstance(d, str) for d in v.shape):
+            self.need(3)  # the broadcast input's load too
+            other = self.broadcast_input(v)
+            op = self.c.pick(BINARY)
+            lhs, rhs = (v, other) if self.c.boolean() else (other, v)
+            self.add(op, out, lhs=lhs.name, rhs=rhs.name)
         else:
             op = self.c.pick(BINARY)
-            self.add(op, out, arg=v.name, scalar=self.c.pick(SCALARS))
+            scalars = SCALARS + INFINITE if op != "maximum" and self.c.percent(self.policy.infinite) else SCALARS
+            self.add(op, out, arg=v.name, scalar=self.c.pick(scalars))
         return _Val(out, v.shape, None)
+
+    def broadcast_input(self, v: _Val) -> _Val:
+        """An untiled input that broadcasts onto ``v``: ``v``'s shape with every tile dim 1,
+        its leading dims dropped some of the time (Helion's ``broadcasts_onto_masked_lanes``:
+        its real values land on ``v``'s padded lanes)."""
+        shape = tuple(1 if isinstance(d, str) else d for d in v.shape)
+        return self.load(shape[self.c.integer(0, len(shape) - 1) :])
 
     def store(self, v: _Val) -> None:
         v = self.unique_tiles(v)
@@ -383,6 +413,35 @@ class _Builder:
         free_r = [at_dot[where[j]] for j in range(len(shared), len(rhs_dims))]
         self.finish(_Val(out, tuple([lhs.shape[i] for i in batch] + free_l + free_r), None))
 
+    def hl_dot(self, lhs: _Val) -> None:
+        """``hl.dot(lhs, rhs)``: ``lhs`` of rank 2 or 3 (else a ``dot_general`` or a store), its last
+        dim K; a loaded ``rhs`` of ``[batch, K, N]``. Helion masks an operand only where K is
+        a tile, and drops a mask whose partner is already 0 past K unless its source was
+        deferred (``dots_zeroed_by_partner``): so, ``policy.operand_ops`` percent of the time,
+        an elementwise op on an operand first (scaling by a constant, ``exp``), which gives
+        it a masked value the partner rule judges."""
+        rank = len(lhs.shape)
+        if rank not in (2, 3):  # a dot_general where the swarm leaves it in, else a plain store
+            if "dot_general" in self.disabled:
+                self.store(lhs)
+            else:
+                self.dot(lhs)
+            return
+        self.need(3)  # the second operand, the dot and its store
+        if self.c.percent(self.policy.operand_ops):
+            lhs = self.elementwise(lhs)
+        k = lhs.shape[-1]
+        rhs_shape = (*lhs.shape[: rank - 2], k, self.c.pick(self.policy.free_dims))
+        rhs = self.operand(rhs_shape)
+        if self.c.percent(self.policy.operand_ops):
+            rhs = self.elementwise(rhs)
+        kind = "remask" if isinstance(k, str) else "other"  # hl.dot masks along a tiled K only
+        self.note(lhs, kind, 0.0)
+        self.note(rhs, kind, 0.0)
+        out = self.fresh("d")
+        self.add("dot", out, lhs=lhs.name, rhs=rhs.name)
+        self.finish(_Val(out, (*lhs.shape[:-1], rhs_shape[-1]), None))
+
     def operand(self, at_dot: tuple[Dim, ...]) -> _Val:
         """A loaded second operand with shape ``at_dot`` where the dot sees it: loaded in
         another order and permuted back a third of the time (its own deferral question)."""
@@ -472,6 +531,8 @@ def build(
         b.reduction(v, (("max", 1), ("min", 1)) if negative == "nonzero-fill" else kinds)
     elif consumer == "dot":
         b.dot(v)
+    elif consumer == "hl-dot":
+        b.hl_dot(v)
     elif consumer == "elementwise":
         b.reduction(b.elementwise(v), policy.reductions)
     else:
@@ -493,6 +554,7 @@ def _consumer_enabled(consumer: str, b: _Builder) -> bool:
     return {
         "reduce": bool(b.enabled("sum", "max", "min")),
         "dot": "dot_general" not in b.disabled,
+        "hl-dot": "dot" not in b.disabled,
         "elementwise": bool(b.enabled("elementwise", "cast")),
         "store": True,
     }[consumer]

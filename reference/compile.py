@@ -2,7 +2,9 @@
 
 This is the pipeline in Helion's order: build the graph with consumer masks, run
 ``defer_pallas_load_masks`` in the variant's mode, then ``remove_unnecessary_masking``, then
-generate source. The harness runs exactly ``Variant.source.text``.
+generate source. The harness runs exactly ``Variant.source.text``. Helion's rules beside the
+pass (``reference/neighbours.py``) are in force throughout; the variant keeps the branches
+they took.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from reference.codegen import KernelSource, generate
 from reference.defer import LoadDecision, MaskDeferral, Mode
 from reference.graph import build_graph
 from reference.masking import recompute_masked_values, remove_unnecessary_masking
+from reference.neighbours import Neighbours, using
 from reference.spec import KernelSpec
 
 VARIANT_OF_MODE: dict[Mode, str] = {"off": "eager", "on": "deferred", "force": "forced"}
@@ -29,6 +32,8 @@ class Variant:
     decisions: dict[str, LoadDecision]
     removed_masks: list[str]
     source: KernelSource
+    neighbour_branches: frozenset[str] = frozenset()
+    """The branches of Helion's rules beside the pass this variant took (``rule:branch``)."""
 
     def deferred(self) -> dict[str, list[str]]:
         """Per load, the tiles whose mask was deferred (the case file's ``expect`` form)."""
@@ -36,15 +41,29 @@ class Variant:
 
 
 def compile_variant(
-    spec: KernelSpec, mode: Mode = "on", deferral: MaskDeferral | None = None, title: str = "", gate: str = "positional"
+    spec: KernelSpec,
+    mode: Mode = "on",
+    deferral: MaskDeferral | None = None,
+    title: str = "",
+    gate: str = "positional",
+    rules: Neighbours | None = None,
 ) -> Variant:
     """Compile ``spec`` in ``mode`` with the profitability ``gate`` (or with ``deferral``, a
-    pass object such as a mutant)."""
+    pass object such as a mutant) and Helion's rules beside the pass (or ``rules``, a
+    mutant's)."""
     deferral = deferral or MaskDeferral(mode, gate)
-    graph = build_graph(spec)
-    recompute_masked_values(graph)
-    decisions = deferral.run(graph)
-    removed = remove_unnecessary_masking(graph)
+    with using(rules or Neighbours()) as taken:
+        graph = build_graph(spec)
+        recompute_masked_values(graph)
+        decisions = deferral.run(graph)
+        removed = remove_unnecessary_masking(graph)
     name = VARIANT_OF_MODE[deferral.mode]
     source = generate(spec, graph, title or f"{name} variant (defer_pallas_load_masks mode={deferral.mode})")
-    return Variant(name=name, graph=graph, decisions=decisions, removed_masks=removed, source=source)
+    return Variant(
+        name=name,
+        graph=graph,
+        decisions=decisions,
+        removed_masks=removed,
+        source=source,
+        neighbour_branches=frozenset(taken.taken),
+    )

@@ -23,7 +23,10 @@ the costlier axis: the pass's authors measured it about 1.5x slower on TPU. ``la
 weighs how the masked dim lies in the vector layout. Only profitability differs between them.
 
 After deferring, the load's masked value becomes unknown, so ``remove_unnecessary_masking``
-keeps the downstream ``_mask_to`` that now discharges the mask.
+keeps the downstream ``_mask_to`` that now discharges the mask, and the load records those
+masks by name (``PALLAS_DEFERRED_MASK_CONSUMERS_META``), which Helion's emit-pipeline lowering
+reads; that and the other rules of Helion that read the pass's decisions live beside it, in
+``reference/neighbours.py``.
 
 The predicates carry Helion's names (``dim_index``, ``is_major_dim``, ``is_last_two_dim``,
 ``is_relayout``, ``is_remask``, ``all_uses_remask``) so that a disagreement with Helion can
@@ -38,8 +41,10 @@ from typing import Literal
 import torch
 import torch.fx
 
+from reference import neighbours
 from reference.gates import GATES
 from reference.masking import recompute_masked_values
+from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
 from reference.reasons import Reason
@@ -213,6 +218,9 @@ class MaskDeferral:
                     decision.consumers[tile] = tuple(sorted(c.meta["var"] for c in consumers))
             if decision.deferred:
                 load.meta["deferred_tiles"] = frozenset(decision.deferred)
+                load.meta[PALLAS_DEFERRED_MASK_CONSUMERS_META] = neighbours.current().deferred_mask_consumers(
+                    decision.consumers
+                )
                 changed = True
             decisions[load.meta["var"]] = decision
         if changed:

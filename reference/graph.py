@@ -83,7 +83,9 @@ class _Builder:
         except SpecError as e:
             raise e.within(where) from None
         if op.consumer_fill is not None:
-            args = [self.mask_to(a, op.consumer_fill) if a.meta["value"].tile_names else a for a in args]
+            values = [a.meta["value"] for a in args]
+            masks = op.masks_operand or (lambda i, vs: bool(vs[i].tile_names))
+            args = [self.mask_to(a, op.consumer_fill) if masks(i, values) else a for i, a in enumerate(args)]
         kwargs = {k: v for k, v in node.fields.items() if k not in op.value_fields(node)}
         fx_node = self.graph.create_node("call_function", op.target, tuple(args), kwargs, name=node.out or node.op)
         fx_node.meta.update(value=value, op=op, spec=node)

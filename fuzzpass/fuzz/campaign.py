@@ -23,7 +23,7 @@ from fuzzpass.repro.minimize import minimize_beside
 def campaign(
     mutants: Sequence[str | Candidate],
     *,
-    policy: str,
+    policy: str | None,
     seed: int,
     budget: Budget,
     jobs: int,
@@ -33,18 +33,19 @@ def campaign(
 ) -> list[dict[str, Any]]:
     """One row per mutant (a shipped one's name, or a candidate pass from a file): killed or
     not, when, after how many cases, by which finding (and, with ``minimize_seconds``, the first
-    finding's size before and after minimizing)."""
+    finding's size before and after minimizing). ``policy`` None: each shipped mutant's own
+    (:attr:`~fuzzpass.judge.mutants.Mutant.policy`), ``mixed`` for a candidate."""
     rows = []
     with tempfile.TemporaryDirectory(prefix="fuzzpass-mutants-") as tmp:
         root = out or Path(tmp)
         for mutant in mutants:
             if isinstance(mutant, Candidate):
                 name = mutant.label
-                config = Config(policy, "interpret", "nan", None, None, seed, candidate=mutant)
+                config = Config(policy or "mixed", "interpret", "nan", None, None, seed, candidate=mutant)
                 where = root / mutant.name
             else:
                 name = mutant
-                config = Config(policy, MUTANTS[name].oracle, "nan", name, None, seed)
+                config = Config(policy or MUTANTS[name].policy, MUTANTS[name].oracle, "nan", name, None, seed)
                 where = root / name
             options = Options(config, budget, jobs, where, stop_at_kill=True, progress=False, minimize_seconds=0)
             result = run(options)

@@ -5,6 +5,9 @@ Each checked case contributes one decision per (load, tile): the reason the pass
 deferred, refused by the profitability gate (rank 2 among its reasons), by a tile that fills
 two dims, by a reshape, by a second use, by a non-zero fill, and a load nobody uses. Every reason is listed,
 a zero included: a branch no run reached was never tested, and the table says so.
+
+Helion's rules beside the pass (``reference/neighbours.py``) have their own table: per rule,
+every branch, with the number of cases in which some variant took it, zeros included.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections import Counter
 from collections.abc import Iterable
 
 from reference.gates import GATE_REASONS
+from reference.neighbours import BRANCHES as NEIGHBOUR_BRANCHES
 
 BRANCHES: dict[str, tuple[str, ...]] = {
     "deferred": ("deferred",),
@@ -69,3 +73,27 @@ def table(given: Counter[str], gate: str = "positional") -> list[str]:
         detail = ", ".join(f"{r} {given[r]}" for r in members) if len(members) > 1 else ""
         lines.append(f"{branch:<16}{count:>10}{count / total:>8.1%}  {detail}".rstrip())
     return lines
+
+
+def neighbours_of(report: dict) -> Iterable[str]:
+    """The ``rule:branch`` pairs of Helion's rules beside the pass one check report took."""
+    yield from report.get("neighbours", [])
+
+
+def neighbour_counts(given: Counter[str]) -> dict[str, dict[str, int]]:
+    """Per rule, every branch's count of cases, zeros included."""
+    return {rule: {b: given[f"{rule}:{b}"] for b in members} for rule, members in NEIGHBOUR_BRANCHES.items()}
+
+
+def neighbour_table(given: Counter[str]) -> list[str]:
+    """Helion's rules beside the pass: per rule, its cases, and every branch with its count."""
+    lines = [f"{'Helion rule beside the pass':<30}{'cases':>7}  branches"]
+    for rule, branch_counts in neighbour_counts(given).items():
+        detail = ", ".join(f"{b} {n}" for b, n in branch_counts.items())
+        lines.append(f"{rule:<30}{sum(branch_counts.values()):>7}  {detail}")
+    return lines
+
+
+def neighbours_missing(given: Counter[str]) -> list[str]:
+    """``rule:branch`` pairs no case took."""
+    return [f"{rule}:{b}" for rule, bs in neighbour_counts(given).items() for b, n in bs.items() if not n]

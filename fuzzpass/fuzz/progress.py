@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from fuzzpass.fuzz.coverage import missing, table
+from fuzzpass.fuzz.coverage import missing, neighbour_table, neighbours_missing, table
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
 from fuzzpass.fuzz.summary import RunResult
@@ -116,7 +116,7 @@ def summary(r: RunResult) -> str:
                 lines.append(f"{'':<79}  repro: {f.repro}")
     else:
         lines.append("no findings")
-    lines += ["", *table(r.reasons, r.options.config.gate_rule)]
+    lines += ["", *table(r.reasons, r.options.config.gate_rule), "", *neighbour_table(r.neighbours)]
     if r.exhaust is not None:
         lines += ["", *r.exhaust.lines()]
     if compiles := r.compiles.table():
@@ -127,5 +127,7 @@ def summary(r: RunResult) -> str:
         lines.append(f"one case of each rejection of every variant: {r.options.out / 'unsupported'}/")
     if gaps := missing(r.reasons, c.gate_rule):
         lines.append(f"reasons never given: {', '.join(gaps)}")
+    if gaps := neighbours_missing(r.neighbours):
+        lines.append(f"branches of Helion's rules never taken: {', '.join(gaps)}")
     lines.append(f"summary: {r.options.out / 'summary.json'}")
     return "\n".join(lines)

@@ -32,7 +32,7 @@ from fuzzpass.backends import chips
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.case import load_case, parse_case
 from fuzzpass.files import write_atomically
-from fuzzpass.fuzz.coverage import reasons_of
+from fuzzpass.fuzz.coverage import neighbours_of, reasons_of
 from fuzzpass.fuzz.exhaust import Tally, plan, sizes_line
 from fuzzpass.fuzz.explorer import swarm_of
 from fuzzpass.fuzz.options import Budget, Options
@@ -169,6 +169,7 @@ class Run:
             w.checked += 1
             r.verdicts[checked.verdict] += 1
             r.reasons.update(reasons_of(checked.report))
+            r.neighbours.update(neighbours_of(checked.report))
             r.stages.update(checked.report.get("stages", {}))
             r.helion.update(helion_agreement(checked.report))
             gens = DEFAULT_GENERATIONS if self.o.config.generations is None else self.o.config.generations

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fuzzpass.fuzz.compiles import CompileTally
-from fuzzpass.fuzz.coverage import branches, counts
+from fuzzpass.fuzz.coverage import branches, counts, neighbour_counts
 from fuzzpass.fuzz.exhaust import Tally
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
@@ -43,6 +43,7 @@ class RunResult:
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
+    neighbours: Counter[str] = field(default_factory=Counter)  # cases per branch of Helion's rules beside the pass
     verdicts: Counter[str] = field(default_factory=Counter)
     eager_nonfinite: int = 0
     timeouts: int = 0
@@ -96,6 +97,7 @@ class RunResult:
             "findings": [f.to_json() for f in self.findings],
             "coverage": counts(self.reasons, c.gate_rule),
             "branches": branches(self.reasons, c.gate_rule),
+            "neighbours": neighbour_counts(self.neighbours),
             "verdicts": dict(sorted(self.verdicts.items())),
             "eager_nonfinite": self.eager_nonfinite,
             "gate_audited": self.audited,

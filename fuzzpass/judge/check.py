@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+import torch.fx
 
 from fuzzpass.case import Case
 from fuzzpass.data import CaseData, draw
@@ -28,6 +29,10 @@ from fuzzpass.profile import stage
 from reference import mosaic
 from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
+from reference.defer import RELAYOUT_TARGETS
+from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
+from reference.ops.mask import _mask_to
+from reference.ops.memory import load as load_target
 
 Runner = Callable[[KernelSource, CaseData, str], dict[str, np.ndarray]]
 """A backend's ``run``: one variant's source over a case's data in its dtype, outputs as float64."""
@@ -54,6 +59,43 @@ def check_decisions(case: Case, deferred: Variant, gate_rule: str = "positional"
         if sorted(got.get(load, [])) != sorted(tiles)
     ]
     return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
+
+
+def check_discharge(deferred: Variant) -> list[Finding]:
+    """What Helion's emit-pipeline lowering relies on (``PALLAS_DEFERRED_MASK_CONSUMERS_META``):
+    for every deferred (load, tile), each mask the pass recorded as discharging it is still in
+    the final graph, and every path from the load through permutes ends at one of them. A
+    mask removed after the pass (``dots_zeroed_by_partner`` without its exception) or a
+    consumer missing from the record leaves the tile unmasked, whatever the numerics show:
+    NaN lanes the partner's zeros meet are the eager kernel's hazard too."""
+    graph = deferred.graph
+    names = {n.meta.get("var"): n for n in graph.nodes}
+    wrong = []
+    for load in graph.find_nodes(op="call_function", target=load_target):
+        recorded: dict[str, tuple[str, ...]] = load.meta.get(PALLAS_DEFERRED_MASK_CONSUMERS_META, {})
+        for tile in sorted(load.meta.get("deferred_tiles", ())):
+            kept = set(recorded.get(tile, ()))
+            gone = sorted(name for name in kept if name not in names)
+            if gone:
+                wrong.append(f"{load.meta['var']}: tile {tile}'s discharging mask {', '.join(gone)} was removed")
+            ends = sorted(set(discharge_ends(load)) - kept)
+            if ends:
+                wrong.append(
+                    f"{load.meta['var']}: tile {tile} reaches {', '.join(ends)}, not recorded as discharging it"
+                )
+    return [Finding(Kind.UNDISCHARGED, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
+
+
+def discharge_ends(node: torch.fx.Node) -> list[str]:
+    """Where each path from ``node`` through permutes ends: a mask's name, or the op of
+    another use."""
+    ends = []
+    for user in node.users:
+        if user.target in RELAYOUT_TARGETS:
+            ends += discharge_ends(user)
+        else:
+            ends.append(user.meta["var"] if user.target is _mask_to else f"{user.meta.get('var', user.name)} unmasked")
+    return ends
 
 
 def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, np.ndarray]]) -> list[Finding]:
@@ -101,6 +143,7 @@ def check_case(
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
     result.findings += check_decisions(case, result.variants["deferred"], gate_rule if mutant is None else "positional")
+    result.findings += check_discharge(result.variants["deferred"])
 
     with stage("data"):
         data = draw(case, poison)

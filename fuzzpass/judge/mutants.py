@@ -9,6 +9,13 @@ only the decision oracle sees them, as it should, since one is a performance bug
 a rule the numerics of this model cannot tell from a correct one. ``bool-remask`` computes
 right answers too and decides right: only the TPU compiler kills it (its oracle is
 ``tpu-aot``), which proves that a ``compile`` verdict fires when the pass breaks compilation.
+
+Four more break one of Helion's rules beside the pass (``reference/neighbours.py``), one rule
+each: ``partner-without-exception`` and ``consumers-missing-one`` leave a deferred tile without
+the mask the pass recorded for it (the ``undischarged`` check sees it: under NaN poison the
+eager kernel leaks the same lanes, so numerics alone cannot), ``mul-without-strict-float``
+turns ``0 * inf`` into 0 (an infinite truth sees the NaN), ``no-broadcast-rule`` lets a
+broadcast input's real values into a sum (numerics see them).
 """
 
 from __future__ import annotations
@@ -23,10 +30,12 @@ import torch.fx
 from reference.compile import Variant, compile_variant
 from reference.defer import MaskDeferral
 from reference.masking import cached_masked_value
+from reference.neighbours import Neighbours
 from reference.ops.base import expand_at
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load
 from reference.spec import KernelSpec
+from reference.values import Value
 
 
 class ThroughReshape(MaskDeferral):
@@ -72,6 +81,37 @@ class InvertedGate(MaskDeferral):
 
     def is_last_two_dim(self, node: torch.fx.Node, tile: str) -> bool:
         return super().is_major_dim(node, tile)
+
+
+class PartnerWithoutException(Neighbours):
+    """``dots_zeroed_by_partner`` without its deferred-source exception: a dot's partner zeros
+    are taken to clear a deferred load's stale lanes, so the mask that discharges it goes."""
+
+    def is_deferred_source(self, source: torch.fx.Node) -> bool:
+        return False
+
+
+class MulWithoutStrictFloat(Neighbours):
+    """Fast math's product: 0 times anything is 0, an infinite factor too."""
+
+    def strict_float(self, factors: list[float | None]) -> bool:
+        return False
+
+
+class NoBroadcastRule(Neighbours):
+    """An input broadcast onto masked lanes keeps its masked value there."""
+
+    def broadcasts_onto_masked_lanes(self, x: Value, out: Value) -> bool:
+        return False
+
+
+class ConsumersMissingOne(Neighbours):
+    """The pass's record of the masks discharging a deferred tile leaves the last one out
+    (when there are two or more), as emit-pipeline lowering would then not extend it."""
+
+    def deferred_mask_consumers(self, consumers: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        recorded = super().deferred_mask_consumers(consumers)
+        return {tile: names[:-1] if len(names) > 1 else names for tile, names in recorded.items()}
 
 
 def _discharging_lines(variant: Variant) -> list[tuple[str, str, int]]:
@@ -145,10 +185,15 @@ class Mutant:
     deferral: Callable[[], MaskDeferral]
     edit: Callable[[Variant], Variant] | None = None
     oracle: str = "interpret"
+    rules: Callable[[], Neighbours] = Neighbours
+    """Helion's rules beside the pass as this mutant has them (``reference/neighbours.py``)."""
+    policy: str = "mixed"
+    """What ``fuzzpass mutants`` draws for it unless told (``--policy``): the structures that
+    reach what it breaks."""
 
     def compile(self, spec: KernelSpec, title: str) -> Variant:
         """The deferred variant as this mutant builds it."""
-        variant = compile_variant(spec, "on", self.deferral(), title=title)
+        variant = compile_variant(spec, "on", self.deferral(), title=title, rules=self.rules())
         return self.edit(variant) if self.edit else variant
 
 
@@ -163,6 +208,34 @@ MUTANTS: dict[str, Mutant] = {
         Mutant("off-by-one", "the deferred mask is iota < extent", MaskDeferral, off_by_one),
         Mutant("inverted-gate", "defer only major -> last-two", InvertedGate),
         Mutant("bool-remask", "the deferred mask is broadcast as float32", MaskDeferral, bool_remask, "tpu-aot"),
+        Mutant(
+            "partner-without-exception",
+            "a dot's partner zeros do not discharge a deferred load",
+            MaskDeferral,
+            rules=PartnerWithoutException,
+            policy="neighbours",
+        ),
+        Mutant(
+            "mul-without-strict-float",
+            "0 times a non-finite factor is unknown",
+            MaskDeferral,
+            rules=MulWithoutStrictFloat,
+            policy="neighbours",
+        ),
+        Mutant(
+            "no-broadcast-rule",
+            "a broadcast input's real values reach masked lanes",
+            MaskDeferral,
+            rules=NoBroadcastRule,
+            policy="neighbours",
+        ),
+        Mutant(
+            "consumers-missing-one",
+            "the pass records every mask that discharges a deferred tile",
+            MaskDeferral,
+            rules=ConsumersMissingOne,
+            policy="neighbours",
+        ),
     )
 }
 """Mutant name -> the broken pass. Every one must be killed by ``fuzzpass mutants``."""

@@ -70,6 +70,7 @@ class CheckResult:
             "findings": [f.to_json() for f in self.findings],
             "gate": self.gate.to_json() if self.gate else None,
             "helion": self.helion,
+            "neighbours": sorted(set().union(*(v.neighbour_branches for v in self.variants.values()))),
         }
 
 

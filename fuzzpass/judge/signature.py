@@ -36,10 +36,11 @@ class Signature:
 
     @property
     def blames_pass(self) -> bool:
-        """Whether the pass (or a mutant of it) is at fault: a decision, the deferred variant's
-        numbers, or a crash or TPU compile rejection of the deferred variant alone."""
+        """Whether the pass (or a mutant of it) is at fault: a decision, a deferred tile left
+        undischarged, the deferred variant's numbers, or a crash or TPU compile rejection of the
+        deferred variant alone."""
         return (
-            self.kind in ("decision", "mismatch", "nonfinite-leak", "helion-decision")
+            self.kind in ("decision", "undischarged", "mismatch", "nonfinite-leak", "helion-decision")
             or (self.kind in ("crash", "compile") and "/deferred:" in self.rule)
             or (self.kind == "helion-compile" and "/helion-on:" in self.rule)
         )

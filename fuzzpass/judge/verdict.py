@@ -17,6 +17,7 @@ class Kind(Enum):
     BASELINE_MISMATCH = "baseline-mismatch"  # the eager variant is wrong (codegen without the pass)
     NONFINITE_LEAK = "nonfinite-leak"  # the deferred variant leaks NaN/Inf the eager one did not
     DECISION = "decision"  # the pass decided other than ``expect``
+    UNDISCHARGED = "undischarged"  # a deferred tile's mask is applied by no mask the pass recorded for it
     CRASH = "crash"  # a kernel failed to build or run
     COMPILE = "compile"  # on one TPU generation, the TPU compiler rejected one variant and not the other
     TPU_UNSUPPORTED = "tpu-unsupported"  # Mosaic rejects both variants alike: a limit of codegen, not the pass
@@ -86,6 +87,7 @@ SEVERITY = (
     Kind.HELION_DECISION,
     Kind.HELION_MISMATCH,
     Kind.HELION_COMPILE,
+    Kind.UNDISCHARGED,
     Kind.GATE,
     Kind.HELION_GATE,
     Kind.INEXPRESSIBLE,
@@ -95,7 +97,10 @@ SEVERITY = (
 """When several findings come from one check, the verdict names the first in this order:
 a crash hides numerics, a wrong decision explains a wrong number, and a broken baseline is
 reported apart from what the pass broke. Helion's findings come after the reference's own:
-a broken reference is not evidence against Helion. The two kinds that are no defect come last:
+a broken reference is not evidence against Helion. A tile left undischarged (the pass's record
+against the graph) comes after every number: where the numbers are wrong they say so plainly,
+and where they are right (the VMEM tail the record protects is not stale here) it still kills.
+The two kinds that are no defect come last:
 a case Mosaic cannot build still has its numerics judged in interpret mode."""
 
 

@@ -70,6 +70,7 @@ class _Worker:
 def start_worker(options: CorpusOptions, log: IO[str]) -> _Worker:
     command = [sys.executable, "-m", "fuzzpass.kernels.worker", "--tpu", ",".join(options.generations)]
     command += ["--seed", str(options.seed), "--cache", str(options.out / "cache")]
+    command += ["--limit", str(worker_limit(options.timeout))]
     if options.gate is not None:
         command += ["--gate", ",".join(options.gate)]
     if options.only:
@@ -77,6 +78,12 @@ def start_worker(options: CorpusOptions, log: IO[str]) -> _Worker:
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
     return _Worker(proc)
+
+
+def worker_limit(timeout: float) -> float:
+    """What the worker allows one entry or kernel call itself: inside ``--timeout`` with room
+    to report it, so only a call stuck in C code costs a restart."""
+    return max(timeout * 0.8, timeout - 30.0, 1.0)
 
 
 def read_lines(worker: _Worker) -> list[str] | None:
@@ -134,6 +141,8 @@ def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, 
                     job.skip_entries.add(where["number"])
             job.restarts += 1
             if job.restarts > MAX_RESTARTS or not where:
+                why = f"given up after {job.restarts} restarts: what its last worker had not judged is missing"
+                job.lost.append({**_lost(job, {"entry": "the file"}), "event": "lost", "reason": why})
                 finish(job, worker.events)
             else:
                 pending.insert(0, job)

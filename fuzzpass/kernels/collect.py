@@ -216,12 +216,8 @@ def run_skipped(entry: Entry, recorder: Recorder) -> str | None:
     outcome, prefixed ``skipped, run anyway: ``; None for a test with no decorator to peel."""
     if entry.anyway is None:
         return None
-    signal.signal(signal.SIGALRM, _out_of_time)
-    signal.alarm(ANYWAY_SECONDS)  # a TPU-only body may wait for a device that never answers
-    try:
+    with time_limit(ANYWAY_SECONDS):  # a TPU-only body may wait for a device that never answers
         outcome, _ = run_entry(entry, recorder, anyway=True)
-    finally:
-        signal.alarm(0)
     return f"skipped, run anyway: {outcome}"
 
 
@@ -230,8 +226,23 @@ ANYWAY_SECONDS = 60
 
 
 class OutOfTime(Exception):
-    """A skipped test's body ran past :data:`ANYWAY_SECONDS`."""
+    """The block under :func:`time_limit` ran past its seconds."""
 
 
-def _out_of_time(signum: int, frame: Any) -> None:
-    raise OutOfTime(f"ran past {ANYWAY_SECONDS} s")
+@contextlib.contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise :class:`OutOfTime` in the block once it has run ``seconds`` (SIGALRM: a long C call
+    is interrupted when it returns to Python). The worker's own limit, well inside the parent's
+    ``--timeout``: a slow test or kernel costs itself, not a restart that runs the file's
+    entries again and may give the file up."""
+
+    def out_of_time(signum: int, frame: Any) -> None:
+        raise OutOfTime(f"ran past {seconds:.0f} s")
+
+    previous = signal.signal(signal.SIGALRM, out_of_time)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -38,6 +38,7 @@ class Settings:
     gate: tuple[str, ...] | None
     only: frozenset[str] = frozenset()
     seed: int = 0
+    limit: float = 240.0  # seconds one entry or one kernel call may take in the worker
 
 
 def seeded(seed: int) -> None:
@@ -73,7 +74,8 @@ def check_file(path: Path, skip: set[int], skip_kernels: set[str], emit: Any, se
             continue
         emit({"event": "entry", "file": file, "number": number, "entry": entry.name})
         seeded(settings.seed)
-        outcome, _why = collect.run_entry(entry, recorder)
+        with collect.time_limit(settings.limit):
+            outcome, _why = collect.run_entry(entry, recorder)
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if outcome == "skipped":
             skipped.append((number, entry))
@@ -95,27 +97,22 @@ def check_file(path: Path, skip: set[int], skip_kernels: set[str], emit: Any, se
             continue
         emit({"event": "judging", "file": file, "kernel": name})
         for call in calls:
-            emit(judge_one(call, file, name, settings.generations, settings.gate))
+            emit(judge_one(call, file, name, settings))
 
 
-def judge_one(
-    call: Any, file: str, name: str, generations: tuple[str, ...], gate: tuple[str, ...] | None
-) -> dict[str, Any]:
-    """One call judged, as a ``kernel`` event; a kernel that cannot be bound here is skipped."""
+def judge_one(call: Any, file: str, name: str, settings: Settings) -> dict[str, Any]:
+    """One call judged, as a ``kernel`` event; a kernel that cannot be bound here, or is not
+    judged within ``settings.limit``, is skipped with that reason."""
     from fuzzpass.backends import helion
 
+    skipped = {"event": "kernel", "file": file, "kernel": name, "entry": call.entry, "status": "skipped"}
     try:
-        judged, structure = judge_call(call, file, name, generations, gate)
+        with collect.time_limit(settings.limit):
+            judged, structure = judge_call(call, file, name, settings.generations, settings.gate)
+    except collect.OutOfTime:
+        return {**skipped, "reason": f"no answer in {settings.limit:.0f} s while judged"}
     except Exception as e:
-        reason = f"cannot be bound here: {helion.first_line(e)}"
-        return {
-            "event": "kernel",
-            "file": file,
-            "kernel": name,
-            "entry": call.entry,
-            "status": "skipped",
-            "reason": reason,
-        }
+        return {**skipped, "reason": f"cannot be bound here: {helion.first_line(e)}"}
     if judged.fired and "blocks_unread" in structure:
         judged.case = {"reason": f"the config's block sizes could not be read: {structure['blocks_unread']}"}
     elif judged.fired and structure:
@@ -133,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cache", default=None)
+    parser.add_argument("--limit", type=float, default=240.0)
     args = parser.parse_args(argv)
     events: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # what anything else prints, C code included, goes to stderr
@@ -153,6 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         tuple(g for g in args.gate.split(",") if g) if args.gate is not None else None,
         frozenset(k for k in args.only.split(",") if k),
         args.seed,
+        args.limit,
     )
 
     def emit(event: dict[str, Any]) -> None:

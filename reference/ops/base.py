@@ -145,6 +145,9 @@ class Op:
     consumer_fill: float | None = None
     """A consumer op masks each tensor input with this fill first (Helion inserts
     ``_mask_to(x, fill)``): 0 for both operands of a dot, a reduction's identity."""
+    masks_operand: Callable[[int, list[Value]], bool] | None = None
+    """Which inputs (by position, given every input's value) a consumer masks; None: each
+    one with a tile dim. ``hl.dot`` masks an operand only where its K is a tile."""
 
     def value_fields(self, node: NodeSpec) -> tuple[str, ...]:
         """The fields of ``node`` that name earlier values, in argument order."""

@@ -47,8 +47,15 @@ def _free(rank: int, *used: tuple[int, ...]) -> tuple[int, ...]:
 
 
 def dot_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
-    lhs, rhs = args
-    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    return dot_value(args[0], args[1], _dims(node, "contract"), _dims(node, "batch"))
+
+
+Pair = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+def dot_value(lhs: Value, rhs: Value, contract: Pair, batch: Pair) -> Value:
+    """The value of a dot of ``lhs`` and ``rhs``, or a SpecError naming the bad field."""
+    (lc, rc), (lb, rb) = contract, batch
     for key, (ld, rd) in (("contract", (lc, rc)), ("batch", (lb, rb))):
         if len(ld) != len(rd):
             raise SpecError(key, f"lists {list(ld)} and {list(rd)} differ in length")
@@ -74,9 +81,13 @@ def dot_masked_value(node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedVa
 
 
 def dot_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    return dot_source(node, args, ctx, _dims(node, "contract"), _dims(node, "batch"))
+
+
+def dot_source(node: torch.fx.Node, args: list[str], ctx: Emitter, contract: Pair, batch: Pair) -> list[str]:
     """``lax.dot_general`` as written where Mosaic's matmul takes it (at most one batch dim,
     one contracted dim, a result of rank 1 or more); any other dot through :func:`mosaic_dot`."""
-    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    (lc, rc), (lb, rb) = contract, batch
     operands: list[Value] = [a.meta["value"] for a in node.args]  # type: ignore[union-attr]
     # float32 operands: ask for full precision, or a TPU would multiply in bfloat16 passes.
     precision = ", precision=lax.Precision.HIGHEST" if any(v.dtype == "float32" for v in operands) else ""
@@ -187,8 +198,12 @@ def dot_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWr
 
 
 def dot_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
-    lhs, rhs = args
-    (lc, rc), (lb, rb) = _dims(node, "contract"), _dims(node, "batch")
+    return dot_t64(args[0], args[1], _dims(node, "contract"), _dims(node, "batch"))
+
+
+def dot_t64(lhs: T64, rhs: T64, contract: Pair, batch: Pair) -> T64:
+    """A dot's float64 meaning on valid elements, with its error bound."""
+    (lc, rc), (lb, rb) = contract, batch
     lrank, rrank = lhs.val.ndim - 1, rhs.val.ndim - 1
     # einsum labels: 0 is the work item; lhs dims 1..; rhs dims reuse lhs labels when paired.
     lsub = [0, *range(1, lrank + 1)]
@@ -230,5 +245,67 @@ register(
         f64=dot_f64,
         helion=dot_helion,
         consumer_fill=0.0,
+    )
+)
+
+
+# -- hl.dot ----------------------------------------------------------------------------
+
+
+def hl_dot(lhs: object, rhs: object) -> None:
+    """fx target of Helion's ``hl.dot``: a matmul of rank 2 or 3 (batch leading)."""
+
+
+def hl_dot_dims(rank: int) -> tuple[Pair, Pair]:
+    """``hl.dot``'s dims as ``dot_general``'s: the lhs's last dim against the rhs's second to
+    last, a leading batch dim at rank 3."""
+    batch = ((0,), (0,)) if rank == 3 else ((), ())
+    return ((rank - 1,), (rank - 2,)), batch
+
+
+def hl_dot_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    lhs, rhs = args
+    if lhs.rank != rhs.rank or lhs.rank not in (2, 3):
+        raise SpecError("rhs", f"hl.dot takes two operands of rank 2 or 3, alike, not {lhs.rank} and {rhs.rank}")
+    if lhs.tiles[-1] != rhs.tiles[-2]:
+        raise SpecError("rhs", f"K is tile {lhs.tiles[-1]!r} in lhs and {rhs.tiles[-2]!r} in rhs: hl.dot needs one")
+    return dot_value(lhs, rhs, *hl_dot_dims(lhs.rank))
+
+
+def hl_dot_masks(index: int, values: list[Value]) -> bool:
+    """Helion masks an ``hl.dot`` operand only along K, and only where K is a tile."""
+    v = values[index]
+    return v.tiles[v.rank - 1 if index == 0 else v.rank - 2] is not None
+
+
+def hl_dot_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    rank = node.meta["value"].rank
+    return dot_source(node, args, ctx, *hl_dot_dims(rank))
+
+
+def hl_dot_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    return dot_t64(args[0], args[1], *hl_dot_dims(args[0].val.ndim - 1))
+
+
+def hl_dot_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    if values[0].dtype != values[1].dtype:
+        raise Inexpressible("rhs", f"operands of {values[0].dtype} and {values[1].dtype}: hl.dot takes one dtype")
+    return f"hl.dot({args[0]}, {args[1]}, out_dtype=torch.float32)"
+
+
+register(
+    Op(
+        name="dot",
+        fields={"lhs": "value", "rhs": "value"},
+        optional=frozenset(),
+        target=hl_dot,
+        family="contraction",
+        shape=hl_dot_shape,
+        masked_value=dot_masked_value,
+        pallas=hl_dot_pallas,
+        f64=hl_dot_f64,
+        helion=hl_dot_helion,
+        consumer_fill=0.0,
+        masks_operand=hl_dot_masks,
     )
 )

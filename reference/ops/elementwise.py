@@ -1,10 +1,11 @@
 """Elementwise ops: ``exp``, ``neg``, ``abs``; ``add``, ``sub``, ``mul``, ``maximum``; ``cast``.
 
 Masked value: the op applied to its inputs' padded-lane constants, as Helion's value-range
-analysis does. Two cautions from Helion carry over. A float ``0 * x`` is not 0 when ``x`` may
-be NaN or Inf, so a product with an unknown or non-finite factor is unknown. And an input
-broadcast along a dim of the output holds real values, not its masked value, at that dim's
-padded lanes, so it makes the result unknown.
+analysis does. Two cautions from Helion carry over, as its rules beside the pass
+(``reference/neighbours.py``): ``strict_float`` (a float ``0 * x`` is not 0 when ``x`` may be
+NaN or Inf, so a product with an unknown or non-finite factor is unknown) and
+``broadcasts_onto_masked_lanes`` (an input broadcast along a dim of the output holds real
+values, not its masked value, at that dim's padded lanes, so it makes the result unknown).
 
 Binary ops take ``lhs`` and ``rhs`` (numpy broadcasting) or ``arg`` and a ``scalar``.
 """
@@ -19,6 +20,7 @@ import numpy as np
 import torch
 import torch.fx
 
+from reference import neighbours
 from reference.errors import SpecError
 from reference.ops.base import T64, Emitter, F64Context, HelionWriter, MaskedValue, Op, register, rounding
 from reference.values import DTYPE_NAMES, JNP_DTYPE, Value, promote, round_to
@@ -127,36 +129,41 @@ def binary_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
     raise SpecError("op", f"{node.op!r} takes either 'lhs' and 'rhs', or 'arg' and 'scalar'")
 
 
-def _broadcasts_onto_lanes(arg: torch.fx.Node, node: torch.fx.Node) -> bool:
-    """Helion's rule: an input broadcast along any dim that is not 1 may land real values on
-    padded lanes of the output."""
-    x: Value = arg.meta["value"]
-    out: Value = node.meta["value"]
-    pad = out.rank - x.rank
-    return any(size != 1 and (d < pad or x.shape[d - pad] == 1) for d, size in enumerate(out.shape))
-
-
 def binary_masked_value(name: str, node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedValue:
+    """Helion's value-range rule with its two cautions (``reference/neighbours.py``): an input
+    that ``broadcasts_onto_masked_lanes`` carries no masked value, and a product is
+    ``strict_float``."""
+    rules = neighbours.current()
+    out: Value = node.meta["value"]
     args = [a for a in node.args if isinstance(a, torch.fx.Node)]
     consts: list[MaskedValue] = [
-        None if _broadcasts_onto_lanes(a, node) else v for a, v in zip(args, inputs, strict=True)
+        None if rules.broadcasts_onto_masked_lanes(a.meta["value"], out) else v
+        for a, v in zip(args, inputs, strict=True)
     ]
     if "scalar" in node.kwargs:
         consts.append(float(node.kwargs["scalar"]))
-    if name == "mul" and not all(c is not None and np.isfinite(c) for c in consts):
-        return None
+    if name == "mul":
+        if rules.strict_float(consts):
+            return None
+        if 0.0 in consts:  # Inductor's product: 0 times anything is 0 (fast math's assumption)
+            return 0.0
     return _constant(BINARY[name][0], *consts)
 
 
+def scalar_source(x: float) -> str:
+    """``x`` as Python source in a kernel (``float('inf')``: ``repr`` gives a bare ``inf``)."""
+    return repr(x) if np.isfinite(x) else f"float({str(x)!r})"
+
+
 def binary_pallas(name: str, node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
-    b = args[1] if len(args) == 2 else repr(float(node.kwargs["scalar"]))
+    b = args[1] if len(args) == 2 else scalar_source(float(node.kwargs["scalar"]))
     return [f"{ctx.var(node)} = {BINARY[name][1].format(a=args[0], b=b)}"]
 
 
 def binary_helion(name: str, node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
     if len(args) == 2:
         return BINARY_HELION[name].format(a=args[0], b=args[1])
-    scalar = repr(float(node["scalar"]))
+    scalar = scalar_source(float(node["scalar"]))
     return (
         f"torch.clamp_min({args[0]}, {scalar})"
         if name == "maximum"

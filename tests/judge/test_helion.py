@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from hypothesis import HealthCheck, given, settings
 
 from fuzzpass.backends import helion
@@ -247,3 +248,16 @@ def test_a_helion_without_the_launcher_hooks_keeps_its_interpret_half(monkeypatc
     assert result.verdict.value == "pass" and result.helion is not None
     assert result.helion["tpu"].startswith("unavailable: helion 1.5.1 has no helion.runtime.pallas.launcher.")
     assert "_pallas_compile_jit_fn" in result.helion["tpu"] and set(result.helion["comparisons"]) == {"on", "off"}
+
+
+def test_helions_partner_rule_still_drops_the_mask_of_an_operand_it_cannot_vouch_for() -> None:
+    """The ``helion-mismatch`` filed from issue 23 (docs/helion.md, "Helion's rules beside the
+    pass"): a dot operand whose masked value ``strict_float`` left unknown loses its mask to
+    ``_dots_zeroed_by_partner``, and NaN reaches the output. The reference models the rule as
+    Helion has it, so the same structure is a ``baseline-mismatch`` there
+    (``tests/test_neighbours.py``). When Helion fixes it, this fails: move it to the fixed list."""
+    from tests.judge.helion_kernels.dot_operand_unknown_masked_value import run
+
+    got, truth = run()
+    assert bool(torch.isfinite(truth).all())
+    assert bool(torch.isnan(got).all())  # every output element: the NaN enters each row's sum

@@ -1,0 +1,165 @@
+"""Helion 1.5.1's rules beside the pass: the code that reads what ``defer_pallas_load_masks``
+decides, with Helion's names (``helion/_compiler/node_masking.py``), so that a disagreement
+with Helion names the rule.
+
+- ``dots_zeroed_by_partner`` (Helion: ``_dots_zeroed_by_partner``). ``remove_unnecessary_masking``
+  drops an ``hl.dot`` operand's zero-fill mask when the partner operand is already 0 past K: the
+  padded lanes' products are then 0 without it. That holds only for finite lanes (NaN times 0
+  is NaN), so a known non-finite masked value keeps the mask, and so does a source whose mask
+  the pass deferred: its lanes are stale. An unknown masked value is taken to be finite, as
+  Helion takes it.
+- ``strict_float`` (Helion: ``MaskedValueAnalysisInductor.mul``). Without fast math, 0 times a
+  factor that may not be finite is unknown, not 0.
+- ``broadcasts_onto_masked_lanes`` (Helion's name). An input broadcast along a dim that is not
+  1 puts its real values on the output's padded lanes, so its masked value does not carry.
+- ``deferred_mask_consumers`` (Helion: ``PALLAS_DEFERRED_MASK_CONSUMERS_META``). Per deferred
+  load, per tile, the names of the ``_mask_to`` nodes that discharge its mask: Helion's
+  emit-pipeline lowering adds a physical extent mask there when a shortened DMA can leave the
+  VMEM tail stale.
+
+The rules are methods of :class:`Neighbours` so that a mutant overrides exactly one. The one
+in use is a context variable (:func:`using`): the op table's masked-value rules and the mask
+cleanup ask :func:`current` rather than take it as an argument through every rule. Each rule
+notes the branch it took in :attr:`Neighbours.taken` (``rule:branch``), which the coverage
+table counts, zeros included (:data:`BRANCHES`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+import torch
+import torch.fx
+
+from reference.ops.contraction import hl_dot
+from reference.values import Value
+
+PALLAS_DEFERRED_MASK_CONSUMERS_META = "pallas_deferred_mask_consumers"
+"""Load meta: deferred tile -> the names of the ``_mask_to`` nodes that discharge its mask."""
+
+RELAYOUTS = frozenset({torch.ops.aten.permute.default})
+"""What ``dots_zeroed_by_partner`` walks back through to find a mask's source (Helion walks
+``_RELAYOUT_TARGETS``, the pass's relayouts)."""
+
+BRANCHES: dict[str, tuple[str, ...]] = {
+    "dots_zeroed_by_partner": (
+        "fill-not-zero",
+        "known-non-finite",
+        "deferred-source",
+        "partner-zero",
+        "partner-not-zero",
+    ),
+    "strict_float": ("finite", "may-not-be-finite"),
+    "broadcasts_onto_masked_lanes": ("broadcast", "no-broadcast"),
+    "deferred_mask_consumers": ("one", "several"),
+}
+"""Every branch of each neighbour rule, as the coverage table lists them."""
+
+
+class Neighbours:
+    """Helion's rules around the pass. ``taken`` collects ``rule:branch`` as they decide."""
+
+    def __init__(self) -> None:
+        self.taken: set[str] = set()
+
+    def note(self, rule: str, branch: str) -> None:
+        assert branch in BRANCHES[rule], f"{rule}: unknown branch {branch!r}"
+        self.taken.add(f"{rule}:{branch}")
+
+    # -- remove_unnecessary_masking --------------------------------------------------------
+
+    def source(self, mask: torch.fx.Node) -> torch.fx.Node:
+        """What ``mask`` masks, walked back through relayouts."""
+        node = mask.args[0]
+        assert isinstance(node, torch.fx.Node)
+        while node.target in RELAYOUTS:
+            node = node.args[0]  # type: ignore[assignment]
+        return node
+
+    def is_deferred_source(self, source: torch.fx.Node) -> bool:
+        """A load whose mask the pass deferred: its padded lanes are stale."""
+        return bool(source.meta.get("deferred_tiles"))
+
+    def dots_zeroed_by_partner(
+        self, mask: torch.fx.Node, masked_value: float | None, masked_value_of: object
+    ) -> list[torch.fx.Node]:
+        """The ``hl.dot`` users taking ``mask`` as an operand whose partner is already 0 past
+        K (``masked_value_of(partner) == 0``, the partner's own zero-fill mask looked through).
+        ``masked_value`` is what ``mask``'s input holds on its padded lanes. A mask no dot
+        takes is not this rule's (no branch noted)."""
+        if not any(user.target is hl_dot for user in mask.users):
+            return []
+        if mask.args[1] != 0:
+            self.note("dots_zeroed_by_partner", "fill-not-zero")
+            return []
+        if masked_value is not None and not math.isfinite(masked_value):
+            self.note("dots_zeroed_by_partner", "known-non-finite")
+            return []
+        if self.is_deferred_source(self.source(mask)):
+            self.note("dots_zeroed_by_partner", "deferred-source")
+            return []
+        dots = []
+        for user in mask.users:
+            if user.target is not hl_dot:
+                continue
+            lhs, rhs = user.args
+            partner = rhs if mask is lhs else lhs
+            if isinstance(partner, torch.fx.Node) and partner.target is mask.target:
+                partner = partner.args[0]
+            if isinstance(partner, torch.fx.Node) and masked_value_of(partner) == 0:  # type: ignore[operator]
+                self.note("dots_zeroed_by_partner", "partner-zero")
+                dots.append(user)
+            else:
+                self.note("dots_zeroed_by_partner", "partner-not-zero")
+        return dots
+
+    # -- masked values of elementwise ops --------------------------------------------------
+
+    def strict_float(self, factors: list[float | None]) -> bool:
+        """Whether a product's masked value must be left unknown: a factor is unknown or not
+        finite (a float 0 times inf or NaN is NaN; only fast math assumes those away)."""
+        if all(f is not None and math.isfinite(f) for f in factors):
+            self.note("strict_float", "finite")
+            return False
+        self.note("strict_float", "may-not-be-finite")
+        return True
+
+    def broadcasts_onto_masked_lanes(self, x: Value, out: Value) -> bool:
+        """Whether ``out`` broadcasts ``x`` along a dim that is not 1 (and so may be masked):
+        the lanes past that dim's extent then hold ``x``'s real values, not its masked value.
+        (Helion exempts a constant fill, ``hl.full``; a case has none.)"""
+        pad = out.rank - x.rank
+        hit = any(size != 1 and (d < pad or x.shape[d - pad] == 1) for d, size in enumerate(out.shape))
+        self.note("broadcasts_onto_masked_lanes", "broadcast" if hit else "no-broadcast")
+        return hit
+
+    # -- the pass's record -----------------------------------------------------------------
+
+    def deferred_mask_consumers(self, consumers: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        """What the pass records on a deferred load under
+        :data:`PALLAS_DEFERRED_MASK_CONSUMERS_META`: per tile, the discharging masks."""
+        for names in consumers.values():
+            self.note("deferred_mask_consumers", "one" if len(names) == 1 else "several")
+        return dict(consumers)
+
+
+_CURRENT: ContextVar[Neighbours | None] = ContextVar("neighbours", default=None)
+
+
+def current() -> Neighbours:
+    """The rules of the variant being compiled (Helion's own outside :func:`using`)."""
+    rules = _CURRENT.get()
+    return rules if rules is not None else Neighbours()
+
+
+@contextmanager
+def using(rules: Neighbours) -> Iterator[Neighbours]:
+    """Compile with ``rules`` (a mutant's, or a fresh set whose ``taken`` the caller reads)."""
+    token = _CURRENT.set(rules)
+    try:
+        yield rules
+    finally:
+        _CURRENT.reset(token)

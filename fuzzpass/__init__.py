@@ -12,10 +12,8 @@ Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it 
 - ``judge/``: one case: data, ground truth, oracle, verdicts, check, gate audit, Helion, mutants,
   candidate passes from a file.
 - ``backends/``: where kernels compile and run.
-- the foundation, imported by every room: ``case`` (the contract, ``fuzzpass.case/1``),
-  ``data`` (a case's concrete inputs, drawn from its seed), ``expect`` (the decision rules a
-  case's expectation follows), ``files`` (files written whole or not at all) and ``profile`` (the
-  stage timer).
+- ``core/``: the foundation, imported by every room: the case contract, a case's data, the
+  decision rules, whole-file writes and the stage timer.
 
 ``fuzzpass.regression`` is the stable import path of exported regression tests.
 """

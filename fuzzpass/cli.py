@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fuzzpass.data import POISONS
+from fuzzpass.core.data import POISONS
 
 if TYPE_CHECKING:
     from fuzzpass.repro.finding import Opened
@@ -141,6 +141,13 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print summary.json on stdout at the end")
     run.add_argument("--quiet", action="store_true", help="no progress display")
     run.add_argument("--profile", action="store_true", help="print where the workers' time went, stage by stage")
+    run.add_argument(
+        "--helion-patch",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="--backend helion against Helion with this diff applied (fuzzpass propose writes one)",
+    )
 
     bench = sub.add_parser("bench", help="the dense-KV benchmark table: measured TFLOP/s quoted, static speedups")
     bench.add_argument("--tpu", type=_generations, default=None, metavar="GENS", help="generations (default all)")
@@ -185,6 +192,9 @@ def parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="also minimize each first finding within SECONDS and report its size before and after",
     )
+    propose = sub.add_parser("propose", help="write a candidate pass as a patch against the installed Helion")
+    propose.add_argument("candidate", metavar="FILE.py:NAME", help="a candidate pass with helion_edits")
+    propose.add_argument("--out", type=Path, default=Path("node_masking.patch"), help="the diff to write")
     exhaust = sub.add_parser("exhaust", help="check every structure the generators can draw up to K graph nodes")
     exhaust.add_argument(
         "--max-nodes", type=_positive_int, required=True, metavar="K", help="graph nodes, loads and stores included"
@@ -197,6 +207,18 @@ def parser() -> argparse.ArgumentParser:
     exhaust.add_argument("--out", type=Path, default=Path("fuzzpass-exhaust"), help="findings, logs, summary.json")
     exhaust.add_argument("--mutant", choices=MUTANT_NAMES, help="check a deliberately broken pass")
     _candidate_args(exhaust)
+    exhaust.add_argument(
+        "--policy",
+        choices=("exhaust", "relayouts"),
+        default="exhaust",
+        help="what the enumeration ranges over (relayouts: a squeeze, unsqueeze, x[:, None] or expand on every path)",
+    )
+    exhaust.add_argument(
+        "--differing",
+        action="store_true",
+        help="with --pass or --mutant: only structures where that pass decides or compiles otherwise than the "
+        "reference (the others are the reference's, which exhaust without --pass checks)",
+    )
     exhaust.add_argument("--stop-at-first", action="store_true", help="stop at the first finding")
     exhaust.add_argument("--timeout", type=_positive, default=None, help="seconds one case may take (default 60)")
     exhaust.add_argument("--no-minimize", action="store_true", help="keep findings as found (no repro)")
@@ -305,7 +327,7 @@ def _candidate(args: argparse.Namespace) -> Any:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from fuzzpass.case import CaseError, load_case
+    from fuzzpass.core.case import CaseError, load_case
 
     try:
         case = load_case(args.case)
@@ -368,6 +390,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.check_gate and (reason := unavailable("tpu-aot")):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
+    if args.helion_patch is not None and (reason := _patch_helion(args)):
+        print(f"fuzzpass: error: {reason}", file=sys.stderr)
+        return 2
     if reason := workers_unavailable(args.backend, args.jobs, args.ray):
         print(f"fuzzpass: error: {reason}", file=sys.stderr)
         return 2
@@ -417,7 +442,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"fuzzpass: error: {e}", file=sys.stderr)
         return 2
     if args.profile:
-        from fuzzpass.profile import table
+        from fuzzpass.core.profile import table
 
         print("\n".join(table(result.stages, result.cases)), file=sys.stderr)
     if args.json:
@@ -436,6 +461,9 @@ def cmd_exhaust(args: argparse.Namespace) -> int:
         print(f"fuzzpass: error: {reason}", file=sys.stderr)
         return 2
     candidate = _candidate(args)
+    if args.differing and not (candidate or args.mutant):
+        print("fuzzpass: error: exhaust --differing: give --pass or --mutant (differing from what?)", file=sys.stderr)
+        return 2
     prepare_environment()
     seed = _seed(args)
     config = Config("exhaust", args.backend, args.poison, args.mutant, None, seed, None, candidate, args.gate)
@@ -451,6 +479,8 @@ def cmd_exhaust(args: argparse.Namespace) -> int:
         minimize_seconds=0.0 if args.no_minimize else MINIMIZE_SECONDS[args.backend],
         compile_cache=args.out / "cache",
         exhaust=args.max_nodes,
+        exhaust_policy=args.policy,
+        differing=args.differing,
     )
     result = run(options)
     if args.json:
@@ -624,6 +654,41 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _patch_helion(args: argparse.Namespace) -> str | None:
+    """``--helion-patch``: Helion with the diff applied, copied under ``OUT`` before anything
+    imports Helion (every worker imports that copy); why not, or None."""
+    from fuzzpass.backends import helion_patch
+
+    if args.backend != "helion":
+        return "--helion-patch: only with --backend helion"
+    try:
+        digest = helion_patch.patched_copy(args.helion_patch, args.out.resolve() / "helion-patched")
+    except helion_patch.PatchError as e:
+        return str(e)
+    print(f"fuzzpass run: Helion with {args.helion_patch} applied (sha256 {digest[:12]})", file=sys.stderr)
+    return None
+
+
+def cmd_propose(args: argparse.Namespace) -> int:
+    from fuzzpass.backends import helion_patch
+
+    candidate = _candidate(args)  # exits 2 with one line if the file or class cannot be used
+    try:
+        edits = getattr(candidate.deferral(), "helion_edits", None)
+        if not edits:
+            raise helion_patch.PatchError(f"{args.candidate}: the class has no helion_edits (its change to Helion)")
+        diff = helion_patch.make_patch(edits)
+    except helion_patch.PatchError as e:
+        print(f"fuzzpass: error: propose: {e}", file=sys.stderr)
+        return 2
+    args.out.write_text(diff)
+    root = helion_patch.installed_root()
+    print(f"wrote {args.out}: {args.candidate} as a diff of {helion_patch.TARGET} (Helion in {root})")
+    print(f"apply it:  patch -p1 -d {root} < {args.out}")
+    print(f"check it:  fuzzpass run --backend helion --pass {args.candidate} --helion-patch {args.out}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {
@@ -637,6 +702,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "report": cmd_report,
         "exhaust": cmd_exhaust,
         "corpus": cmd_corpus,
+        "propose": cmd_propose,
     }
     return commands[args.command](args)
 

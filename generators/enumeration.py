@@ -52,6 +52,33 @@ one lane size and float32 cover them; ``max`` stands for both non-zero fills (``
 mirror). Two tiles, other sizes and dtypes are random fuzzing's: they multiply the structures
 of four nodes by about four."""
 
+EXHAUST_RELAYOUTS = Policy(
+    name="exhaust-relayouts",
+    doc="a rank-changing op on every permute chain: squeeze, unsqueeze, x[:, None] or expand, plain dims 1 and 2",
+    ranks=(("3", 1), ("4", 1)),
+    tile_counts=(("1", 1),),
+    dtypes=(("float32", 1),),
+    consumers=(("reduce", 1), ("dot", 1), ("store", 1)),
+    negatives=(("none", 1), ("second-use", 1)),
+    positions=(("any", 1),),
+    reductions=(("sum", 1),),
+    distributions=(("boundary", 1),),
+    extra_path=0,
+    blocks=(("8", 1),),
+    plain_dims=(1, 2),
+    lane_dims=(8,),
+    free_dims=(2,),
+    rank_changes=100,
+)
+"""What ``fuzzpass exhaust --policy relayouts`` ranges over: the relayouts a candidate pass may
+defer through (``candidates/``), one on every path, and a plain dim of size 1 for ``squeeze``
+and ``expand`` to take. Rank 3 and 4 only, a sum as the only reduction, no extra paths: the
+structures of four nodes number about 11,000, not the 70,000 that size-1 dims alone would
+add to :data:`EXHAUST`."""
+
+EXHAUST_POLICIES = {"exhaust": EXHAUST, "relayouts": EXHAUST_RELAYOUTS}
+"""``fuzzpass exhaust --policy``: what the enumeration ranges over."""
+
 
 @dataclass
 class Enumerated:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from hypothesis import assume
 from hypothesis import strategies as st
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from generators.lengths import jagged
 from generators.policies import Policy
 from generators.structures import Structure, structures, weighted

@@ -82,6 +82,13 @@ class Policy:
     operand_ops: int = 30
     """Percent of ``hl.dot`` operands with an elementwise op between load and dot (the partner
     rule's ground)."""
+    rank_changes: int = 0
+    """Percent of permute chains with a rank-changing op among the permutes (Helion 1.5.1's
+    pass keeps the eager mask there; ``candidates/rank_changing_relayouts.py`` defers through
+    two of them)."""
+    rank_ops: Weights = (("squeeze", 2), ("unsqueeze", 2), ("subscript", 1), ("expand", 1))
+    """Which rank-changing op: ``squeeze``/``expand`` of a plain dim of size 1, ``unsqueeze``
+    or ``x[:, None]`` (``subscript``) anywhere."""
 
 
 _JAGGED: Weights = (("random", 3), ("uniform", 2), ("ramp", 2), ("boundary", 3), ("zero", 1), ("single", 1))
@@ -150,6 +157,7 @@ POLICIES: dict[str, Policy] = {
             extra_path=15,
             blocks=(("8", 3), ("16", 3), ("128", 1)),
             helion=True,
+            rank_changes=10,
         ),
         Policy(
             name="neighbours",
@@ -169,6 +177,23 @@ POLICIES: dict[str, Policy] = {
             chains=40,
             infinite=50,
             operand_ops=50,
+        ),
+        Policy(
+            name="relayouts",
+            doc="a squeeze, unsqueeze, x[:, None] or expand among the permutes from a load to its "
+            "remask, the tile major at the load (the candidate pass's ground)",
+            ranks=(("3", 3), ("2", 1), ("4", 1)),
+            tile_counts=(("1", 4), ("2", 1)),
+            dtypes=_DTYPES,
+            consumers=(("reduce", 3), ("dot", 2), ("hl-dot", 1), ("store", 1)),
+            negatives=(("none", 6), ("second-use", 1)),
+            positions=(("deferrable", 3), ("any", 1), ("gate-boundary", 1)),
+            reductions=(("sum", 3), ("max", 1)),
+            distributions=_JAGGED,
+            extra_path=20,
+            plain_dims=(1, 2, 8, 3),
+            lane_dims=(1, 8, 128, 3),
+            rank_changes=80,
         ),
         Policy(
             name="gate-boundary",

@@ -26,7 +26,7 @@ from typing import Protocol, TypeVar
 
 from hypothesis import strategies as st
 
-from fuzzpass.expect import FILLS, Outcome, expect_from_spec, expected_reason
+from fuzzpass.core.expect import FILLS, Outcome, expect_from_spec, expected_reason
 from generators.policies import Policy, Weights
 from reference.spec import Dim, KernelSpec, NodeSpec, TileSpec
 
@@ -286,21 +286,57 @@ class _Builder:
     # -- structures ----------------------------------------------------------------------
 
     def chain(self, v: _Val, target: str | None) -> _Val:
-        """0-3 permutes; ``target`` steers where the first tile ends (``last-two``, or
-        ``boundary``: next to the major/last-two boundary) and may add a permute to get there."""
-        rank = len(v.shape)
+        """0-3 permutes, ``policy.rank_changes`` percent of the time a rank-changing op among
+        them; ``target`` steers where the first tile ends (``last-two``, or ``boundary``: next
+        to the major/last-two boundary) and may add a permute to get there."""
         n = self.c.integer(0, 3)
         self.need(max(n, target is not None) + 1)  # the permutes, and the use that ends the path
         tiles = [d for d in v.shape if isinstance(d, str)]
         tile = next((t for t in tiles if tiles.count(t) == 1), tiles[0])  # steer a tile that has one dim
         if target is not None and n == 0:
             n = 1
+        # no draw at all where the policy never changes rank: its seeds keep drawing what they drew
+        changes = self.policy.rank_changes > 0 and self.c.percent(self.policy.rank_changes)
+        change_at = self.c.integer(0, n) if changes else None
         for i in range(n):
+            if i == change_at:
+                v = self.rank_change(v)
+            rank = len(v.shape)
             dims = self.c.permutation(rank)
             if target is not None and i == n - 1:
                 dims = self.steer(v.shape.index(tile), dims, rank, target)
             v = self.permute(v, dims)
-        return v
+        return self.rank_change(v) if change_at == n else v
+
+    def rank_change(self, v: _Val) -> _Val:
+        """A ``squeeze`` or ``expand`` of a plain dim of size 1, or an ``unsqueeze`` or
+        ``x[:, None]`` (rank 4 at most), where one fits. Helion 1.5.1's pass defers through
+        none of them: for its oracle the path ends here, a use that is not a remask."""
+        ones = [i for i, d in enumerate(v.shape) if d == 1]
+        fits = {
+            "squeeze": bool(ones) and len(v.shape) > max(2, len(self.blocks) + 1),  # room to store it after
+            "expand": bool(ones) and self.elements(v.shape) * 8 <= MAX_ELEMENTS,
+            "unsqueeze": len(v.shape) < 4,
+            "subscript": len(v.shape) < 4,
+        }
+        kinds = tuple((k, w) for k, w in self.policy.rank_ops if fits[k])
+        if not kinds:
+            return v
+        self.need(2)  # and the use after it
+        kind = self.c.weighted(kinds)
+        self.note(v, "other")
+        out = self.fresh("r")
+        if kind == "squeeze":
+            dim = self.c.pick(ones)
+            self.add("squeeze", out, arg=v.name, dim=dim)
+            return _Val(out, v.shape[:dim] + v.shape[dim + 1 :], None)
+        if kind == "expand":
+            dim, size = self.c.pick(ones), self.c.pick((2, 8))
+            self.add("expand", out, arg=v.name, dim=dim, size=size)
+            return _Val(out, (*v.shape[:dim], size, *v.shape[dim + 1 :]), None)
+        dim = self.c.integer(0, len(v.shape))
+        self.add(kind, out, arg=v.name, dim=dim)
+        return _Val(out, (*v.shape[:dim], 1, *v.shape[dim:]), None)
 
     def steer(self, at: int, dims: list[int], rank: int, target: str) -> list[int]:
         """``dims`` with one swap so that input dim ``at`` lands in the ``target`` region."""

@@ -34,6 +34,8 @@ class Variant:
     source: KernelSource
     neighbour_branches: frozenset[str] = frozenset()
     """The branches of Helion's rules beside the pass this variant took (``rule:branch``)."""
+    relayouts: frozenset[object] = frozenset()
+    """The fx targets its pass deferred through (``MaskDeferral.relayout_targets``)."""
 
     def deferred(self) -> dict[str, list[str]]:
         """Per load, the tiles whose mask was deferred (the case file's ``expect`` form)."""
@@ -52,7 +54,9 @@ def compile_variant(
     pass object such as a mutant) and Helion's rules beside the pass (or ``rules``, a
     mutant's)."""
     deferral = deferral or MaskDeferral(mode, gate)
-    with using(rules or Neighbours()) as taken:
+    rules = rules or Neighbours()
+    rules.relayouts = deferral.relayout_targets
+    with using(rules) as taken:
         graph = build_graph(spec)
         recompute_masked_values(graph)
         decisions = deferral.run(graph)
@@ -66,4 +70,5 @@ def compile_variant(
         removed_masks=removed,
         source=source,
         neighbour_branches=frozenset(taken.taken),
+        relayouts=deferral.relayout_targets,
     )

@@ -45,6 +45,8 @@ from reference import neighbours
 from reference.gates import GATES
 from reference.masking import recompute_masked_values
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
+from reference.ops import lookup
+from reference.ops.layout import keeps_vreg_tiles
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
 from reference.reasons import Reason
@@ -57,9 +59,29 @@ direction, for benchmarks)."""
 
 MODES: tuple[Mode, ...] = ("off", "on", "force")
 
-RELAYOUT_TARGETS = frozenset({torch.ops.aten.permute.default})
-"""Ops a mask may be deferred through: rank-preserving, moving whole axes. Deliberately not
-``view``/``reshape`` (regroups elements), nor expand/gather (replicate or move padded lanes)."""
+RELAYOUT_OPS = frozenset({"permute"})
+"""The case ops a mask may be deferred through in Helion 1.5.1 (its ``_RELAYOUT_TARGETS``):
+rank-preserving, moving whole axes. Deliberately not ``reshape`` (regroups elements), nor
+``expand`` (replicates padded lanes); ``squeeze``/``unsqueeze`` wait for their own tests
+(``candidates/rank_changing_relayouts.py``). An entry ``op:major`` admits ``op`` only where it
+drops or adds a major dim (``reference.ops.layout.keeps_vreg_tiles``)."""
+
+
+def relayout_targets(ops: frozenset[str]) -> frozenset[object]:
+    """The fx targets of the case ops ``ops`` (qualifiers dropped)."""
+    return frozenset(lookup(op.partition(":")[0]).target for op in ops)
+
+
+def admits(ops: frozenset[str], op: str, dim: int | None, rank: int) -> bool:
+    """Whether ``ops`` lets a mask be deferred through case op ``op`` (at ``dim`` of a
+    rank-``rank`` input): listed as it is, or as ``op:major`` where it keeps the vreg tiles.
+    The reference pass and the decision oracle (``fuzzpass/core/expect.py``) both ask this."""
+    if op in ops:
+        return True
+    return f"{op}:major" in ops and dim is not None and keeps_vreg_tiles(op, dim, rank)
+
+
+RELAYOUT_TARGETS = relayout_targets(RELAYOUT_OPS)
 
 
 @dataclass
@@ -82,9 +104,13 @@ def value(node: torch.fx.Node) -> Value | None:
 class MaskDeferral:
     """The pass, as named predicates. ``run`` applies it to a graph in the given mode."""
 
+    relayout_ops: frozenset[str] = RELAYOUT_OPS
+    """The case ops this pass defers through; Helion's rules beside it walk the same ones."""
+
     def __init__(self, mode: Mode = "on", gate: str = "positional") -> None:
         self.mode = mode
         self.gate = gate  # a name of ``reference.gates.GATES``
+        self.relayout_targets = relayout_targets(self.relayout_ops)
 
     # -- where a tile dim sits -----------------------------------------------------------
 
@@ -106,8 +132,12 @@ class MaskDeferral:
     # -- safety --------------------------------------------------------------------------
 
     def is_relayout(self, node: torch.fx.Node) -> bool:
-        """An op the mask may be deferred through: a permute (which passes masked values)."""
-        return node.op == "call_function" and node.target in RELAYOUT_TARGETS
+        """An op the mask may be deferred through: a permute (which passes masked values), or
+        another of the pass's ``relayout_ops``."""
+        if node.op != "call_function" or node.target not in self.relayout_targets:
+            return False
+        src = node.args[0].meta["value"]  # type: ignore[union-attr]
+        return admits(self.relayout_ops, node.meta["op"].name, node.kwargs.get("dim"), src.rank)
 
     def is_remask(self, node: torch.fx.Node, src: torch.fx.Node, tile: str) -> bool:
         """A zero-fill ``_mask_to`` of ``src`` in which ``tile`` is one dim."""
@@ -173,10 +203,21 @@ class MaskDeferral:
     def value(self, node: torch.fx.Node) -> Value:
         return value(node)  # type: ignore[return-value]
 
+    def from_end(self, node: torch.fx.Node, tile: str) -> int | None:
+        """How many dims lie after ``tile``'s in ``node``'s value (0: the lane dim, 1: the
+        sublane dim): where the tile sits in the TPU's layout, whatever the rank."""
+        idx = self.dim_index(node, tile)
+        return None if idx is None else self.rank(node) - 1 - idx
+
     def moved(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> bool:
-        """Every consumer mask sees the tile at another dim than the load had it."""
-        at_load = self.dim_index(load, tile)
-        return all(self.dim_index(c, tile) != at_load for c in consumers)
+        """The explicit "a relayout moved the axis" check: every consumer mask sees the tile
+        at another place in the layout (counted from the lane dim) than the load had it.
+        Through permutes alone, which keep rank, that is another dim index; once a relayout may
+        drop or add a dim of size 1 (``squeeze``, ``unsqueeze``), an index can change while
+        the tile stays put (a dim added in front) or stay while the tile moves (a dim after
+        it dropped), so the gate counts from the end."""
+        at_load = self.from_end(load, tile)
+        return all(self.from_end(c, tile) != at_load for c in consumers)
 
     def passes_gate(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
         """Profitability: the gate this pass was made with (``reference/gates.py``). In

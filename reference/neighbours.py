@@ -64,6 +64,9 @@ class Neighbours:
 
     def __init__(self) -> None:
         self.taken: set[str] = set()
+        self.relayouts: frozenset[object] = RELAYOUTS
+        """What :meth:`source` walks back through: the pass's relayouts (``compile_variant``
+        sets the pass's own, as Helion's rules and pass share ``_RELAYOUT_TARGETS``)."""
 
     def note(self, rule: str, branch: str) -> None:
         assert branch in BRANCHES[rule], f"{rule}: unknown branch {branch!r}"
@@ -75,7 +78,7 @@ class Neighbours:
         """What ``mask`` masks, walked back through relayouts."""
         node = mask.args[0]
         assert isinstance(node, torch.fx.Node)
-        while node.target in RELAYOUTS:
+        while node.target in self.relayouts:
             node = node.args[0]  # type: ignore[assignment]
         return node
 

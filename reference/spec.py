@@ -1,6 +1,6 @@
 """What a kernel is, before any pass runs: tiles, inputs and the node list of a case.
 
-These are plain frozen dataclasses. ``fuzzpass.case`` parses and validates case files into
+These are plain frozen dataclasses. ``fuzzpass.core.case`` parses and validates case files into
 them; ``reference`` builds graphs from them; nothing here reads JSON or knows the harness.
 """
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from fuzzpass.case import CaseError, load_case, parse_case
+from fuzzpass.core.case import CaseError, load_case, parse_case
 
 CASES = Path(__file__).parents[2] / "shared" / "cases"
 DENSE_KV = json.loads((CASES / "dense-kv-q-transpose-dot.json").read_text())
@@ -177,6 +177,31 @@ BROKEN = [
         "not a declared tile",
     ),
     ("axis-out-of-range", put(("graph", 4, "axis"), 3), "graph[4].axis", "not a dim of 's'"),
+    (
+        "squeeze-not-size-one",
+        put(("graph", 1), {"out": "xt", "op": "squeeze", "arg": "x", "dim": 1}),
+        "graph[1].dim",
+        "dim 1 of 'x' is not a plain dim of size 1",
+    ),
+    (
+        "squeeze-a-tile",
+        put(("graph", 1), {"out": "xt", "op": "squeeze", "arg": "x", "dim": 0}),
+        "graph[1].dim",
+        "not a plain dim of size 1",
+    ),
+    (
+        "unsqueeze-out-of-range",
+        put(("graph", 1), {"out": "xt", "op": "unsqueeze", "arg": "x", "dim": 4}),
+        "graph[1].dim",
+        "4 is not a dim of 'x' here (0..3)",
+    ),
+    (
+        "expand-not-size-one",
+        put(("graph", 1), {"out": "xt", "op": "expand", "arg": "x", "dim": 2, "size": 8}),
+        "graph[1].dim",
+        "not a plain dim of size 1",
+    ),
+    ("subscript-no-dim", put(("graph", 1), {"out": "xt", "op": "subscript", "arg": "x"}), "graph[1].dim", "missing"),
     ("binary-fields", insert(5, {"out": "r2", "op": "add", "lhs": "r"}), "graph[5].op", "either 'lhs' and 'rhs'"),
     (
         "store-part-of-tiles",

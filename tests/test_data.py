@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fuzzpass.backends.kernel import GRID_BUCKET, bucketed_grid
-from fuzzpass.case import Case
-from fuzzpass.data import ROWS_BUCKET, draw, padded
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import ROWS_BUCKET, draw, padded
 from generators.examples import Example, examples
 from generators.policies import POLICIES
 from reference.ops import memory

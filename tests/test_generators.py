@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fuzzpass.case import parse_case
-from fuzzpass.expect import Outcome, expect_from_spec, expected_reason
+from fuzzpass.core.case import parse_case
+from fuzzpass.core.expect import Outcome, expect_from_spec, expected_reason
 from generators.examples import Example, examples
 from generators.lengths import DISTRIBUTIONS, jagged
 from generators.policies import POLICIES, REDUCING_KINDS, SWARM_KINDS, swarm
@@ -52,17 +52,26 @@ def test_oracle_agrees_with_the_real_pass(policy: str) -> None:
 
 
 def test_policies_lean_the_way_they_say() -> None:
-    leaning = ("mixed", "deferrable", "negative")
-    deferred = dict.fromkeys(leaning, 0)
+    leaning = ("mixed", "deferrable", "negative", "gate-boundary", "relayouts")
+    deferred = dict.fromkeys(leaning[:3], 0)
     kept_by_structure = runs = 0
+    at_boundary, relayouts = [0], [0]
 
-    @settings(max_examples=60)
+    @settings(max_examples=120)
     @given(st.data())
     def count(data: st.DataObject) -> None:
         nonlocal kept_by_structure, runs
         drawn = {name: data.draw(examples(POLICIES[name])) for name in leaning}
         runs += 1  # only once every draw succeeded: a rejected draw ends the example uncounted
+        boundary = drawn["gate-boundary"].structure
+        shape = boundary.inputs[boundary.graph[0]["src"]]
+        at_boundary[0] += shape.index("t0") in (len(shape) - 3, len(shape) - 2)
+        relayouts[0] += any(
+            n.op in ("squeeze", "unsqueeze", "subscript", "expand") for n in drawn["relayouts"].structure.graph
+        )
         for name, example in drawn.items():
+            if name not in deferred:
+                continue
             first = next(iter(example.structure.expect.values()))
             deferred[name] += any(r == "deferred" for r in first.values())
             if name == "negative":
@@ -72,6 +81,8 @@ def test_policies_lean_the_way_they_say() -> None:
     assert deferred["deferrable"] > 0.8 * runs  # its main load is deferred nearly always
     assert deferred["negative"] == 0 and kept_by_structure == runs
     assert 0 < deferred["mixed"] < runs
+    assert at_boundary[0] == runs  # the main load's tile next to the major/last-two boundary, every time
+    assert relayouts[0] > 0.5 * runs  # a rank-changing op on a path four times in five (where one fits)
 
 
 @settings(max_examples=40)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.case import load_case
+from fuzzpass.core.case import load_case
 from reference.compile import compile_variant
 from tests.conftest import SHARED_CASES
 

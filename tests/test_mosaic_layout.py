@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from fuzzpass.backends import tpu_aot
-from fuzzpass.case import Case
-from fuzzpass.data import draw
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import draw
 from fuzzpass.judge.check import check_case
 from reference.compile import compile_variant
 from reference.mosaic import unsupported

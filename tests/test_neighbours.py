@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from fuzzpass.case import CaseError, load_case, parse_case
+from fuzzpass.core.case import CaseError, load_case, parse_case
 from fuzzpass.fuzz.coverage import neighbour_counts, neighbour_table, neighbours_missing
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS

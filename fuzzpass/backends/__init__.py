@@ -4,8 +4,8 @@
 TPU host would compile it. ``helion`` is the other side of the differential: production Helion
 compiles the case.
 
-May import: the foundation modules (``fuzzpass.case``, ``fuzzpass.data``, ``fuzzpass.files``,
-``fuzzpass.profile``) and ``reference``. JAX, libtpu and Helion are imported inside the functions that need them.
+May import: the foundation modules (``fuzzpass.core.case``, ``fuzzpass.core.data``, ``fuzzpass.core.files``,
+``fuzzpass.core.profile``) and ``reference``. JAX, libtpu and Helion are imported inside the functions that need them.
 """
 
 from __future__ import annotations

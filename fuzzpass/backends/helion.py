@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
+from fuzzpass.backends import helion_patch
 from fuzzpass.backends.kernel import structural, work_items
-from fuzzpass.data import CaseData
+from fuzzpass.core.data import CaseData
 from reference.helion_codegen import KERNEL, HelionSource
 from reference.values import Value
 
@@ -53,6 +54,7 @@ def prepare_environment() -> None:
     os.environ["HELION_PALLAS_INTERPRET"] = "1"
     os.environ["HELION_DISALLOW_AUTOTUNING"] = "1"
     os.environ.setdefault("JAX_PLATFORMS", "cpu")  # interpret mode: libtpu need not look for a chip
+    helion_patch.use()  # ``--helion-patch``: the patched copy, not the installed Helion
 
 
 prepare_environment()  # this module is imported only to use Helion, and before Helion is
@@ -61,7 +63,10 @@ prepare_environment()  # this module is imported only to use Helion, and before 
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    return {name: version(name) for name in ("helion", "jax", "jaxlib", "torch")}
+    found = {name: version(name) for name in ("helion", "jax", "jaxlib", "torch")}
+    if patched := os.environ.get(helion_patch.ENV):
+        found["helion"] += f" with --helion-patch ({patched})"
+    return found
 
 
 @dataclass

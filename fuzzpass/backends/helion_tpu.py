@@ -25,7 +25,7 @@ from typing import Any
 
 from fuzzpass.backends import helion, tpu_aot
 from fuzzpass.backends.kernel import structural
-from fuzzpass.data import CaseData
+from fuzzpass.core.data import CaseData
 from reference.helion_codegen import HelionSource
 
 HOOKS = ("_pallas_compile_jit_fn", "_ensure_torch_tpu_cpu_export_info")

@@ -8,10 +8,10 @@ import time
 
 import numpy as np
 
-from fuzzpass import profile
 from fuzzpass.backends import executables
 from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, outputs
-from fuzzpass.data import CaseData
+from fuzzpass.core import profile
+from fuzzpass.core.data import CaseData
 from reference.codegen import KernelSource
 
 STAGES = {"generic": "interpret", "tpu": "interpret-tpu"}

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from fuzzpass.data import CaseData, bucket
+from fuzzpass.core.data import CaseData, bucket
 from reference.codegen import KernelSource
 from reference.ops import memory
 

@@ -15,7 +15,7 @@ import contextlib
 import hashlib
 from pathlib import Path
 
-from fuzzpass.files import write_atomically
+from fuzzpass.core.files import write_atomically
 
 
 class Shelf:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, jitted, outputs
-from fuzzpass.data import CaseData
+from fuzzpass.core.data import CaseData
 from reference.codegen import KernelSource
 
 

@@ -20,7 +20,7 @@ from typing import Any
 from fuzzpass.backends import outcomes, schedule
 from fuzzpass.backends.environment import libtpu_noise_filtered
 from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module, structural
-from fuzzpass.data import CaseData
+from fuzzpass.core.data import CaseData
 from reference.codegen import KernelSource
 
 TOPOLOGIES = {"v4": "v4:2x2x1", "v5e": "v5e:2x2", "v5p": "v5p:2x2x1", "v6e": "v6e:2x2", "tpu7x": "tpu7x:2x2x1"}

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from hypothesis.database import DirectoryBasedExampleDatabase, ExampleDatabase
 
-from fuzzpass.files import write_atomically
+from fuzzpass.core.files import write_atomically
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 KEY_PREFIX = b"fuzzpass-corpus:"

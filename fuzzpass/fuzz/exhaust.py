@@ -18,9 +18,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from fuzzpass.case import Case
-from generators.enumeration import LENGTHS, by_size, instances
+from fuzzpass.core.case import Case
+from fuzzpass.judge.mutants import Mutant
+from generators.enumeration import EXHAUST_POLICIES, LENGTHS, by_size, instances
 from generators.structures import Structure
+from reference.compile import compile_variant
 
 SEED = 0
 """Every instance's data seed: an enumeration draws nothing, so its cases are the same bytes
@@ -33,6 +35,10 @@ class Plan:
 
     max_nodes: int
     structures: tuple[Structure, ...]
+    policy: str = "exhaust"
+    enumerated: int | None = None
+    """With ``--differing``: how many structures the bound has before those where the pass
+    under test compiles what the reference compiles were left out."""
 
     @property
     def sizes(self) -> dict[int, int]:
@@ -51,8 +57,22 @@ class Plan:
         return len(self.structures) * len(LENGTHS)
 
 
-def plan(max_nodes: int) -> Plan:
-    return Plan(max_nodes, tuple(by_size(max_nodes)))
+def plan(max_nodes: int, policy: str = "exhaust", differing: Mutant | None = None) -> Plan:
+    """Every structure of at most ``max_nodes`` nodes under the exhaust ``policy``; with
+    ``differing``, only those where that pass's decisions or deferred kernel differ from the
+    reference pass's (elsewhere it compiles what the reference compiles, and ``fuzzpass
+    exhaust`` without ``--pass`` checks that)."""
+    every = by_size(max_nodes, EXHAUST_POLICIES[policy])
+    if differing is None:
+        return Plan(max_nodes, tuple(every), policy)
+    return Plan(max_nodes, tuple(s for s in every if differs(s, differing)), policy, len(every))
+
+
+def differs(structure: Structure, under_test: Mutant) -> bool:
+    """Whether ``under_test`` decides or compiles ``structure`` otherwise than the reference."""
+    spec = structure.spec({t: (b,) for t, b in structure.blocks.items()})
+    ours, theirs = compile_variant(spec, title="x"), under_test.compile(spec, "x")
+    return ours.deferred() != theirs.deferred() or ours.source.text != theirs.source.text
 
 
 def case_name(max_nodes: int, index: int, structure: Structure, distribution: str) -> str:
@@ -100,6 +120,8 @@ class Tally:
     def to_json(self) -> dict:
         return {
             "max_nodes": self.plan.max_nodes,
+            "policy": self.plan.policy,
+            "enumerated": self.plan.enumerated,
             "instances": list(LENGTHS),
             "structures": {str(k): v for k, v in self.plan.sizes.items()},
             "checked": {str(k): v for k, v in self.checked().items()},
@@ -117,8 +139,9 @@ class Tally:
 
 def sizes_line(p: Plan) -> str:
     """How many structures exist at each size: the denominator, before anything is checked."""
+    among = f" (of {p.enumerated}: where the pass under test differs from the reference)" if p.enumerated else ""
     return (
-        f"fuzzpass exhaust: {len(p.structures)} structures of at most {p.max_nodes} nodes ("
+        f"fuzzpass exhaust: {len(p.structures)} structures of at most {p.max_nodes} nodes{among} ("
         + ", ".join(f"{n} of {size}" for size, n in p.sizes.items())
-        + f"), each on {len(LENGTHS)} length sets: {p.cases} cases"
+        + f"), each on {len(LENGTHS)} length sets: {p.cases} cases ({p.policy} policy)"
     )

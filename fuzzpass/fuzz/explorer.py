@@ -27,8 +27,8 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis.database import ExampleDatabase
 from hypothesis.errors import Flaky
 
-from fuzzpass import profile
-from fuzzpass.case import Case, parse_case
+from fuzzpass.core import profile
+from fuzzpass.core.case import Case, parse_case
 from fuzzpass.judge.checked import Checked, Config, check
 from fuzzpass.judge.signature import Signature
 from generators.examples import Example, examples, seeded

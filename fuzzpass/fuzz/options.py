@@ -52,6 +52,8 @@ class Options:
     compile_cache: Path | None = None  # compiled programs shared by the workers of a host (``--compile-cache``)
     corpus: str | None = None  # ``--corpus``: a directory or a Redis URL (``fuzz.corpus``); None: ``out/corpus``
     exhaust: int | None = None  # ``fuzzpass exhaust --max-nodes K``: every structure up to K nodes, not draws
+    exhaust_policy: str = "exhaust"  # ``--policy``: what the enumeration ranges over (``EXHAUST_POLICIES``)
+    differing: bool = False  # ``--differing``: only structures where the pass under test differs from the reference
 
     @property
     def corpus_location(self) -> str:
@@ -106,7 +108,7 @@ def corpus_seeds(location: str) -> tuple[str, ...]:
     """The seed cases of the corpus at ``location`` (``fuzzpass corpus`` adds real kernels'
     structures there), each checked to be a valid case; :class:`~fuzzpass.fuzz.corpus.CorpusError`
     naming the seed and its field where one is not."""
-    from fuzzpass.case import CaseError, parse_case
+    from fuzzpass.core.case import CaseError, parse_case
     from fuzzpass.fuzz.corpus import SEEDS, CorpusError, read_seeds, shown
 
     seeds = read_seeds(location)

@@ -30,8 +30,8 @@ from typing import Any
 
 from fuzzpass.backends import chips
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
-from fuzzpass.case import load_case, parse_case
-from fuzzpass.files import write_atomically
+from fuzzpass.core.case import load_case, parse_case
+from fuzzpass.core.files import write_atomically
 from fuzzpass.fuzz.coverage import neighbours_of, reasons_of
 from fuzzpass.fuzz.exhaust import Tally, plan, sizes_line
 from fuzzpass.fuzz.explorer import swarm_of
@@ -40,6 +40,7 @@ from fuzzpass.fuzz.progress import Progress
 from fuzzpass.fuzz.store import FindingStore, UnsupportedStore
 from fuzzpass.fuzz.summary import RunResult, helion_agreement
 from fuzzpass.fuzz.worker import worker_main
+from fuzzpass.judge.candidate import under_test
 from fuzzpass.judge.checked import Checked, Config, check, unchecked_report
 from fuzzpass.judge.signature import Signature, pattern, signature
 from fuzzpass.repro.queue import ReproQueue
@@ -73,7 +74,11 @@ class Run:
             if options.jobs is None:
                 options = replace(options, jobs=self.cluster.slots())
         assert options.jobs is not None, "only a Ray run sizes itself from its cluster"
-        exhaustive = plan(options.exhaust) if options.exhaust is not None else None
+        exhaustive = None
+        if options.exhaust is not None:
+            config = options.config
+            differing = under_test(config.mutant, config.candidate) if options.differing else None
+            exhaustive = plan(options.exhaust, options.exhaust_policy, differing)
         if exhaustive is not None:  # the parent enumerates too: to count, and to size each worker's share
             print(sizes_line(exhaustive), file=sys.stderr, flush=True)
             if options.budget.seconds is None and options.budget.cases is None:

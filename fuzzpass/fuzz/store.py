@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.files import write_atomically
+from fuzzpass.core.files import write_atomically
 from fuzzpass.judge.checked import Checked
 from fuzzpass.judge.signature import Signature, blank_numbers
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.fuzz.corpus import open_corpus
 from fuzzpass.fuzz.exhaust import Plan, cases
 from fuzzpass.fuzz.explorer import Explorer

@@ -2,7 +2,7 @@
 verdicts and whose fault each is, ``check`` (both variants on a backend), the gate audit of
 one case, the comparison with production Helion, and the mutants (broken passes to kill).
 
-May import: ``fuzzpass.case``, ``fuzzpass.data``, ``fuzzpass.profile``, ``fuzzpass.backends``,
+May import: ``fuzzpass.core.case``, ``fuzzpass.core.data``, ``fuzzpass.core.profile``, ``fuzzpass.backends``,
 ``reference``. Never ``fuzz``, ``repro``, ``perf`` or ``generators``: a case is judged the same
 whoever drew it.
 """

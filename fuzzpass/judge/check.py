@@ -15,9 +15,10 @@ from typing import Any
 import numpy as np
 import torch.fx
 
-from fuzzpass.case import Case
-from fuzzpass.data import CaseData, draw
-from fuzzpass.expect import expect_forced
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import CaseData, draw
+from fuzzpass.core.expect import RELAYOUTS, expect_forced, expect_from_spec
+from fuzzpass.core.profile import stage
 from fuzzpass.judge.gate import audit
 from fuzzpass.judge.helion_check import run_helion
 from fuzzpass.judge.mutants import Mutant
@@ -25,11 +26,9 @@ from fuzzpass.judge.oracle import agree_bitwise, compare, disagree
 from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.result import VARIANTS, BackendUnavailable, CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
-from fuzzpass.profile import stage
 from reference import mosaic
 from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
-from reference.defer import RELAYOUT_TARGETS
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
@@ -38,24 +37,32 @@ Runner = Callable[[KernelSource, CaseData, str], dict[str, np.ndarray]]
 """A backend's ``run``: one variant's source over a case's data in its dtype, outputs as float64."""
 
 
-def check_decisions(case: Case, deferred: Variant, gate_rule: str = "positional") -> list[Finding]:
+def check_decisions(
+    case: Case, deferred: Variant, gate_rule: str = "positional", relayouts: frozenset[str] = RELAYOUTS
+) -> list[Finding]:
     """The pass's choice per load against the case's ``expect.deferred`` (Helion's positional
     gate). Under another gate only safety is the oracle's to judge, profitability the gate
-    audit's: a tile may be deferred only where forcing would defer it (``expect_forced``)."""
+    audit's: a tile may be deferred only where forcing would defer it (``expect_forced``). A
+    pass that defers through more ops than Helion's (``relayouts``, a candidate's) is held to
+    the same rules over its own relayouts, derived from the case's nodes."""
     got = deferred.deferred()
     if gate_rule != "positional":
-        allowed = expect_forced(case.spec)
+        allowed = expect_forced(case.spec, relayouts)
         unsafe = [
             f"{load}: deferred {tiles}, which only {sorted(t for t, ok in allowed.get(load, {}).items() if ok)} may be"
             for load, tiles in got.items()
             if any(not allowed.get(load, {}).get(t, False) for t in tiles)
         ]
         return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(unsafe))] if unsafe else []
-    if case.expect_deferred is None:
+    expected = case.expect_deferred
+    if relayouts != RELAYOUTS:
+        rules = expect_from_spec(case.spec, relayouts)
+        expected = {load: [t for t, r in reasons.items() if r == "deferred"] for load, reasons in rules.items()}
+    if expected is None:
         return []
     wrong = [
         f"{load}: deferred {got.get(load, [])}, expected {list(tiles)}"
-        for load, tiles in case.expect_deferred.items()
+        for load, tiles in expected.items()
         if sorted(got.get(load, [])) != sorted(tiles)
     ]
     return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
@@ -78,7 +85,7 @@ def check_discharge(deferred: Variant) -> list[Finding]:
             gone = sorted(name for name in kept if name not in names)
             if gone:
                 wrong.append(f"{load.meta['var']}: tile {tile}'s discharging mask {', '.join(gone)} was removed")
-            ends = sorted(set(discharge_ends(load)) - kept)
+            ends = sorted(set(discharge_ends(load, deferred.relayouts)) - kept)
             if ends:
                 wrong.append(
                     f"{load.meta['var']}: tile {tile} reaches {', '.join(ends)}, not recorded as discharging it"
@@ -86,13 +93,13 @@ def check_discharge(deferred: Variant) -> list[Finding]:
     return [Finding(Kind.UNDISCHARGED, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
 
 
-def discharge_ends(node: torch.fx.Node) -> list[str]:
-    """Where each path from ``node`` through permutes ends: a mask's name, or the op of
+def discharge_ends(node: torch.fx.Node, relayouts: frozenset[object]) -> list[str]:
+    """Where each path from ``node`` through ``relayouts`` ends: a mask's name, or the op of
     another use."""
     ends = []
     for user in node.users:
-        if user.target in RELAYOUT_TARGETS:
-            ends += discharge_ends(user)
+        if user.target in relayouts:
+            ends += discharge_ends(user, relayouts)
         else:
             ends.append(user.meta["var"] if user.target is _mask_to else f"{user.meta.get('var', user.name)} unmasked")
     return ends
@@ -142,7 +149,10 @@ def check_case(
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
-    result.findings += check_decisions(case, result.variants["deferred"], gate_rule if mutant is None else "positional")
+    relayouts = mutant.deferral.relayout_ops if mutant else RELAYOUTS
+    result.findings += check_decisions(
+        case, result.variants["deferred"], gate_rule if mutant is None else "positional", relayouts
+    )
     result.findings += check_discharge(result.variants["deferred"])
 
     with stage("data"):

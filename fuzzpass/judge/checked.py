@@ -14,8 +14,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fuzzpass import profile
-from fuzzpass.case import Case
+from fuzzpass.core import profile
+from fuzzpass.core.case import Case
 from fuzzpass.judge.candidate import Candidate, under_test
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.signature import Signature, rule, signature

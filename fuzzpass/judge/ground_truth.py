@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from fuzzpass.case import Case
-from fuzzpass.data import CaseData
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import CaseData
 from reference.ops import T64, lookup
 from reference.values import Value
 

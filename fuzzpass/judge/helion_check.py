@@ -29,12 +29,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fuzzpass.data import CaseData
+from fuzzpass.core.data import CaseData
+from fuzzpass.core.profile import stage
 from fuzzpass.judge.oracle import Comparison, compare
 from fuzzpass.judge.rejections import helion_compiles
 from fuzzpass.judge.result import CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
-from fuzzpass.profile import stage
 from reference.helion_codegen import HelionSource, helion_source
 from reference.ops.base import Inexpressible
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from fuzzpass.data import CaseData
+from fuzzpass.core.data import CaseData
 from fuzzpass.judge.gate import GENERATIONS, GateRecord, pattern_of
 from fuzzpass.judge.verdict import Kind
 from reference.compile import compile_variant

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.gate import GateRecord
 from fuzzpass.judge.oracle import Comparison
 from fuzzpass.judge.verdict import Finding, Kind, verdict_of

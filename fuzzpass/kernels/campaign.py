@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from fuzzpass.files import write_atomically
+from fuzzpass.core.files import write_atomically
 from fuzzpass.judge.signature import Signature, blank_numbers
 from fuzzpass.kernels.collect import kernel_files
 

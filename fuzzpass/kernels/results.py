@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fuzzpass.files import write_atomically
+from fuzzpass.core.files import write_atomically
 from fuzzpass.fuzz.corpus import add_seeds, shown
 from fuzzpass.fuzz.summary import versions
 from fuzzpass.judge.gate import agrees

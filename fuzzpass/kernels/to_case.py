@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from fuzzpass.case import Case, CaseError, parse_case
-from fuzzpass.expect import expect_from_spec
+from fuzzpass.core.case import Case, CaseError, parse_case
+from fuzzpass.core.expect import expect_from_spec
 
 DTYPES = {"torch.float32": "float32", "torch.bfloat16": "bfloat16", "torch.float16": "float16"}
 SEED = 1

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from reference.spec import KernelSpec, NodeSpec, TileSpec
 
 H, D, KV = 8, 128, 128
@@ -107,7 +107,7 @@ def static_counts(config: Config, direction: str, generations: tuple[str, ...], 
     """Scheduled bundles of the eager, deferred and forced kernels per generation (None where
     the compiler rejects one). Needs libtpu and ``schedule.enable()`` before JAX starts."""
     from fuzzpass.backends import tpu_aot
-    from fuzzpass.data import CaseData
+    from fuzzpass.core.data import CaseData
     from fuzzpass.judge.mutants import MUTANTS
     from reference.compile import compile_variant
 
@@ -162,7 +162,7 @@ def tpu_runner(c: Case, source: object) -> object:  # TPU-only
     import jax
 
     from fuzzpass.backends.kernel import bucketed_grid, call_args, jitted
-    from fuzzpass.data import draw
+    from fuzzpass.core.data import draw
 
     data = draw(c, "zero")
     call = jitted(source.text, bucketed_grid(data), None)  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from fuzzpass.case import load_case
+from fuzzpass.core.case import load_case
 from fuzzpass.judge.candidate import Candidate, under_test
 from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant

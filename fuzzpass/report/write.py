@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fuzzpass.files import write_atomically
+from fuzzpass.core.files import write_atomically
 from fuzzpass.report.page import render
 from fuzzpass.report.rundir import load
 

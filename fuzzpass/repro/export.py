@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.checked import Config
 from fuzzpass.judge.oracle import ATOL, MARGIN
 from fuzzpass.judge.signature import signature
@@ -87,7 +87,7 @@ def _packed(case: Case, config: Config, source: KernelSource) -> tuple[bytes, di
     know about them. Inputs are stored as float32, which holds every bfloat16 and float16
     value (and NaN, Inf) exactly."""
     from fuzzpass.backends.kernel import bucketed_grid, call_args
-    from fuzzpass.data import draw
+    from fuzzpass.core.data import draw
 
     data = draw(case, config.poison)
     spec = case.spec
@@ -189,7 +189,7 @@ def _write_helion_repro(
     """The Helion form of a repro (``templates/helion_repro.py.tmpl``): the case's Helion
     kernel, its data in the kernel's argument order, and the reference's decisions."""
     from fuzzpass.backends.kernel import work_items
-    from fuzzpass.data import draw
+    from fuzzpass.core.data import draw
     from reference.helion_codegen import helion_source
 
     source = helion_source(case.spec, f"{case.name}: as a Helion kernel")
@@ -280,7 +280,7 @@ def write_pytest(case: Case, config: Config, directory: Path) -> Path:
         "",
         "import json",
         "",
-        "from fuzzpass.case import parse_case",
+        "from fuzzpass.core.case import parse_case",
         "from fuzzpass.regression import assert_holds" + (", assert_still_caught" if config.pass_label and sig else ""),
         "",
         f'CASE_FILE = r"""{case.dumps()}"""',

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from fuzzpass.case import Case, CaseError, load_case
+from fuzzpass.core.case import Case, CaseError, load_case
 from fuzzpass.judge.candidate import Candidate, CandidateError
 from fuzzpass.judge.checked import Config
 

@@ -8,7 +8,7 @@ kind and rule). Rounds repeat until none helps or the time is up. It works on an
 hand-written or generated; a generated finding has already been shrunk by Hypothesis.
 
 A smaller graph may need a different expectation: a case whose ``expect`` is what the rules
-say (``fuzzpass.expect``) gets the rules' expectation for every smaller graph, never one
+say (``fuzzpass.core.expect``) gets the rules' expectation for every smaller graph, never one
 from the pass under test; a hand-written ``expect`` that differs from the rules is kept, for
 the loads that remain.
 """
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.case import Case, CaseError, load_case, parse_case
-from fuzzpass.expect import expect_from_spec
+from fuzzpass.core.case import Case, CaseError, load_case, parse_case
+from fuzzpass.core.expect import expect_from_spec
 from fuzzpass.judge.checked import Checked, Config, check
 from reference.graph import values_of
 

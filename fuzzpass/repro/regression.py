@@ -3,7 +3,7 @@ that each exported file holds its case and two calls, not a copy of the logic.""
 
 from __future__ import annotations
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.candidate import parse
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS

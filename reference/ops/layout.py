@@ -1,10 +1,15 @@
-"""``permute`` and ``reshape``: ops that move elements without computing on them.
+"""Ops that move elements without computing on them: ``permute``, ``reshape``, ``squeeze``,
+``unsqueeze``, ``subscript`` (``x[:, None]``) and ``expand``.
 
-Both pass the masked value through (a padded lane moves, it does not change). Only
-``permute`` is a *relayout* the pass may defer a mask through: it moves whole axes, so the
-set of padded lanes along the masked axis is the same set after it. ``reshape`` can regroup
-elements so that a per-axis mask afterwards selects other elements than the eager mask did
-(Helion's counterexample: a ``[B, 2]`` tile with 3 valid rows reshaped to ``[2, B]``).
+All pass the masked value through (a padded lane moves, it does not change). Only ``permute``
+is a *relayout* Helion 1.5.1's pass defers a mask through: it moves whole axes, so the set of
+padded lanes along the masked axis is the same set after it. ``reshape`` can regroup elements
+so that a per-axis mask afterwards selects other elements than the eager mask did (Helion's
+counterexample: a ``[B, 2]`` tile with 3 valid rows reshaped to ``[2, B]``). ``squeeze``,
+``unsqueeze`` and ``subscript`` add or drop a dim of size 1 and regroup nothing: Helion leaves
+them out "until they have their own deferral tests", and the candidate pass
+``candidates/rank_changing_relayouts.py`` is those tests' subject. ``expand`` replicates rows,
+so Helion's comment keeps it out even in principle.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
+import numpy as np
 import torch
 import torch.fx
 
@@ -158,5 +164,178 @@ register(
         pallas=reshape_pallas,
         f64=reshape_f64,
         helion=reshape_helion,
+    )
+)
+
+
+# -- squeeze, unsqueeze, subscript: a dim of size 1 dropped or added ----------------------
+
+
+def keeps_vreg_tiles(op: str, dim: int, rank: int) -> bool:
+    """Whether ``op`` (``squeeze`` or ``unsqueeze``) at ``dim`` of a rank-``rank`` input drops or
+    adds a major dim only, leaving the last two (the (sublane, lane) tiles) as they were. One
+    that reaches them changes the layout Mosaic gives the value: a squeeze of the minor dims of a
+    16-bit value leaves a layout with an implicit dim, and a boolean mask broadcast onto it
+    fails to compile on v5e through tpu7x (``Invalid relayout: Non-singleton logical dimension is
+    replicated``), in our kernels and in Helion's alike."""
+    if op == "squeeze":
+        return dim < rank - 2
+    if op == "unsqueeze":
+        return dim < rank - 1  # the new dim's index in the rank + 1 result is outside its last two
+    return True
+
+
+def _dim(node: NodeSpec, rank: int) -> int:
+    """The node's ``dim``, checked against the rank it indexes (``rank`` dims to choose from)."""
+    dim = node["dim"]
+    if not 0 <= dim < rank:
+        raise SpecError("dim", f"{dim} is not a dim of {node['arg']!r} here (0..{rank - 1})")
+    return dim
+
+
+def squeeze_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    (x,) = args
+    dim = _dim(node, x.rank)
+    if x.tiles[dim] is not None or x.shape[dim] != 1:
+        raise SpecError("dim", f"dim {dim} of {node['arg']!r} is not a plain dim of size 1")
+    if x.rank == 1:
+        raise SpecError("dim", f"{node['arg']!r} has rank 1: squeezing it leaves a scalar")
+    keep = [d for d in range(x.rank) if d != dim]
+    return Value(tuple(x.shape[d] for d in keep), tuple(x.tiles[d] for d in keep), x.dtype)
+
+
+def squeeze_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    return [f"{ctx.var(node)} = jnp.squeeze({args[0]}, axis={node.kwargs['dim']})"]
+
+
+def squeeze_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    x, axis = args[0], node["dim"] + 1  # past the work-item axis
+    return T64(x.val.squeeze(axis), x.valid.squeeze(axis), x.err.squeeze(axis))
+
+
+def squeeze_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    return f"{args[0]}.squeeze({node['dim']})"
+
+
+register(
+    Op(
+        name="squeeze",
+        fields={"arg": "value", "dim": "int"},
+        optional=frozenset(),
+        target=torch.ops.aten.squeeze.dim,
+        family="layout",
+        shape=squeeze_shape,
+        masked_value=passthrough_masked_value,
+        pallas=squeeze_pallas,
+        f64=squeeze_f64,
+        helion=squeeze_helion,
+    )
+)
+
+
+def unsqueeze_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    (x,) = args
+    dim = _dim(node, x.rank + 1)
+    return Value((*x.shape[:dim], 1, *x.shape[dim:]), (*x.tiles[:dim], None, *x.tiles[dim:]), x.dtype)
+
+
+def unsqueeze_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    return [f"{ctx.var(node)} = jnp.expand_dims({args[0]}, {node.kwargs['dim']})"]
+
+
+def unsqueeze_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    x, axis = args[0], node["dim"] + 1
+    return T64(np.expand_dims(x.val, axis), np.expand_dims(x.valid, axis), np.expand_dims(x.err, axis))
+
+
+def unsqueeze_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    return f"{args[0]}.unsqueeze({node['dim']})"
+
+
+def subscript_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    """``x[:, None]``: Helion traces it to its own ``hl.subscript``, not ``aten.unsqueeze``,
+    so a pass that knows one does not know the other."""
+    index = [":"] * values[0].rank
+    index.insert(node["dim"], "None")
+    return f"{args[0]}[{', '.join(index)}]"
+
+
+def subscript(x: object, dim: int) -> None:
+    """fx target of ``x[..., None, ...]`` (Helion's ``hl.subscript``): a new dim of size 1 at ``dim``."""
+
+
+register(
+    Op(
+        name="unsqueeze",
+        fields={"arg": "value", "dim": "int"},
+        optional=frozenset(),
+        target=torch.ops.aten.unsqueeze.default,
+        family="layout",
+        shape=unsqueeze_shape,
+        masked_value=passthrough_masked_value,
+        pallas=unsqueeze_pallas,
+        f64=unsqueeze_f64,
+        helion=unsqueeze_helion,
+    )
+)
+register(
+    Op(
+        name="subscript",
+        fields={"arg": "value", "dim": "int"},
+        optional=frozenset(),
+        target=subscript,
+        family="layout",
+        shape=unsqueeze_shape,
+        masked_value=passthrough_masked_value,
+        pallas=unsqueeze_pallas,
+        f64=unsqueeze_f64,
+        helion=subscript_helion,
+    )
+)
+
+
+# -- expand: a dim of size 1 repeated -----------------------------------------------------
+
+
+def expand_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
+    (x,) = args
+    dim, size = _dim(node, x.rank), node["size"]
+    if x.tiles[dim] is not None or x.shape[dim] != 1:
+        raise SpecError("dim", f"dim {dim} of {node['arg']!r} is not a plain dim of size 1")
+    if size < 1:
+        raise SpecError("size", f"{size} is not a positive size")
+    return Value((*x.shape[:dim], size, *x.shape[dim + 1 :]), x.tiles, x.dtype)
+
+
+def expand_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
+    return [f"{ctx.var(node)} = jnp.broadcast_to({args[0]}, {node.meta['value'].shape})"]
+
+
+def expand_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Context) -> T64:
+    assert out is not None
+    x = args[0]
+    shape = (x.val.shape[0], *out.shape)
+    return T64(np.broadcast_to(x.val, shape), np.broadcast_to(x.valid, shape), np.broadcast_to(x.err, shape))
+
+
+def expand_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
+    (x,) = values
+    sizes = ["-1"] * x.rank
+    sizes[node["dim"]] = str(node["size"])
+    return f"{args[0]}.expand({', '.join(sizes)})"
+
+
+register(
+    Op(
+        name="expand",
+        fields={"arg": "value", "dim": "int", "size": "int"},
+        optional=frozenset(),
+        target=torch.ops.aten.expand.default,
+        family="layout",
+        shape=expand_shape,
+        masked_value=passthrough_masked_value,
+        pallas=expand_pallas,
+        f64=expand_f64,
+        helion=expand_helion,
     )
 )

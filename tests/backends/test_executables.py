@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fuzzpass import profile
 from fuzzpass.backends import executables, interpret
 from fuzzpass.backends.shelf import Shelf
-from fuzzpass.case import load_case
-from fuzzpass.data import draw
+from fuzzpass.core import profile
+from fuzzpass.core.case import load_case
+from fuzzpass.core.data import draw
 from reference.compile import compile_variant
 from tests.conftest import SHARED_CASES
 

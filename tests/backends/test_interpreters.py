@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from fuzzpass.backends import interpret
-from fuzzpass.case import Case, load_case
-from fuzzpass.data import draw
+from fuzzpass.core.case import Case, load_case
+from fuzzpass.core.data import draw
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant

@@ -13,8 +13,8 @@ import pytest
 
 from fuzzpass.backends import outcomes, schedule, tpu_aot
 from fuzzpass.backends.shelf import Shelf
-from fuzzpass.case import Case
-from fuzzpass.data import draw
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import draw
 from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant
 from tests.specs import dense_kv

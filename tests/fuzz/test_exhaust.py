@@ -12,11 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.case import Case, parse_case
-from fuzzpass.expect import expect_from_spec
-from fuzzpass.fuzz.exhaust import Plan, Tally, case_name, cases, parse_name, plan
-from generators.enumeration import LENGTHS, Enumerated, every_structure, key
-from generators.structures import Structure
+from fuzzpass.core.case import Case, parse_case
+from fuzzpass.core.expect import expect_from_spec
+from fuzzpass.fuzz.exhaust import Plan, Tally, case_name, cases, differs, parse_name, plan, sizes_line
+from fuzzpass.judge.mutants import MUTANTS
+from generators.enumeration import EXHAUST_POLICIES, LENGTHS, Enumerated, every_structure, key
+from generators.structures import Structure, structure_of
+from tests.specs import node, spec
 
 
 def test_the_odometer_walks_every_path_of_a_choice_tree_once() -> None:
@@ -96,3 +98,34 @@ def test_a_mutant_is_killed_by_a_structure_of_four_nodes(mutant: str) -> None:
 
 def plan_of(s: Structure) -> Plan:
     return Plan(4, (s,))
+
+
+def test_the_relayouts_policy_puts_a_rank_changing_op_on_every_path_it_can() -> None:
+    three = list(every_structure(3, EXHAUST_POLICIES["relayouts"]))
+    ops = {n.op for s in three for n in s.graph}
+    assert {"squeeze", "unsqueeze", "subscript", "expand"} <= ops
+    for s in three:  # a load's only use at three nodes is the rank change, or the store itself
+        lengths = {t: LENGTHS["single"](b) for t, b in s.blocks.items()}
+        parse_case(json.loads(Case("e", 0, s.spec(lengths), s.expect_deferred).dumps()))
+
+
+def test_differing_keeps_only_the_structures_a_pass_compiles_otherwise() -> None:
+    deferred = spec(
+        {"q": ("t0", 2, 8)},
+        node("load", "x", src="q"),
+        node("permute", "p", arg="x", dims=[1, 2, 0]),
+        node("sum", "s", arg="p", axis=2),
+        node("store", arg="s", dst="out"),
+    )
+    kept = spec({"q": ("t0", 2, 8)}, node("load", "x", src="q"), node("store", arg="x", dst="out"))
+    inverted = MUTANTS["inverted-gate"]
+    assert differs(structure_of(deferred), inverted) and not differs(structure_of(kept), inverted)
+    p = plan(3, "relayouts", differing=inverted)
+    assert p.structures == () and p.enumerated == len(list(every_structure(3, EXHAUST_POLICIES["relayouts"])))
+    assert f"0 structures of at most 3 nodes (of {p.enumerated}: where the pass under test differs" in sizes_line(p)
+
+
+def test_differing_needs_a_pass_to_differ_from(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "fuzzpass", "exhaust", "--max-nodes", "2", "--differing", "--out", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2 and done.stderr.strip().endswith("give --pass or --mutant (differing from what?)")

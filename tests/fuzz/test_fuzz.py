@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import pytest
 
-from fuzzpass.case import parse_case
+from fuzzpass.core.case import parse_case
 from fuzzpass.fuzz.coverage import branches, reasons_of
 from fuzzpass.fuzz.explorer import Explorer
 from fuzzpass.judge.checked import Checked, Config, check
@@ -61,14 +61,10 @@ def test_real_pass_survives_a_short_fuzz() -> None:
     assert sum(bool(coverage[b]) for b in ("reshape", "second-use", "nonzero-fill", "tile-not-unique")) >= 2
 
 
-BOUNDED = [m for m in MUTANTS if TARGETS[m] != "neighbours" or m == "partner-without-exception"]
-
-
-@pytest.mark.parametrize("mutant", BOUNDED)
+@pytest.mark.parametrize("mutant", MUTANTS)
 def test_mutant_is_killed_within_bounded_cases_by_its_own_bug(mutant: str) -> None:
-    """The three other mutants of Helion's rules need rarer structures than this bounded
-    in-process fuzz draws (``fuzzpass mutants`` kills them in 20-500 cases; their minimized
-    killing cases are ``tests/regressions/test_minimized_*``)."""
+    """Each mutant, Helion's neighbour rules' four included, dies within the bounded fuzz its
+    policy draws, and its killing case replays and is right under the real pass."""
     seen, _ = explore(mutant, MAX_EXAMPLES, TARGETS[mutant])
     killing = [c for c in seen if c.signature is not None and c.signature.blames_pass]
     assert killing, f"{mutant} survived {len(seen)} cases"

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.case import load_case
 from fuzzpass.cli import MUTANT_NAMES
+from fuzzpass.core.case import load_case
 from fuzzpass.fuzz.options import Budget, BudgetError
 from fuzzpass.judge.mutants import MUTANTS
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hypothesis import given, settings
 
-from fuzzpass.case import parse_case
+from fuzzpass.core.case import parse_case
 from fuzzpass.fuzz.corpus import add_seeds, read_seeds
 from fuzzpass.fuzz.explorer import Explorer
 from fuzzpass.judge.checked import Checked, Config

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.case import load_case
-from fuzzpass.expect import expect_from_spec
+from fuzzpass.core.case import load_case
+from fuzzpass.core.expect import expect_from_spec
 from fuzzpass.judge.candidate import CandidateError, parse
 from fuzzpass.judge.checked import Config, check
 

@@ -14,7 +14,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 from fuzzpass.backends import helion
-from fuzzpass.case import Case, load_case
+from fuzzpass.core.case import Case, load_case
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.judge.signature import signature

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from fuzzpass.backends import helion, helion_force
-from fuzzpass.case import Case
-from fuzzpass.data import draw
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import draw
 from fuzzpass.judge import gate
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.checked import Config

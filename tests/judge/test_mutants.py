@@ -3,7 +3,7 @@ it goes wrong in the way the oracle is meant to see; the real pass stays right."
 
 from __future__ import annotations
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant

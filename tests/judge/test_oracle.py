@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
 from reference.spec import KernelSpec, TileSpec

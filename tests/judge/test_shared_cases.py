@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fuzzpass.backends import tpu_aot
-from fuzzpass.case import load_case
-from fuzzpass.data import POISONS
+from fuzzpass.core.case import load_case
+from fuzzpass.core.data import POISONS
 from fuzzpass.judge.check import check_case
 from tests.conftest import SHARED_CASES
 

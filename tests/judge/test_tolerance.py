@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.case import load_case
+from fuzzpass.core.case import load_case
 from fuzzpass.judge.check import check_case
 from tests.conftest import SHARED_CASES
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fuzzpass.backends.environment import libtpu_noise_filtered
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.fuzz.compiles import CompileTally
 from fuzzpass.judge import check
 from fuzzpass.judge.check import check_case
@@ -142,7 +142,7 @@ def test_a_lowering_rule_that_asks_for_the_chip_sees_the_target_generation() -> 
     """Integer floor division lowers through a rule that reads the default device's kind: it
     compiles for every generation once the target chip is JAX's default device."""
     from fuzzpass.backends import tpu_aot
-    from fuzzpass.data import draw
+    from fuzzpass.core.data import draw
 
     case = Case("dense-kv", 7, dense_kv(), None)
     source = compile_variant(case.spec, "off").source

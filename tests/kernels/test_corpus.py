@@ -89,7 +89,7 @@ def test_numerics_on_poisoned_padding_and_against_the_files_reference(corpus_run
 
 def test_fired_kernels_become_seed_cases(corpus_run: Any) -> None:
     _, out, summary, _ = corpus_run
-    from fuzzpass.case import parse_case
+    from fuzzpass.core.case import parse_case
 
     names = sorted(p.stem for p in (out / "cases").glob("*.json"))
     assert names == ["jagged_head_sum", "jagged_proj"] == summary["corpus"]["seeds"]["added"]

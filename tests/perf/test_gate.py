@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fuzzpass.backends import tpu_aot
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.gate import GENERATIONS
 from fuzzpass.judge.mutants import MUTANTS

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from fuzzpass.case import parse_case
+from fuzzpass.core.case import parse_case
 from fuzzpass.regression import assert_holds, assert_still_caught
 
 CASE_FILE = r"""{

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from fuzzpass.judge.checked import Config
 from fuzzpass.repro.export import write_pytest, write_repro
 from reference.compile import compile_variant

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.case import Case, parse_case
-from fuzzpass.expect import expect_from_spec
+from fuzzpass.core.case import Case, parse_case
+from fuzzpass.core.expect import expect_from_spec
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.checked import Config
 from fuzzpass.repro.minimize import minimize, remove_dim, size

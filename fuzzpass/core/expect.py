@@ -70,8 +70,8 @@ def expected_reason(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outco
         return "second-use"
     if any(o.fill != 0 for o in outcomes):
         return "nonzero-fill"
-    if any(o.positions[tile] == load_shape.index(tile) for o in outcomes):
-        return "axis-not-moved"
+    if any(o.rank - o.positions[tile] == rank - load_shape.index(tile) for o in outcomes):
+        return "axis-not-moved"  # the same place counted from the lane dim (MaskDeferral.moved)
     if any(o.positions[tile] < o.rank - 2 for o in outcomes):
         return "not-last-two-at-consumer"
     return "deferred"
@@ -85,37 +85,46 @@ def safe_and_moved(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outcom
         return False
     if any(o.kind != "remask" or o.fill != 0 for o in outcomes):
         return False
-    return all(o.positions[tile] != load_shape.index(tile) for o in outcomes)
+    rank = len(load_shape)
+    return all(o.rank - o.positions[tile] != rank - load_shape.index(tile) for o in outcomes)
 
 
-def expect_forced(spec: KernelSpec) -> dict[str, dict[str, bool]]:
+RELAYOUTS = frozenset({"permute"})
+"""The ops Helion 1.5.1's pass defers through; a candidate pass may name more
+(``MaskDeferral.relayout_ops``), and its expectation follows its own."""
+
+
+def expect_forced(spec: KernelSpec, relayouts: frozenset[str] = RELAYOUTS) -> dict[str, dict[str, bool]]:
     """Per load, per tile: :func:`safe_and_moved`, from the case's nodes (what a gate other
     than the positional one may defer)."""
-    return _per_load(spec, safe_and_moved)
+    return _per_load(spec, safe_and_moved, relayouts)
 
 
-def expect_from_spec(spec: KernelSpec) -> dict[str, dict[str, str]]:
+def expect_from_spec(spec: KernelSpec, relayouts: frozenset[str] = RELAYOUTS) -> dict[str, dict[str, str]]:
     """Per load, per tile: the reason the rules give, found by following the case's nodes
-    from each load through permutes to the uses that end each path."""
-    return _per_load(spec, expected_reason)
+    from each load through ``relayouts`` to the uses that end each path."""
+    return _per_load(spec, expected_reason, relayouts)
 
 
-def _per_load(spec: KernelSpec, rule: Callable[[tuple[Dim, ...], str, list[Outcome]], T]) -> dict[str, dict[str, T]]:
+def _per_load(
+    spec: KernelSpec, rule: Callable[[tuple[Dim, ...], str, list[Outcome]], T], relayouts: frozenset[str]
+) -> dict[str, dict[str, T]]:
+    from reference.defer import admits
     from reference.graph import values_of
 
     values = values_of(spec)
-    users: dict[str, list[tuple[str, str, str]]] = {}  # value -> (op, out, field) of each use
+    users: dict[str, list[tuple[str, str, str, int | None]]] = {}  # value -> (op, out, field, dim) of each use
     for node in spec.graph:
         for f in ("arg", "lhs", "rhs"):
             if f in node.fields and isinstance(node[f], str) and node[f] in values:
-                users.setdefault(node[f], []).append((node.op, node.out or "", f))
+                users.setdefault(node[f], []).append((node.op, node.out or "", f, node.fields.get("dim")))
 
     def fates(name: str) -> list[Outcome]:
         here = values[name]
         positions = {t: i for i, t in enumerate(here.tiles) if t is not None}
         found: list[Outcome] = []
-        for op, out, f in users.get(name, []):
-            if op == "permute":
+        for op, out, f, dim in users.get(name, []):
+            if admits(relayouts, op, dim, here.rank):
                 found += fates(out)
             elif op == "reshape":
                 found.append(Outcome("reshape"))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fuzzpass.case import Case
+from fuzzpass.core.case import Case
 from reference.ops import memory
 from reference.values import round_to
 

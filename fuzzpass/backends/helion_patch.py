@@ -1,0 +1,97 @@
+"""A candidate pass as a patch against the installed Helion, and Helion run with it applied.
+
+``fuzzpass propose`` turns a candidate's ``helion_edits`` ((old, new) text pairs on
+``helion/_compiler/node_masking.py``) into a unified diff a Helion developer applies with
+``patch -p1`` from ``site-packages``. ``fuzzpass run --backend helion --helion-patch FILE`` runs
+the differential against Helion with that diff applied: the installed package is copied under
+the run's directory, the diff applied there (``whatthepatch``), and that copy is what every
+worker imports (:func:`use`), so the installed Helion is never changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib.util
+import os
+import shutil
+import sys
+from pathlib import Path
+
+TARGET = "helion/_compiler/node_masking.py"
+"""The file a candidate's edits change, relative to ``site-packages``."""
+
+ENV = "FUZZPASS_HELION_PATCHED"
+"""Where the patched copy lives (the directory holding its ``helion/``), for the workers."""
+
+
+class PatchError(ValueError):
+    """A patch that cannot be made or applied, in one line naming the file and the edit."""
+
+
+def installed_root() -> Path:
+    """The directory holding the installed ``helion`` package (found without importing it)."""
+    spec = importlib.util.find_spec("helion")
+    if spec is None or spec.origin is None:
+        raise PatchError("helion is not installed (pip install 'fuzzpass[helion]')")
+    return Path(spec.origin).parent.parent
+
+
+def make_patch(edits: tuple[tuple[str, str], ...], root: Path | None = None) -> str:
+    """The unified diff that makes ``edits`` to the installed ``node_masking.py``; each old text
+    must occur exactly once (else this Helion is not the one the candidate was written for)."""
+    path = (root or installed_root()) / TARGET
+    before = path.read_text()
+    after = before
+    for i, (old, new) in enumerate(edits):
+        if (n := after.count(old)) != 1:
+            first = old.strip().splitlines()[0][:60]
+            raise PatchError(f"helion_edits[{i}]: {first!r} occurs {n} times in {path}, not once")
+        after = after.replace(old, new)
+    return "".join(
+        difflib.unified_diff(
+            before.splitlines(keepends=True), after.splitlines(keepends=True), f"a/{TARGET}", f"b/{TARGET}"
+        )
+    )
+
+
+def apply_patch(diff: str, text: str) -> str:
+    """``text`` with the unified diff ``diff`` applied (one file's diff)."""
+    import whatthepatch
+
+    patches = list(whatthepatch.parse_patch(diff))
+    if len(patches) != 1 or not patches[0].changes:
+        raise PatchError(f"--helion-patch: expected the diff of one file, found {len(patches)}")
+    try:
+        lines = whatthepatch.apply_diff(patches[0], text)
+    except whatthepatch.exceptions.HunkApplyException as e:
+        raise PatchError(f"--helion-patch: it does not apply to the installed {TARGET}: {e}") from None
+    return "\n".join(lines) + "\n"
+
+
+def patched_copy(diff_file: Path, dest: Path) -> str:
+    """Copy the installed Helion under ``dest``, apply ``diff_file`` to it, point the workers at
+    it (:data:`ENV`) and return the diff's sha256 (what a finding records)."""
+    try:
+        diff = diff_file.read_text()
+    except OSError as e:
+        raise PatchError(f"--helion-patch {diff_file}: {e.strerror or e}") from None
+    target = dest / "helion"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(installed_root() / "helion", target, ignore=shutil.ignore_patterns("__pycache__"))
+    path = dest / TARGET
+    path.write_text(apply_patch(diff, path.read_text()))
+    os.environ[ENV] = str(dest)
+    return hashlib.sha256(diff.encode()).hexdigest()
+
+
+def use() -> str | None:
+    """Put the patched copy (if a run made one) first on ``sys.path``; call before Helion is
+    imported. Returns its directory, or None for the installed Helion."""
+    where = os.environ.get(ENV)
+    if where and where not in sys.path:
+        if "helion" in sys.modules:
+            raise PatchError("--helion-patch: Helion was imported before the patched copy was put in its place")
+        sys.path.insert(0, where)
+    return where

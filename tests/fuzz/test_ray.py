@@ -68,7 +68,7 @@ def test_a_lost_node_costs_no_finding_and_the_run_finishes_on_the_other(
     cluster: tuple[Cluster, Any], tmp_path: Path
 ) -> None:
     c, node = cluster
-    with fuzzpass_run(c.address, tmp_path, "--budget", "45") as run:
+    with fuzzpass_run(c.address, tmp_path, "--budget", "90") as run:
         summary_path = tmp_path / "summary.json"
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:  # until both actors have checked cases and some finding is on disk

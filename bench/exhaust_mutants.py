@@ -15,17 +15,10 @@ import sys
 import time
 
 from fuzzpass.backends.environment import prepare_environment, start_jax
-from fuzzpass.fuzz.exhaust import Plan, cases
+from fuzzpass.fuzz.exhaust import Plan, cases, differs
 from fuzzpass.judge.checked import Config, check
 from fuzzpass.judge.mutants import MUTANTS
 from generators.enumeration import by_size
-from reference.compile import compile_variant
-
-
-def differs(structure, mutant) -> bool:
-    spec = structure.spec({t: (b,) for t, b in structure.blocks.items()})
-    ours, theirs = compile_variant(spec, title="x"), mutant.compile(spec, "x")
-    return ours.deferred() != theirs.deferred() or ours.source.text != theirs.source.text
 
 
 def main(k: int) -> None:

@@ -29,6 +29,7 @@ MUTANT_NAMES = (
     "off-by-one",
     "inverted-gate",
     "bool-remask",
+    "forced-drops-remask",
     "partner-without-exception",
     "mul-without-strict-float",
     "no-broadcast-rule",
@@ -249,9 +250,10 @@ def _candidate_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--gate",
-        choices=("positional", "layout"),
+        choices=("positional", "layout", "generation"),
         default="positional",
-        help="the reference pass's profitability gate (default positional: Helion's)",
+        help="the reference pass's profitability gate (default positional: Helion's; generation: "
+        "layout told the target generation, the first of --tpu)",
     )
 
 

@@ -49,11 +49,12 @@ def compile_variant(
     title: str = "",
     gate: str = "positional",
     rules: Neighbours | None = None,
+    generation: str | None = None,
 ) -> Variant:
-    """Compile ``spec`` in ``mode`` with the profitability ``gate`` (or with ``deferral``, a
-    pass object such as a mutant) and Helion's rules beside the pass (or ``rules``, a
-    mutant's)."""
-    deferral = deferral or MaskDeferral(mode, gate)
+    """Compile ``spec`` in ``mode`` with the profitability ``gate`` for the TPU ``generation``
+    (or with ``deferral``, a pass object such as a mutant) and Helion's rules beside the pass
+    (or ``rules``, a mutant's)."""
+    deferral = deferral or MaskDeferral(mode, gate, generation)
     rules = rules or Neighbours()
     rules.relayouts = deferral.relayout_targets
     with using(rules) as taken:

@@ -42,7 +42,7 @@ import torch
 import torch.fx
 
 from reference import neighbours
-from reference.gates import GATES
+from reference.gates import GATES, MINOR_MOVES
 from reference.masking import recompute_masked_values
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
 from reference.ops import lookup
@@ -107,9 +107,12 @@ class MaskDeferral:
     relayout_ops: frozenset[str] = RELAYOUT_OPS
     """The case ops this pass defers through; Helion's rules beside it walk the same ones."""
 
-    def __init__(self, mode: Mode = "on", gate: str = "positional") -> None:
+    def __init__(self, mode: Mode = "on", gate: str = "positional", generation: str | None = None) -> None:
         self.mode = mode
         self.gate = gate  # a name of ``reference.gates.GATES``
+        self.generation = generation
+        """The TPU generation the kernel is compiled for, as Helion's Pallas backend knows it
+        when it compiles (None: not known); only a gate of ``reference.gates.TARGETED`` reads it."""
         self.relayout_targets = relayout_targets(self.relayout_ops)
 
     # -- where a tile dim sits -----------------------------------------------------------
@@ -234,7 +237,7 @@ class MaskDeferral:
             return "mode-off", []
         if self.dim_index(load, tile) is None:  # the tile fills two dims: which one is masked where?
             return "tile-not-unique", []
-        if self.mode == "on" and not self.is_major_dim(load, tile):
+        if self.mode == "on" and not self.is_major_dim(load, tile) and self.gate not in MINOR_MOVES:
             return self.passes_gate(load, tile, []), []
         if not self.all_uses_remask(load, tile, {}):
             return self.why_unsafe(load, tile), []

@@ -23,7 +23,9 @@ from reference.values import Value, sublane_tile
 
 class Positions(Protocol):
     """What a gate asks of the pass (``MaskDeferral``'s predicates, so a mutant that
-    overrides one changes what the gate sees)."""
+    overrides one changes what the gate sees), and the TPU generation it compiles for."""
+
+    generation: str | None
 
     def dim_index(self, node: torch.fx.Node, tile: str) -> int | None: ...
 
@@ -34,6 +36,8 @@ class Positions(Protocol):
     def rank(self, node: torch.fx.Node) -> int: ...
 
     def moved(self, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> bool: ...
+
+    def from_end(self, node: torch.fx.Node, tile: str) -> int | None: ...
 
     def value(self, node: torch.fx.Node) -> Value: ...
 
@@ -99,11 +103,80 @@ def layout(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.f
     return "deferred"
 
 
-GATES: dict[str, Gate] = {"positional": positional, "layout": layout}
+UNPACKED_16BIT = frozenset({"v4", "v5e", "v5p"})
+"""Generations whose vector unit has no 16-bit arithmetic: a packed (bfloat16) value is
+unpacked to 32 bits to be masked, so where its mask sits costs differently than on v6e and
+tpu7x, which compute on packed registers."""
+
+
+def by_generation(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
+    """:func:`layout` with the selects weighed against the multiply they replace, told the
+    TPU generation it compiles for (``p.generation``, as Helion's Pallas backend knows it)
+    for the 16-bit values where the generations part.
+
+    - The selects may cover more than :data:`SELECT_VREGS` registers where the load's value,
+      which the eager mask multiplies, covers as many: the schedules had such deferrals 8-18%
+      cheaper on v5e, v6e and tpu7x alike. Not where a consumer has a single lane (a
+      trailing dim of 1): there the schedules had them 4-12% costlier.
+    - On :data:`UNPACKED_16BIT` generations a 16-bit tile moved from the sublane dim at the
+      load to the lane dim at every consumer is deferred: the value is unpacked to be masked
+      anyway, and the schedules had v5e 7% cheaper deferred (v6e and tpu7x within 5%).
+    - On the other generations (v6e, tpu7x: packed arithmetic) a 16-bit tile whose block is
+      shorter than a packed sublane tile (16 rows) and that lands in a consumer's sublane
+      dim keeps its mask: the select would act inside half-filled packed sublanes, and the
+      schedules had v6e and tpu7x 5-6% cheaper eager where v5e was cheaper deferred.
+
+    Read off the static schedules of ``--check-gate`` runs (``bench/gate_replay.py`` replays a
+    run's cases with any gate) and measured on fresh runs in ``docs/performance.md``. Where
+    the generation is not known, the 16-bit rules are off. The reverse direction (last two
+    dims to a major dim) is never deferred, though v5e schedules some of it cheaper."""
+    v = p.value(load)
+    packed = sublane_tile(v.dtype) == 16 and p.generation is not None
+    if not p.is_major_dim(load, tile):
+        if packed and p.generation in UNPACKED_16BIT and consumers and sublane_to_lane(p, load, tile, consumers):
+            return "deferred"
+        return "rank-2" if p.rank(load) <= 2 else "last-two-at-load"
+    if not p.moved(load, tile, consumers):
+        return "axis-not-moved"
+    block = v.shape[p.dim_index(load, tile)]  # type: ignore[index]
+    if block < 2:
+        return "one-row-block"
+    in_sublanes = any(p.from_end(c, tile) == 1 for c in consumers)
+    if packed and p.generation not in UNPACKED_16BIT and block < sublane_tile(v.dtype) and in_sublanes:
+        return "partial-packed-sublanes"
+    values = [p.value(c) for c in dict.fromkeys(consumers)]
+    multiplied = vregs(v) if all(c.shape[-1] > 1 for c in values) else 0
+    if sum(vregs(c) for c in values) > max(SELECT_VREGS, multiplied):
+        return "select-too-large"
+    return "deferred"
+
+
+def sublane_to_lane(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> bool:
+    """The tile in the sublane dim at the load and in the lane dim at every consumer."""
+    return p.from_end(load, tile) == 1 and all(p.from_end(c, tile) == 0 for c in consumers)
+
+
+GATES: dict[str, Gate] = {"positional": positional, "layout": layout, "generation": by_generation}
 """Gate name -> gate (``--gate``). ``positional`` is the default: the reference states Helion's pass."""
 
 GATE_REASONS: dict[str, tuple[Reason, ...]] = {
     "positional": ("rank-2", "last-two-at-load", "axis-not-moved", "not-last-two-at-consumer"),
     "layout": ("rank-2", "last-two-at-load", "axis-not-moved", "one-row-block", "select-too-large"),
+    "generation": (
+        "rank-2",
+        "last-two-at-load",
+        "axis-not-moved",
+        "one-row-block",
+        "select-too-large",
+        "partial-packed-sublanes",
+    ),
 }
 """The refusals each gate can give: a run's coverage lists those of the gate it ran."""
+
+TARGETED: frozenset[str] = frozenset({"generation"})
+"""The gates that read the target generation (``Positions.generation``): the audit compiles
+their choice once per generation."""
+
+MINOR_MOVES: frozenset[str] = frozenset({"generation"})
+"""The gates that may defer a tile already in the last two dims at the load: the pass asks
+them only after its safety proof, with the consumers, as it asks every gate of a major tile."""

@@ -1,7 +1,9 @@
 """``fuzzpass mutants``: each deliberately broken pass fuzzed until a finding blames the pass.
 
 A mutant counts as killed only by a finding that blames the pass (``Signature.blames_pass``):
-a harness crash or a baseline bug on the way does not. Each mutant gets its own run, with the
+a harness crash or a baseline bug on the way does not. A candidate pass, and a shipped mutant
+whose bug only the gate audit's kernels show, run with the audit, so that their forced variant
+is checked too. Each mutant gets its own run, with the
 same seed, so the kill times of two versions of the harness compare.
 """
 
@@ -41,11 +43,13 @@ def campaign(
         for mutant in mutants:
             if isinstance(mutant, Candidate):
                 name = mutant.label
-                config = Config(policy or "mixed", "interpret", "nan", None, None, seed, candidate=mutant)
+                config = Config(policy or "mixed", "interpret", "nan", None, None, seed, audit(), candidate=mutant)
                 where = root / mutant.name
             else:
                 name = mutant
-                config = Config(policy or MUTANTS[name].policy, MUTANTS[name].oracle, "nan", name, None, seed)
+                shipped = MUTANTS[name]
+                gate = audit() if shipped.audited else None
+                config = Config(policy or shipped.policy, shipped.oracle, "nan", name, None, seed, gate)
                 where = root / name
             options = Options(config, budget, jobs, where, stop_at_kill=True, progress=False, minimize_seconds=0)
             result = run(options)
@@ -65,6 +69,15 @@ def campaign(
                 f"{row['finding'] or ''}"
             )
     return rows
+
+
+def audit() -> tuple[str, ...] | None:
+    """The gate audit, judging no generation, where a mutant's bug may hide in a kernel only
+    the audit builds (the forced variant): its kernels are then run on each case's data too
+    (``judge/check.py``'s ``check_audited``). None without libtpu: nothing to audit with."""
+    from fuzzpass.backends import tpu_aot
+
+    return () if tpu_aot.unavailable() is None else None
 
 
 def table(rows: list[dict[str, Any]], minimized: bool) -> list[str]:

@@ -186,9 +186,11 @@ class Run:
             r.audited += reference is not None
             r.helion_audited += theirs is not None
             if audits := [a for a in (reference, theirs) if a is not None]:
-                with open(self.o.out / "gate.jsonl", "a") as log:  # one line per audit of a case
+                # one line per audit of a case, with its case file: a gate can be refitted from the log alone
+                with open(self.o.out / "gate.jsonl", "a") as log:
                     for gate in audits:
-                        log.write(json.dumps(dict(gate, case=checked.report["case"], mutant=checked.report["mutant"])))
+                        line = dict(gate, case=checked.report["case"], mutant=checked.report["mutant"])
+                        log.write(json.dumps(dict(line, case_file=json.loads(checked.case))))
                         log.write("\n")
         eager = checked.report.get("variants", {}).get("eager", {})
         r.eager_nonfinite += bool(eager.get("nonfinite"))

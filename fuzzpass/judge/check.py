@@ -22,7 +22,7 @@ from fuzzpass.core.profile import stage
 from fuzzpass.judge.gate import audit
 from fuzzpass.judge.helion_check import run_helion
 from fuzzpass.judge.mutants import Mutant
-from fuzzpass.judge.oracle import agree_bitwise, compare, disagree
+from fuzzpass.judge.oracle import Comparison, agree_bitwise, compare, disagree
 from fuzzpass.judge.rejections import compile_finding
 from fuzzpass.judge.result import VARIANTS, BackendUnavailable, CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
@@ -112,14 +112,7 @@ def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, 
     nan_poison = result.poison == "nan"
     if eager.baseline_wrong(nan_poison):
         return [Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager))]
-    if deferred.leaks_beyond(eager, nan_poison):
-        return [Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred))]
-    if deferred.out_of_tolerance:
-        return [Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", describe(deferred))]
-    if n := disagree(truth, outs["eager"], outs["deferred"]):
-        message = f"{n} valid elements differ from the eager variant beyond tolerance"
-        return [Finding(Kind.MISMATCH, Stage.VERIFY, "deferred", message)]
-    return []
+    return judge_variant("deferred", truth, outs, eager, deferred, nan_poison)
 
 
 def check_case(
@@ -135,16 +128,21 @@ def check_case(
     """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
     installed, TPU compiles; ``mutant`` swaps in a broken pass (or a candidate) for the
     deferred variant; ``gate`` audits the pass's choice on static schedules, judging these
-    generations; ``gate_rule`` is the reference pass's profitability gate."""
+    generations; ``gate_rule`` is the reference pass's profitability gate. A gate that reads
+    the target generation (``reference.gates.TARGETED``) compiles the deferred variant for the
+    first of ``generations`` (none: not known), and the audit each generation's own."""
     from fuzzpass.backends import tpu_aot
 
     result = CheckResult(case=case, poison=poison)
+    target = generations[0] if generations else None
     try:
         with stage("codegen"):
             result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
             title = f"{case.name}: deferred (After)"
             result.variants["deferred"] = (
-                mutant.compile(case.spec, title) if mutant else compile_variant(case.spec, title=title, gate=gate_rule)
+                mutant.compile(case.spec, title)
+                if mutant
+                else compile_variant(case.spec, title=title, gate=gate_rule, generation=target)
             )
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
@@ -159,8 +157,11 @@ def check_case(
         data = draw(case, poison)
     if gate is not None:
         with stage("gate-audit"):
-            result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate)
+            rule = gate_rule if mutant is None else None
+            forced = mutant.compile_forced(case.spec, f"{case.name}: forced") if mutant else None
+            result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate, rule, forced)
         result.findings += result.gate.findings if result.gate else []
+        check_audited(result, data)
     if backend == "helion":
         run_helion(result, data, generations, gate)
         return result
@@ -173,6 +174,67 @@ def check_case(
     elif backend is None:
         result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable() or 'no TPU generation asked for'}"
     return result
+
+
+def check_audited(result: CheckResult, data: CaseData) -> None:
+    """Every kernel the gate audit compiled beyond eager and deferred (the forced variant, each
+    gate's choice: ``GateRecord.kernels``) run in interpret mode on the case's data and judged
+    as the deferred variant is: a schedule the audit compares is only worth something if its
+    kernel is right. Whatever the run's backend, interpret mode judges them; a finding names
+    the variant."""
+    kernels = result.gate.kernels if result.gate else {}
+    if kernels:
+        comparisons, found = check_variants(result.case, data, result.poison, result.variants["eager"], kernels)
+        result.audited.update(comparisons)
+        result.findings += found
+
+
+def check_variants(
+    case: Case, data: CaseData, poison: str, eager: Variant, kernels: dict[str, Variant]
+) -> tuple[dict[str, Comparison], list[Finding]]:
+    """Each of ``kernels`` run beside ``eager`` in interpret mode and judged against the
+    float64 ground truth and the eager kernel (:func:`judge_variant`): the generic interpreter
+    screens, TPU interpret mode judges what it flags and its verdict stands, as for the
+    check's own variants. Nothing is judged where the eager kernel is wrong (the baseline's
+    fault, the check's to report)."""
+    from fuzzpass.backends import interpret
+    from fuzzpass.judge.ground_truth import ground_truth
+
+    with stage("ground-truth"):
+        truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+    dtype, nan = case.spec.dtype, poison == "nan"
+    comparisons: dict[str, Comparison] = {}
+    findings: list[Finding] = []
+    for name, variant in kernels.items():
+        for interpreter in ("generic", "tpu"):
+            runner = functools.partial(interpret.run, interpreter=interpreter)
+            try:
+                outs = {"eager": runner(eager.source, data, dtype), name: runner(variant.source, data, dtype)}
+            except Exception as e:  # one kernel's crash is a finding, never the end of the run
+                first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+                found = [Finding(Kind.CRASH, Stage.EXECUTE, name, f"{type(e).__name__}: {first}")]
+                continue
+            base, comparisons[name] = compare(truth, outs["eager"]), compare(truth, outs[name])
+            found = [] if base.baseline_wrong(nan) else judge_variant(name, truth, outs, base, comparisons[name], nan)
+            if not found:
+                break  # the screen passed it, or TPU interpret mode overruled the screen
+        findings += found
+    return comparisons, findings
+
+
+def judge_variant(
+    name: str, truth: dict[str, Any], outs: dict[str, Any], eager: Comparison, mine: Comparison, nan: bool
+) -> list[Finding]:
+    """The verdict on variant ``name`` against the ground truth and the eager kernel (the
+    eager kernel right): leaking NaN/Inf the eager one did not, or disagreeing, is the pass's."""
+    if mine.leaks_beyond(eager, nan):
+        return [Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, name, describe(mine))]
+    if mine.out_of_tolerance:
+        return [Finding(Kind.MISMATCH, Stage.VERIFY, name, describe(mine))]
+    if n := disagree(truth, outs["eager"], outs[name]):
+        message = f"{n} valid elements differ from the eager variant beyond tolerance"
+        return [Finding(Kind.MISMATCH, Stage.VERIFY, name, message)]
+    return []
 
 
 def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:

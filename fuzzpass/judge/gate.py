@@ -18,7 +18,7 @@ from typing import Any
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from reference import mosaic
 from reference.compile import Variant, compile_variant
-from reference.gates import GATES
+from reference.gates import GATES, TARGETED
 
 GENERATIONS = ("v4", "v5e", "v5p", "v6e", "tpu7x")
 
@@ -34,20 +34,29 @@ class GateRecord:
     (``judge/helion_gate.py``), whose three kernels are recorded under the same names."""
 
     pattern: dict[str, Any]
-    choice: str  # "defer" or "keep"
+    choice: str  # "defer" or "keep": the check's deferred variant's
     by: str = "reference"
+    choices: dict[str, str] = field(default_factory=dict)
+    """Per generation, where the pass's gate reads the target generation
+    (``reference.gates.TARGETED``): the choice of the variant compiled for it."""
     counts: dict[str, dict[str, int | None]] = field(default_factory=dict)  # gen -> variant -> bundles
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # gen -> variant -> compiler message
     findings: list[Finding] = field(default_factory=list)
     gates: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each gate of ``reference.gates`` on the same case: its choice and its kernel's bundles
     per generation (``gate-report`` puts them side by side)."""
+    kernels: dict[str, Variant] = field(default_factory=dict, repr=False)
+    """The kernels the audit compiled beyond the check's eager and deferred ones, each once,
+    by the name a finding gives it (``forced``, ``gate layout``, ``gate generation (v6e)``):
+    the check runs them on the case's data too (``judge/check.py``'s ``check_audited``), so
+    a schedule is never a wrong kernel's. Not serialized."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "by": self.by,
             "pattern": self.pattern,
             "choice": self.choice,
+            **({"choices": self.choices} if self.choices else {}),
             "counts": self.counts,
             "rejected": self.rejected,
             **({"gates": self.gates} if self.gates else {}),
@@ -64,11 +73,12 @@ class GateRecord:
         for gen in judged:
             if agrees(self.to_json(), gen) is not False:
                 continue
-            chosen, other = chosen_and_other(self.counts[gen], self.choice)
+            choice = choice_on(self.to_json(), gen)
+            chosen, other = chosen_and_other(self.counts[gen], choice)
             assert chosen is not None and other is not None
-            alternative = "not deferring" if self.choice == "defer" else "forcing deferral"
+            alternative = "not deferring" if choice == "defer" else "forcing deferral"
             message = (
-                f"{gen}: the pass chose to {self.choice}: {chosen} bundles; {alternative}: {other} "
+                f"{gen}: the pass chose to {choice}: {chosen} bundles; {alternative}: {other} "
                 f"(+{chosen / other - 1:.0%}, static schedules)"
             )
             self.findings.append(Finding(kind, Stage.DECIDE, variant, message))
@@ -93,32 +103,87 @@ def pattern_of(forced: Variant) -> dict[str, Any] | None:
     return None
 
 
-def audit(case: Any, eager: Variant, deferred: Variant, data: Any, judged: Sequence[str]) -> GateRecord | None:
+def audit(
+    case: Any,
+    eager: Variant,
+    deferred: Variant,
+    data: Any,
+    judged: Sequence[str],
+    gate_rule: str | None = None,
+    forced: Variant | None = None,
+) -> GateRecord | None:
     """Compile the three variants of ``case`` (the check's ``eager`` and ``deferred``, and the
-    forced one) for every generation; ``gate`` findings for the generations in ``judged``.
-    None when no permute-only path can move a tile."""
+    ``forced`` one: the pass under test's, by default the reference's) for every generation;
+    ``gate`` findings for the generations in ``judged``. ``gate_rule`` names the reference
+    pass's gate when ``deferred`` is the reference's: a gate that reads the target generation
+    has its own deferred variant per generation. None when no permute-only path can move a
+    tile."""
     from fuzzpass.backends import tpu_aot
 
-    forced = compile_variant(case.spec, "force", title=f"{case.name}: forced")
+    forced = forced or compile_variant(case.spec, "force", title=f"{case.name}: forced")
     pattern = pattern_of(forced)
     if pattern is None or mosaic.unsupported(case.spec):
         return None
+    by_gate = {name: variants_of(case, name) for name in GATES}
     record = GateRecord(pattern, choice_of(deferred))
-    variants = {"eager": eager, "deferred": deferred, "forced": forced}
-    by_gate = {name: compile_variant(case.spec, gate=name, title=f"{case.name}: gate {name}") for name in GATES}
+    record.kernels = distinct(
+        [eager, deferred], {"forced": forced} | {label(n, g): v for n, per in by_gate.items() for g, v in per.items()}
+    )
+    if gate_rule in TARGETED:
+        record.choices = {gen: choice_of(v) for gen, v in by_gate[gate_rule].items()}
     for gen in GENERATIONS:
+        mine = by_gate[gate_rule][gen] if gate_rule in TARGETED else deferred
+        variants = {"eager": eager, "deferred": mine, "forced": forced}
         compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in variants.items()}
         record.add(gen, compiled)
-        for name, v in by_gate.items():  # a kernel the same as another one is a cache hit
-            record.gates.setdefault(name, {"choice": choice_of(v), "counts": {}})["counts"][gen] = tpu_aot.compile_for(
-                v.source, data, case.spec.dtype, gen
-            ).bundles
+        for name, per_gen in by_gate.items():  # a kernel the same as another one is a cache hit
+            v = per_gen[gen]
+            entry = record.gates.setdefault(name, {"choice": choice_of(v), "choices": {}, "counts": {}})
+            entry["choices"][gen] = choice_of(v)
+            entry["counts"][gen] = tpu_aot.compile_for(v.source, data, case.spec.dtype, gen).bundles
     record.judge(judged)
     return record
 
 
+def label(gate: str, gen: str) -> str:
+    """A gate's kernel as a finding names it: ``gate layout``, or with the generation it was
+    compiled for where the gate reads it (``gate generation (v6e)``)."""
+    return f"gate {gate} ({gen})" if gate in TARGETED else f"gate {gate}"
+
+
+def distinct(known: list[Variant], named: dict[str, Variant]) -> dict[str, Variant]:
+    """The kernels of ``named`` that differ from every kernel of ``known`` and from each
+    other (the first name kept): each is run once."""
+    from fuzzpass.backends.kernel import structural
+
+    seen = {structural(v.source.text) for v in known}
+    kept = {}
+    for name, variant in named.items():
+        text = structural(variant.source.text)
+        if text not in seen:
+            seen.add(text)
+            kept[name] = variant
+    return kept
+
+
+def variants_of(case: Any, gate: str) -> dict[str, Variant]:
+    """The reference pass under ``gate``, per generation: one variant for all unless the gate
+    reads the target generation (``reference.gates.TARGETED``)."""
+    if gate not in TARGETED:
+        one = compile_variant(case.spec, gate=gate, title=f"{case.name}: gate {gate}")
+        return dict.fromkeys(GENERATIONS, one)
+    title = f"{case.name}: gate {gate}"
+    return {g: compile_variant(case.spec, gate=gate, generation=g, title=f"{title} ({g})") for g in GENERATIONS}
+
+
 def choice_of(variant: Variant) -> str:
     return "defer" if any(variant.deferred().values()) else "keep"
+
+
+def choice_on(entry: dict[str, Any], gen: str) -> str:
+    """The choice a record (or a record's gate entry) made for ``gen``: its own for that
+    generation where the gate read it, else the one choice it made for all."""
+    return entry.get("choices", {}).get(gen, entry["choice"])
 
 
 def agrees(record: dict[str, Any], gen: str, gate: str | None = None) -> bool | None:
@@ -130,9 +195,9 @@ def agrees(record: dict[str, Any], gen: str, gate: str | None = None) -> bool | 
         if mine is None:
             return None
         counts = dict(record["counts"][gen], deferred=mine["counts"].get(gen))
-        chosen, other = chosen_and_other(counts, mine["choice"])
+        chosen, other = chosen_and_other(counts, choice_on(mine, gen))
     else:
-        chosen, other = chosen_and_other(record["counts"][gen], record["choice"])
+        chosen, other = chosen_and_other(record["counts"][gen], choice_on(record, gen))
     if chosen is None or other is None:
         return None
     return chosen <= other * (1 + MARGIN)

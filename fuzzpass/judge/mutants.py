@@ -10,6 +10,10 @@ a rule the numerics of this model cannot tell from a correct one. ``bool-remask`
 right answers too and decides right: only the TPU compiler kills it (its oracle is
 ``tpu-aot``), which proves that a ``compile`` verdict fires when the pass breaks compilation.
 
+``forced-drops-remask`` breaks only the forced variant, the slow-direction kernel the gate
+audit compiles to time the choice the pass did not make: the audit runs it on the case's data
+like the other two (``judge/check.py``'s ``check_audited``), so a wrong kernel is never timed.
+
 Four more break one of Helion's rules beside the pass (``reference/neighbours.py``), one rule
 each: ``partner-without-exception`` and ``consumers-missing-one`` leave a deferred tile without
 the mask the pass recorded for it (the ``undischarged`` check sees it: under NaN poison the
@@ -81,6 +85,18 @@ class InvertedGate(MaskDeferral):
 
     def is_last_two_dim(self, node: torch.fx.Node, tile: str) -> bool:
         return super().is_major_dim(node, tile)
+
+
+class ForcedDropsRemask(DropRemask):
+    """:class:`DropRemask` in the forced variant alone (the slow-direction kernel the gate
+    audit times for the choice the pass did not make): its deferred loads keep no discharging
+    mask. The pass as it decides is untouched, so only a check of that kernel can see it."""
+
+    def after_deferral(self, graph: torch.fx.Graph) -> None:
+        if self.mode == "force":
+            super().after_deferral(graph)
+        else:
+            MaskDeferral.after_deferral(self, graph)
 
 
 class PartnerWithoutException(Neighbours):
@@ -190,10 +206,21 @@ class Mutant:
     policy: str = "mixed"
     """What ``fuzzpass mutants`` draws for it unless told (``--policy``): the structures that
     reach what it breaks."""
+    audited: bool = False
+    """Whether only a kernel of the gate audit shows its bug (the forced variant): ``fuzzpass
+    mutants`` then runs the audit for it."""
 
     def compile(self, spec: KernelSpec, title: str) -> Variant:
         """The deferred variant as this mutant builds it."""
         variant = compile_variant(spec, "on", self.deferral(), title=title, rules=self.rules())
+        return self.edit(variant) if self.edit else variant
+
+    def compile_forced(self, spec: KernelSpec, title: str) -> Variant:
+        """The forced variant (every safe path that moves the axis deferred, the gate
+        bypassed) as this mutant builds it: the gate audit compiles and checks it."""
+        deferral = self.deferral()
+        deferral.mode = "force"
+        variant = compile_variant(spec, deferral=deferral, title=title, rules=self.rules())
         return self.edit(variant) if self.edit else variant
 
 
@@ -208,6 +235,13 @@ MUTANTS: dict[str, Mutant] = {
         Mutant("off-by-one", "the deferred mask is iota < extent", MaskDeferral, off_by_one),
         Mutant("inverted-gate", "defer only major -> last-two", InvertedGate),
         Mutant("bool-remask", "the deferred mask is broadcast as float32", MaskDeferral, bool_remask, "tpu-aot"),
+        Mutant(
+            "forced-drops-remask",
+            "a forced deferral keeps the mask that discharges it",
+            ForcedDropsRemask,
+            policy="deferrable",
+            audited=True,
+        ),
         Mutant(
             "partner-without-exception",
             "a dot's partner zeros do not discharge a deferred load",

@@ -34,6 +34,8 @@ class CheckResult:
     bitwise_equal: bool | None = None
     findings: list[Finding] = field(default_factory=list)
     gate: GateRecord | None = None
+    audited: dict[str, Comparison] = field(default_factory=dict)
+    """The gate audit's other kernels (forced, each gate's choice) against the ground truth."""
     helion: dict[str, Any] | None = None  # what Helion decided and computed (``--backend helion``)
 
     @property
@@ -69,6 +71,7 @@ class CheckResult:
             "backends": self.backends,
             "findings": [f.to_json() for f in self.findings],
             "gate": self.gate.to_json() if self.gate else None,
+            **({"audited": {name: c.to_json() for name, c in self.audited.items()}} if self.audited else {}),
             "helion": self.helion,
             "neighbours": sorted(set().union(*(v.neighbour_branches for v in self.variants.values()))),
         }

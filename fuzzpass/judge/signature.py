@@ -37,7 +37,8 @@ class Signature:
     @property
     def blames_pass(self) -> bool:
         """Whether the pass (or a mutant of it) is at fault: a decision, a deferred tile left
-        undischarged, the deferred variant's numbers, or a crash or TPU compile rejection of the
+        undischarged, the numbers of the deferred variant or of a kernel the gate audit built (the
+        forced variant, a gate's choice), or a crash or TPU compile rejection of the
         deferred variant alone."""
         return (
             self.kind in ("decision", "undischarged", "mismatch", "nonfinite-leak", "helion-decision")
@@ -75,6 +76,8 @@ def rule(report: dict[str, Any]) -> str:
                     wrong.add(f"kept ({reason}) where expected deferred" if want else "deferred where expected kept")
         return "; ".join(sorted(wrong))
     if verdict in ("mismatch", "nonfinite-leak"):
+        if finding and finding["variant"] not in (None, "deferred"):  # a kernel of the gate audit
+            return f"{finding['variant']} variant"
         deferred = any(report["deferred"].values())
         return "deferred variant" if deferred else "deferred variant, nothing deferred"
     if verdict == "baseline-mismatch":

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -117,12 +117,40 @@ def static_counts(config: Config, direction: str, generations: tuple[str, ...], 
     variants = {
         "eager": compile_variant(c.spec, "off"),
         "deferred": MUTANTS[mutant].compile(c.spec, "deferred") if mutant else compile_variant(c.spec, "on"),
-        "forced": compile_variant(c.spec, "force"),
+        "forced": MUTANTS[mutant].compile_forced(c.spec, "forced") if mutant else compile_variant(c.spec, "force"),
     }
     return {
         gen: {name: tpu_aot.compile_for(v.source, one_item, "bfloat16", gen).bundles for name, v in variants.items()}
         for gen in generations
     }
+
+
+@functools.cache
+def wrong_kernels(config: Config, direction: str, mutant: str | None = None) -> dict[str, str]:
+    """The variants (deferred, forced) whose numbers are wrong, each with its finding: run in
+    interpret mode and judged against the float64 ground truth and the eager kernel
+    (``judge.check.check_variants``), so that no benchmark times a wrong kernel. On three
+    sequences of the configuration (a full block, a one-row partial block and its first
+    length): the kernels are the full-size ones, the work items few enough to interpret. The
+    padding past the inputs is finite: NaN there makes the eager kernel's own multiplicative
+    mask NaN in every partial block (the hazard the fuzzer's NaN poison judges), which would
+    hide a dropped mask in these reductions."""
+    from fuzzpass.core.data import draw
+    from fuzzpass.judge.check import check_variants
+    from fuzzpass.judge.mutants import MUTANTS
+    from reference.compile import compile_variant
+
+    full = case(config, direction)
+    sample = (config.block, 1, lengths(config)[0])
+    small = Case(full.name, 0, replace(full.spec, tiles={"t0": TileSpec(config.block, sample)}), None)
+    if mutant:
+        kernels = {"deferred": MUTANTS[mutant].compile(small.spec, "deferred"),
+                   "forced": MUTANTS[mutant].compile_forced(small.spec, "forced")}  # fmt: skip
+    else:
+        kernels = {"deferred": compile_variant(small.spec, "on"), "forced": compile_variant(small.spec, "force")}
+    eager = compile_variant(small.spec, "off")
+    _, found = check_variants(small, draw(small, "finite"), "finite", eager, kernels)
+    return {f.variant or "": f"{f.kind.value}: {f.message}" for f in found}
 
 
 def _rows(c: Case) -> tuple[int, ...]:

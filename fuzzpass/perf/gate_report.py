@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.judge.gate import GENERATIONS, MARGIN, agrees
+from fuzzpass.judge.gate import GENERATIONS, MARGIN, agrees, choice_on
 
 
 def load(path: Path) -> list[dict[str, Any]]:
@@ -107,13 +107,13 @@ def report(records: list[dict[str, Any]]) -> list[str]:
 def differing(records: list[dict[str, Any]], gates: list[str]) -> list[str]:
     """The audited cases where the gates chose differently: per generation, the eager and
     forced kernels' bundles and which gate agrees with them."""
-    split = [r for r in records if len({r["gates"].get(g, {}).get("choice") for g in gates}) > 1]
+    split = [r for r in records if len({choices(r["gates"][g]) for g in gates if g in r["gates"]}) > 1]
     lines = [f"cases where the gates choose differently: {len(split)} of {len(records)}"]
     for r in split:
-        choices = ", ".join(f"{g} {r['gates'][g]['choice']}" for g in gates if g in r["gates"])
+        chosen = ", ".join(f"{g} {choices(r['gates'][g])}" for g in gates if g in r["gates"])
         p = r["pattern"]
         lines.append(f"  {r.get('case', '?')}: {p['consumer']} rank {p['rank']} tile {p['at_load']} -> "
-                     f"{p['at_consumer']}; {choices}")  # fmt: skip
+                     f"{p['at_consumer']}; {chosen}")  # fmt: skip
         for gen in GENERATIONS:
             c = r["counts"][gen]
             if c.get("eager") is None or c.get("forced") is None:
@@ -123,3 +123,11 @@ def differing(records: list[dict[str, Any]], gates: list[str]) -> list[str]:
                 f"    {gen:<6} eager {c['eager']:>6}  forced {c['forced']:>6}  agrees: {', '.join(right) or 'neither'}"
             )
     return [*lines, ""]
+
+
+def choices(entry: dict[str, Any]) -> str:
+    """A gate's choice on a case: one word, or per generation where the gate read it."""
+    per_gen = {gen: choice_on(entry, gen) for gen in GENERATIONS if gen in entry.get("counts", {})}
+    if len(set(per_gen.values())) <= 1:
+        return entry["choice"] if not per_gen else next(iter(per_gen.values()))
+    return " ".join(f"{gen}:{c}" for gen, c in per_gen.items())

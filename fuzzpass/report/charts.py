@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from fuzzpass.judge.gate import GENERATIONS, MARGIN, chosen_and_other
+from fuzzpass.judge.gate import GENERATIONS, MARGIN, choice_on, chosen_and_other
 
 STYLE = {
     "svg.fonttype": "none",
@@ -102,7 +102,8 @@ def gate(records: list[dict[str, Any]], judged: Sequence[str] | None) -> str | N
     those of the pass's choice (Helion's gate in its own colour where it was audited), the line
     of equal cost and the margin drawn; a point past the margin on a judged generation is a
     gate finding, and marked."""
-    gens = [g for g in GENERATIONS if any(chosen_and_other(r["counts"].get(g, NONE), r["choice"])[0] for r in records)]
+    gens = [g for g in GENERATIONS if any(chosen_and_other(r["counts"].get(g, NONE), choice_on(r, g))[0]
+                                          for r in records)]  # fmt: skip
     if not gens:
         return None
     columns = min(3, len(gens))
@@ -112,7 +113,7 @@ def gate(records: list[dict[str, Any]], judged: Sequence[str] | None) -> str | N
             ax = fig.add_subplot(rows, columns, i + 1)
             top = 1
             for by, marker in (("reference", "o"), ("helion", "s")):
-                points = [chosen_and_other(r["counts"].get(gen, NONE), r["choice"]) for r in records
+                points = [chosen_and_other(r["counts"].get(gen, NONE), choice_on(r, gen)) for r in records
                           if r.get("by", "reference") == by]  # fmt: skip
                 points = [(other, chosen) for chosen, other in points if chosen is not None and other is not None]
                 if not points:

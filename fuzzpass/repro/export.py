@@ -29,10 +29,12 @@ import numpy as np
 
 from fuzzpass.core.case import Case
 from fuzzpass.judge.checked import Config
+from fuzzpass.judge.gate import choice_on
 from fuzzpass.judge.oracle import ATOL, MARGIN
 from fuzzpass.judge.signature import signature
 from reference.codegen import KernelSource
 from reference.compile import compile_variant
+from reference.gates import TARGETED
 
 TEMPLATE = Path(__file__).with_name("templates") / "repro.py.tmpl"
 """The repro script, with ``$$placeholders`` (``string.Template``) for what one finding fills in."""
@@ -162,15 +164,15 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
                 "kind": report["verdict"],
                 "variant": finding["variant"],
                 "decisions": decisions,
-                "gate": _tpu_facts(finding, result.gate and result.gate.choice) if finding["kind"] == "gate" else None,
+                "gate": _tpu_facts(finding, result.gate.to_json()) if finding["kind"] == "gate" else None,
                 "compile": _tpu_facts(finding, None) if finding["kind"] == "compile" else None,
             }
         ),
         poison_literal=repr(config.poison),
         case_json=case.dumps(),
         eager=result.variants["eager"].source.text,
-        deferred=result.variants["deferred"].source.text,
-        other=_other_source(result, case) if report["verdict"] == "gate" else "",
+        deferred=_deferred_source(result, case, config, finding),
+        other=_other_source(result, case, finding) if report["verdict"] == "gate" else "",
         grid=tuple(meta["grid"]),
         bucket=tuple(meta["bucket"]),
         outputs=[tuple(o) for o in meta["outputs"]],
@@ -205,7 +207,7 @@ def _write_helion_repro(
     facts: dict[str, Any] = {"kind": report["verdict"], "mode": mode, "reference": report["deferred"],
                              "names": source.names}  # fmt: skip
     gate = report["helion"].get("gate")  # Helion's audit, or why there is none
-    if tpu := _tpu_facts(finding, gate["choice"] if isinstance(gate, dict) else None):
+    if tpu := _tpu_facts(finding, gate if isinstance(gate, dict) else None):
         facts["tpu"] = tpu
     text = Template(HELION_TEMPLATE.read_text()).substitute(
         signature=sig,
@@ -230,22 +232,22 @@ def _write_helion_repro(
     return path
 
 
-def _tpu_facts(finding: dict[str, Any], choice: str | None) -> dict[str, Any] | None:
+def _tpu_facts(finding: dict[str, Any], gate: dict[str, Any] | None) -> dict[str, Any] | None:
     """What a repro needs to recompile a TPU finding, the reference's or Helion's: the
     generation and its topology name, and for a ``compile`` finding the variant rejected (None:
-    both, differently), for a ``gate`` finding the pass's ``choice`` and the margin. None for
-    any other kind."""
+    both, differently), for a ``gate`` finding the pass's choice on that generation (from the
+    audit's record, ``gate``) and the margin. None for any other kind."""
     from fuzzpass.backends.tpu_aot import TOPOLOGIES
     from fuzzpass.judge.gate import MARGIN as GATE_MARGIN
 
     kind = finding["kind"].removeprefix("helion-")
     if kind not in ("compile", "gate"):
         return None
-    gen = finding["message"].split(":")[0]
+    gen = _generation(finding)
     facts: dict[str, Any] = {"generation": gen, "topology": TOPOLOGIES[gen]}
     if kind == "compile":
         return dict(facts, rejected=finding["variant"])
-    return dict(facts, choice=choice, margin=GATE_MARGIN)
+    return dict(facts, choice=gate and choice_on(gate, gen), margin=GATE_MARGIN)
 
 
 def _pass_words(config: Config) -> str:
@@ -256,9 +258,30 @@ def _pass_words(config: Config) -> str:
     return f", mutant {config.mutant}" if config.mutant else ""
 
 
-def _other_source(result: Any, case: Case) -> str:
-    """The choice the pass did not make: the eager kernel if it deferred, else the forced one."""
-    if result.gate.choice == "defer":
+def _generation(finding: dict[str, Any]) -> str:
+    """The generation a TPU finding is about: its message starts with it."""
+    return finding["message"].split(":")[0]
+
+
+def _deferred_source(result: Any, case: Case, config: Config, finding: dict[str, Any]) -> str:
+    """The kernel the finding is about, as the repro's DEFERRED: a kernel of the gate audit
+    where the finding names one (``forced``, ``gate layout``); for a ``gate`` finding under a
+    gate that reads the target generation (``reference.gates.TARGETED``), the one compiled
+    for the finding's generation; else the check's deferred variant."""
+    kernels = result.gate.kernels if result.gate else {}
+    if finding["variant"] in kernels:
+        return kernels[finding["variant"]].source.text
+    if finding["kind"] != "gate" or config.gate_rule not in TARGETED or config.mutant or config.candidate:
+        return result.variants["deferred"].source.text
+    gen = _generation(finding)
+    title = f"{case.name}: deferred ({gen})"
+    return compile_variant(case.spec, gate=config.gate_rule, generation=gen, title=title).source.text
+
+
+def _other_source(result: Any, case: Case, finding: dict[str, Any]) -> str:
+    """The choice the pass did not make on the finding's generation: the eager kernel if it
+    deferred, else the forced one."""
+    if choice_on(result.gate.to_json(), _generation(finding)) == "defer":
         return result.variants["eager"].source.text
     return compile_variant(case.spec, "force", title=f"{case.name}: forced").source.text
 

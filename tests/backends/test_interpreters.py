@@ -71,7 +71,8 @@ def test_both_interpreters_compute_the_same_numbers_on_each_mutants_killing_case
 
 def test_the_regressions_cover_every_mutant_the_numerics_kill() -> None:
     covered = {caught(m)[1] for m in REGRESSIONS} | {"wrong-axis"}  # wrong-axis: the test below
-    assert covered >= {name for name, m in MUTANTS.items() if m.oracle == "interpret"}
+    # a mutant only the gate audit's kernels show is judged the same way in tests/judge/test_audited.py
+    assert covered >= {name for name, m in MUTANTS.items() if m.oracle == "interpret" and not m.audited}
 
 
 @pytest.mark.parametrize("module", REGRESSIONS, ids=lambda p: p.stem.removeprefix("test_minimized_"))

@@ -7,6 +7,9 @@ Here, with no TPU, each records the static schedule lengths per generation in
 ``benchmark.extra_info`` (static schedules, not timings) and times the harness itself: the
 reference pipeline compiling that variant. Each ``deferred`` benchmark ends with the gating
 check (``check_gate``); ``FUZZPASS_MUTANT=inverted-gate`` runs everything against the broken gate.
+Before anything is timed or counted, the deferred and forced kernels are run in interpret mode
+on poisoned data and judged against the float64 ground truth (``bench.wrong_kernels``):
+``FUZZPASS_MUTANT=forced-drops-remask`` fails the forced benchmarks there.
 
 ``FUZZPASS_BENCH_GENERATIONS`` (comma-separated) chooses the generations: default v6e and tpu7x,
 where the compiler agrees with the pass's authors' measurements (``../shared/TPU-AOT.md``).
@@ -49,14 +52,18 @@ def variant(config: bench.Config, direction: str, name: str) -> Variant:
 def test_dense_kv(benchmark: BenchmarkFixture, config: bench.Config, direction: str, name: str) -> None:
     benchmark.group = f"{config.name}-{direction}"
     benchmark.extra_info.update(config=config.name, direction=direction, variant=name, mutant=MUTANT)
+    wrong = bench.wrong_kernels(config, direction, MUTANT)  # a wrong kernel's speed means nothing
+    assert name not in wrong, f"{name}: {wrong[name]}"
     if ON_TPU:  # TPU-only: a timing
         run = bench.tpu_runner(bench.case(config, direction), variant(config, direction, name).source)
         benchmark.pedantic(run, rounds=20, warmup_rounds=3)
         benchmark.extra_info["tflops"] = bench.flops(config) / benchmark.stats.stats.median / 1e12
-        return
-    counts = bench.static_counts(config, direction, GENERATIONS, MUTANT)
+    else:
+        benchmark(variant, config, direction, name)  # the harness: the reference pass and codegen
+    if tpu_aot.unavailable() is not None:
+        return  # a TPU host without the deviceless compiler: its timings stand alone
+    counts = bench.static_counts(config, direction, GENERATIONS, MUTANT)  # on a TPU host too: the gate is checked
     benchmark.extra_info["static_bundles"] = {gen: counts[gen][name] for gen in GENERATIONS}
-    benchmark(variant, config, direction, name)  # the harness: the reference pass and codegen
     assert any(counts[gen][name] for gen in GENERATIONS), f"no generation compiled {name}"
     if name == "deferred":
         check_gate(counts)

@@ -31,6 +31,7 @@ TARGETS = {
     "off-by-one": "deferrable",
     "inverted-gate": "gate-boundary",
     "bool-remask": "deferrable",
+    "forced-drops-remask": "deferrable",
     "partner-without-exception": "neighbours",
     "mul-without-strict-float": "neighbours",
     "no-broadcast-rule": "neighbours",
@@ -42,7 +43,8 @@ TARGETS = {
 def explore(mutant: str | None, max_examples: int, policy: str = "mixed") -> tuple[list[Checked], Explorer]:
     seen: list[Checked] = []
     backend = MUTANTS[mutant].oracle if mutant else "interpret"
-    config = Config(policy=policy, backend=backend, seed=SEED, mutant=mutant)
+    gate = () if mutant and MUTANTS[mutant].audited else None  # as ``fuzzpass mutants`` runs it
+    config = Config(policy=policy, backend=backend, seed=SEED, mutant=mutant, gate=gate)
     explorer = Explorer(config, frozenset(), seen.append, max_examples=max_examples)
     explorer.segment(SEED)
     return seen, explorer
@@ -73,12 +75,12 @@ draws, so this test is run from a clean clone before it is trusted."""
 def test_mutant_is_killed_within_bounded_cases_by_its_own_bug(mutant: str) -> None:
     """Each mutant dies within the bounded fuzz its policy draws, and its killing case replays
     and is right under the real pass."""
-    seen, _ = explore(mutant, MAX_EXAMPLES, TARGETS[mutant])
+    seen, explorer = explore(mutant, MAX_EXAMPLES, TARGETS[mutant])
     killing = [c for c in seen if c.signature is not None and c.signature.blames_pass]
     assert killing, f"{mutant} survived {len(seen)} cases"
     first = killing[0]
     case = parse_case(json.loads(first.case))
-    config = Config(backend=MUTANTS[mutant].oracle, poison=first.report["poison"])
+    config = Config(backend=MUTANTS[mutant].oracle, poison=first.report["poison"], gate=explorer.config.gate)
     assert check(case, replace(config, mutant=mutant)).signature == first.signature  # it replays
     assert check(case, config).signature is None  # and the real pass gets that case right
 

@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 
 from fuzzpass.backends import tpu_aot
-from fuzzpass.core.case import Case
+from fuzzpass.core.case import Case, parse_case
 from fuzzpass.judge.check import check_case
-from fuzzpass.judge.gate import GENERATIONS
+from fuzzpass.judge.gate import GENERATIONS, agrees
 from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.perf.gate_report import report
 from tests.specs import dense_kv, node, spec
+
+ROOT = Path(__file__).resolve().parents[2]
 
 needs_libtpu = pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
 
@@ -127,6 +129,15 @@ def test_a_check_gate_run_writes_each_audit_and_counts_three_variants_per_genera
     shown = subprocess.run([sys.executable, "-m", "fuzzpass", "gate-report", str(tmp_path)], capture_output=True,
                            text=True)  # fmt: skip
     assert shown.stdout.splitlines() == report(records)
+    # each line carries its case file, so a gate can be replayed on the run's own cases
+    assert [parse_case(r["case_file"]).name for r in records] == [r["case"] for r in records]
+    replay = subprocess.run([sys.executable, str(ROOT / "bench" / "gate_replay.py"), str(tmp_path), "layout"],
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    first = replay.stdout.splitlines()[0]
+    for gen in ("v5e", "v6e", "tpu7x"):  # the replay agrees with the run's own audit of the same gate
+        agreed = sum(1 for r in records if agrees(r, gen, "layout"))
+        judged = sum(1 for r in records if agrees(r, gen, "layout") is not None)
+        assert f"{gen} {agreed}/{judged} " in first, replay.stdout + replay.stderr
 
 
 def test_the_layout_gate_weighs_block_and_select_size_where_the_positional_looks_at_positions() -> None:
@@ -182,7 +193,95 @@ def test_the_audit_compiles_each_gates_choice_on_the_same_case() -> None:
                             node("store", arg="r", dst="out"))  # fmt: skip
     record = check_case(Case("move", 3, small_major_move, None), backend="tpu-aot", generations=(), gate=("v6e",)).gate
     assert record is not None and record.choice == "keep"  # the positional gate, the pass under test
-    assert {g: r["choice"] for g, r in record.gates.items()} == {"positional": "keep", "layout": "defer"}
+    assert {g: r["choice"] for g, r in record.gates.items()} == {
+        "positional": "keep",
+        "layout": "defer",
+        "generation": "defer",
+    }
     for gen in GENERATIONS:  # each gate's kernel is one of the audit's: keep is eager, defer is forced here
         assert record.gates["positional"]["counts"][gen] == record.counts[gen]["eager"]
         assert record.gates["layout"]["counts"][gen] == record.counts[gen]["forced"]
+    assert set(record.kernels) == {"forced"}  # the gates' kernels are eager's or forced's: each is run once
+
+
+def generation_reasons(s: object, gate: str = "generation", generation: str | None = None) -> str:
+    from reference.compile import compile_variant
+
+    return compile_variant(s, gate=gate, generation=generation).decisions["x"].reasons["t0"]  # type: ignore[arg-type]
+
+
+def sublane_to_lane(dtype: str = "bfloat16") -> object:
+    """A tile moved from sublanes to lanes: in bfloat16, v5e schedules it 7% cheaper deferred."""
+    return spec({"q": ("t0", 3)}, node("load", "x", src="q"), node("permute", "xt", arg="x", dims=[1, 0]),
+                node("sum", "r", arg="xt", axis=0), node("store", arg="r", dst="out"), block=12, lengths=(16, 33),
+                dtype=dtype)  # fmt: skip
+
+
+HALF_PACKED_SUBLANES = spec({"q": (5, "t0", 1, 5)}, node("load", "x", src="q"),
+                            node("permute", "a", arg="x", dims=[1, 2, 3, 0]),
+                            node("permute", "b", arg="a", dims=[1, 2, 0, 3]), node("sum", "r", arg="b", axis=2),
+                            node("store", arg="r", dst="out"), block=8, lengths=(2, 3, 5))  # fmt: skip
+"""A bfloat16 block of 8 rows landing in a consumer's sublanes: v6e and tpu7x cheaper eager."""
+
+
+def test_the_generation_gate_parts_16_bit_moves_by_the_generation_it_compiles_for() -> None:
+    packed = sublane_to_lane()
+    assert [generation_reasons(packed, generation=g) for g in GENERATIONS] == [
+        "deferred", "deferred", "deferred", "rank-2", "rank-2"]  # fmt: skip
+    assert generation_reasons(packed) == generation_reasons(packed, "layout") == "rank-2"
+    assert generation_reasons(sublane_to_lane("float32"), generation="v5e") == "rank-2"  # only 16-bit is unpacked
+    assert [generation_reasons(HALF_PACKED_SUBLANES, generation=g) for g in ("v5e", "v6e", "tpu7x")] == [
+        "deferred", "partial-packed-sublanes", "partial-packed-sublanes"]  # fmt: skip
+    assert generation_reasons(HALF_PACKED_SUBLANES) == "deferred"  # not told the generation: the 16-bit rules are off
+    for gen in (None, "v5e", "v6e", "tpu7x"):  # the pass's own win stays, whatever the generation
+        assert generation_reasons(dense_kv(), generation=gen) == "deferred"
+
+
+def test_the_generation_gate_weighs_the_selects_against_the_multiply_they_replace() -> None:
+    wide_load = spec(
+        {"q": (1, "t0", 16, 4)},
+        node("load", "x", src="q"),
+        node("permute", "xt", arg="x", dims=[2, 0, 1, 3]),
+        node("sum", "r", arg="xt", axis=2),
+        node("store", arg="r", dst="out"),
+        block=128,
+        lengths=(13, 26),
+    )
+    assert generation_reasons(wide_load, "layout") == "select-too-large"  # 128 registers of selects
+    assert generation_reasons(wide_load) == "deferred"  # ...which replace a multiply over 128
+    one_lane = spec(
+        {"q": (16, "t0", 1, 8)},
+        node("load", "x", src="q"),
+        node("permute", "a", arg="x", dims=[0, 2, 3, 1]),
+        node("permute", "b", arg="a", dims=[0, 2, 3, 1]),
+        node("permute", "c", arg="b", dims=[1, 0, 2, 3]),
+        node("sum", "r", arg="c", axis=2),
+        node("store", arg="r", dst="out"),
+        block=16,
+        lengths=(6, 11),
+        dtype="float32",
+    )
+    assert generation_reasons(one_lane) == "select-too-large"  # its consumer has a single lane
+
+
+@needs_libtpu
+def test_a_gate_told_the_generation_is_compiled_and_judged_once_per_generation() -> None:
+    from fuzzpass.perf.gate_report import differing
+
+    case = Case("half-packed", 3, HALF_PACKED_SUBLANES, None)
+    judged = ("v5e", "v6e", "tpu7x")
+    result = check_case(case, backend="tpu-aot", generations=("v5e",), gate=judged, gate_rule="generation")
+    record = result.gate
+    assert record is not None
+    assert record.choices == {"v4": "defer", "v5e": "defer", "v5p": "defer", "v6e": "keep", "tpu7x": "keep"}
+    assert record.choice == "defer"  # the check's own deferred variant: compiled for the first of --tpu
+    assert record.gates["generation"]["choices"] == record.choices
+    for gen in GENERATIONS:  # each generation's kernel is the one its choice makes
+        made = record.counts[gen]["forced" if record.choices[gen] == "defer" else "eager"]
+        assert record.counts[gen]["deferred"] == record.gates["generation"]["counts"][gen] == made
+    # v5e schedules it cheaper deferred, v6e and tpu7x cheaper eager: only a per-generation choice is right on all
+    assert [agrees(record.to_json(), g) for g in judged] == [True, True, True]
+    assert [agrees(record.to_json(), g, "layout") for g in judged] == [True, False, False]
+    assert not [f for f in result.findings if f.kind.value == "gate"]
+    split = differing([dict(record.to_json(), case="half-packed.3")], ["layout", "generation"])
+    assert "layout defer, generation v4:defer v5e:defer v5p:defer v6e:keep tpu7x:keep" in split[1]

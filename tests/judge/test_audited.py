@@ -1,0 +1,96 @@
+"""Every kernel the gate audit compiles is itself checked: the forced variant and each gate's
+choice run in interpret mode on the case's data and are judged as the deferred variant is, so
+a schedule the audit compares is never a wrong kernel's (``judge/check.py``'s
+``check_audited``)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzzpass.backends import tpu_aot
+from fuzzpass.core.case import Case
+from fuzzpass.core.data import draw
+from fuzzpass.judge.check import check_case, check_variants
+from fuzzpass.judge.mutants import MUTANTS, off_by_one
+from fuzzpass.judge.signature import signature
+from reference.compile import compile_variant
+from reference.spec import KernelSpec
+from tests.specs import node, spec
+
+needs_libtpu = pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
+
+
+def reverse_sum() -> KernelSpec:
+    """load q[4, t0, 128] (the tile in sublanes) -> move it to a major dim -> sum over it: the
+    pass keeps the mask (the slow direction), forcing defers it, so the forced kernel is one
+    only the audit builds."""
+    return spec(
+        {"q": (4, "t0", 128)},
+        node("load", "x", src="q"),
+        node("permute", "xt", arg="x", dims=[1, 0, 2]),
+        node("sum", "r", arg="xt", axis=0),
+        node("store", arg="r", dst="out"),
+        dtype="float32",
+    )
+
+
+def audited(mutant: str | None = None, poison: str = "finite") -> object:
+    case = Case("reverse-sum", 3, reverse_sum(), None)
+    return check_case(case, backend="interpret", poison=poison, gate=(), mutant=MUTANTS[mutant] if mutant else None)
+
+
+@needs_libtpu
+def test_the_audit_runs_the_forced_kernel_only_it_builds_and_the_real_one_is_right() -> None:
+    result = audited()
+    assert result.gate is not None and result.gate.choice == "keep"
+    assert "forced" in result.gate.kernels  # a kernel neither eager nor deferred
+    assert set(result.audited) == set(result.gate.kernels)  # each of them was run
+    assert result.audited["forced"].out_of_tolerance == 0 and not result.audited["forced"].nonfinite
+    assert result.verdict.value == "pass"
+    assert "audited" in result.to_json() and "forced" in result.to_json()["audited"]
+
+
+@needs_libtpu
+def test_a_wrong_forced_kernel_is_a_finding_that_names_it_and_blames_the_pass() -> None:
+    result = audited("forced-drops-remask")
+    assert result.variants["deferred"].deferred() == {"x": []}  # the pass as it decides is untouched
+    assert not [f for f in result.findings if f.variant == "deferred"]
+    found = [f for f in result.findings if f.variant == "forced"]
+    assert found and found[0].kind.value == "mismatch", [f.message for f in result.findings]
+    sig = signature(result.to_json(), reverse_sum())
+    assert sig is not None and str(sig) == "mismatch | forced variant | permute>sum" and sig.blames_pass
+    plain = check_case(Case("reverse-sum", 3, reverse_sum(), None), backend="interpret", poison="finite",
+                       mutant=MUTANTS["forced-drops-remask"])  # fmt: skip
+    assert plain.verdict.value == "pass"  # without the audit, nobody looks at the forced kernel
+
+
+def test_check_variants_judges_any_named_kernel_against_the_truth_and_the_eager_one() -> None:
+    """The helper the audit and the dense-KV benchmarks share: a kernel whose discharging
+    mask is off by one is a mismatch under its own name; the right one passes."""
+    s = spec({"q": ("t0", 4, 128)}, node("load", "x", src="q"), node("permute", "xt", arg="x", dims=[1, 0, 2]),
+             node("sum", "r", arg="xt", axis=1), node("store", arg="r", dst="out"), dtype="float32")  # fmt: skip
+    case = Case("major-sum", 5, s, None)
+    eager, right = compile_variant(s, "off"), compile_variant(s, "force")
+    comparisons, found = check_variants(case, draw(case, "finite"), "finite", eager,
+                                        {"forced": right, "gate broken": off_by_one(right)})  # fmt: skip
+    assert set(comparisons) == {"forced", "gate broken"}
+    assert [(f.kind.value, f.variant) for f in found] == [("mismatch", "gate broken")]
+
+
+@needs_libtpu
+def test_a_forced_kernel_finding_exports_a_repro_that_runs_that_kernel(tmp_path: Path) -> None:
+    from fuzzpass.judge.checked import Config
+    from fuzzpass.repro.export import write_repro
+
+    case = Case("reverse-sum", 3, reverse_sum(), None)
+    config = Config(poison="finite", mutant="forced-drops-remask", gate=())
+    repro = write_repro(case, config, tmp_path / "repro.py", "test")
+    text = repro.read_text()
+    forced = MUTANTS["forced-drops-remask"].compile_forced(reverse_sum(), "t").source.text
+    assert forced.split("\n", 1)[1] in text  # DEFERRED holds the forced kernel the finding names
+    run = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1, run.stdout + run.stderr

@@ -676,10 +676,7 @@ def cmd_propose(args: argparse.Namespace) -> int:
 
     candidate = _candidate(args)  # exits 2 with one line if the file or class cannot be used
     try:
-        edits = getattr(candidate.deferral(), "helion_edits", None)
-        if not edits:
-            raise helion_patch.PatchError(f"{args.candidate}: the class has no helion_edits (its change to Helion)")
-        diff = helion_patch.make_patch(edits)
+        diff = helion_patch.proposal(candidate.deferral(), args.candidate)
     except helion_patch.PatchError as e:
         print(f"fuzzpass: error: propose: {e}", file=sys.stderr)
         return 2

@@ -31,7 +31,7 @@ from typing import Any
 
 from fuzzpass.backends.shelf import Shelf
 
-FORMAT = b"fuzzpass-executable/1\n"
+FORMAT = b"fuzzpass-executable/2\n"  # 2: bfloat16 dots widened on the CPU (kernel.CpuLax)
 IN_MEMORY = 256
 """Executables kept in one process (as many as ``kernel._jitted`` keeps jitted functions)."""
 

@@ -55,6 +55,15 @@ def make_patch(edits: tuple[tuple[str, str], ...], root: Path | None = None) -> 
     )
 
 
+def proposal(deferral: object, name: str) -> str:
+    """The diff a candidate pass (its ``MaskDeferral``, named ``name`` in errors) proposes:
+    its ``helion_edits`` made to the installed ``node_masking.py``."""
+    edits = getattr(deferral, "helion_edits", None)
+    if not edits:
+        raise PatchError(f"{name}: the class has no helion_edits (its change to Helion)")
+    return make_patch(edits)
+
+
 def apply_patch(diff: str, text: str) -> str:
     """``text`` with the unified diff ``diff`` applied (one file's diff)."""
     import whatthepatch

@@ -27,14 +27,17 @@ def structural(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=256)
-def load_module(text: str) -> types.ModuleType:
-    """Execute generated source as a module (cached by its text)."""
+def load_module(text: str, on_cpu: bool = False) -> types.ModuleType:
+    """Execute generated source as a module (cached by its text); ``on_cpu``: for Pallas'
+    interpreters, its ``lax`` is :class:`CpuLax` (the TPU compiler builds from JAX's own)."""
     digest = hashlib.sha1(text.encode()).hexdigest()[:12]
     filename = f"<fuzzpass kernel {digest}>"
     linecache.cache[filename] = (len(text), None, text.splitlines(True), filename)
     module = types.ModuleType(f"fuzzpass_kernel_{digest}")
     module.__file__ = filename
     exec(compile(text, filename, "exec"), module.__dict__)
+    if on_cpu:
+        module.lax = CpuLax()  # type: ignore[attr-defined]
     return module
 
 
@@ -73,8 +76,36 @@ def _jitted(text: str, grid: tuple[int, ...], interpreter: str | None) -> Any:
     import jax
     from jax.experimental.pallas import tpu as pltpu
 
-    modes = {None: False, "generic": True, "tpu": pltpu.InterpretParams(uninitialized_memory="nan")}
-    return jax.jit(load_module(text).build(grid, interpret=modes[interpreter]))
+    if interpreter is None:
+        return jax.jit(load_module(text).build(grid, interpret=False))
+    modes = {"generic": True, "tpu": pltpu.InterpretParams(uninitialized_memory="nan")}
+    return jax.jit(load_module(text, on_cpu=True).build(grid, interpret=modes[interpreter]))
+
+
+class CpuLax:
+    """``jax.lax`` as a kernel sees it on the CPU (both interpreters): the same, but for
+    ``dot_general`` of 16-bit float operands into float32, given float32 operands.
+
+    XLA:CPU has no bfloat16 x bfloat16 = float32 dot where a select is fused into a
+    transposed operand (jax 0.10.2: ``UNIMPLEMENTED: Unsupported element type for
+    DotThunk::Execute``), exactly what a deferred mask before a dot makes. Widening is exact
+    (a 16-bit float is a float32, the product of two is exact in float32, the sum is float32
+    as the TPU's is), so the kernel computes what it did; elsewhere XLA:CPU widens them itself.
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        import jax
+
+        return getattr(jax.lax, name)
+
+    @staticmethod
+    def dot_general(lhs: Any, rhs: Any, *args: Any, preferred_element_type: Any = None, **kwargs: Any) -> Any:
+        import jax.numpy as jnp
+        from jax import lax
+
+        if preferred_element_type == jnp.float32:
+            lhs, rhs = (x.astype(jnp.float32) if x.dtype in (jnp.bfloat16, jnp.float16) else x for x in (lhs, rhs))
+        return lax.dot_general(lhs, rhs, *args, preferred_element_type=preferred_element_type, **kwargs)
 
 
 def work_items(tiles: tuple[str, ...], data: CaseData) -> list[np.ndarray]:

@@ -21,6 +21,7 @@ from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant
 from tests.conftest import SHARED_CASES
 from tests.judge.test_mutants import sum_over_lane_tile
+from tests.specs import node, spec
 
 ROOT = Path(__file__).resolve().parents[2]
 REGRESSIONS = sorted((ROOT / "tests" / "regressions").glob("test_minimized_*.py"))
@@ -107,3 +108,20 @@ def test_a_false_alarm_of_the_screen_is_overruled_by_tpu_interpret_mode(monkeypa
     assert result.verdict.value == "pass"
     assert result.backends == {"interpret": "generic interpreter: baseline-mismatch; TPU interpret mode: pass"}
     assert result.comparisons["eager"].out_of_tolerance == 0  # the kept comparisons are TPU interpret mode's
+
+
+@pytest.mark.parametrize("interpreter", ["generic", "tpu"])
+def test_a_bfloat16_dot_of_a_transposed_masked_operand_runs_on_the_cpu(interpreter: str) -> None:
+    """Deferred before a dot, the mask is a select fused into a transposed bfloat16 operand:
+    XLA:CPU has no dot for that (``Unsupported element type for DotThunk::Execute: BF16 x BF16
+    = F32``), so the interpreters widen 16-bit dot operands (``kernel.CpuLax``). The kernel must
+    run, and compute what the eager one does (widening is exact)."""
+    s = spec({"q": ("t0", 8), "k": ("t0", 2)}, node("load", "x", src="q"), node("permute", "xt", arg="x", dims=[1, 0]),
+             node("load", "y", src="k"), node("dot", "d", lhs="xt", rhs="y"), node("store", arg="d", dst="out"),
+             block=8, lengths=(17, 17, 17))  # fmt: skip
+    case = Case("bf16-transposed-dot", 1, s, None)
+    data = draw(case, "finite")
+    eager, forced = compile_variant(s, "off"), compile_variant(s, "force")
+    assert "jnp.where" in forced.source.text and "jnp.where" not in eager.source.text  # the mask moved
+    got, want = (interpret.run(v.source, data, "bfloat16", interpreter)["out"] for v in (forced, eager))
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=0)

@@ -103,6 +103,11 @@ def layout(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.f
     return "deferred"
 
 
+NARROW_LANES = 2
+"""The widest lane dim at which a consumer's selects are still weighed against
+:data:`SELECT_VREGS` alone (``by_generation``): a value this narrow fills a sliver of each
+register, and the schedules had deferring it costlier even where the load covers as many."""
+
 UNPACKED_16BIT = frozenset({"v4", "v5e", "v5p"})
 """Generations whose vector unit has no 16-bit arithmetic: a packed (bfloat16) value is
 unpacked to 32 bits to be masked, so where its mask sits costs differently than on v6e and
@@ -116,19 +121,20 @@ def by_generation(p: Positions, load: torch.fx.Node, tile: str, consumers: list[
 
     - The selects may cover more than :data:`SELECT_VREGS` registers where the load's value,
       which the eager mask multiplies, covers as many: the schedules had such deferrals 8-18%
-      cheaper on v5e, v6e and tpu7x alike. Not where a consumer has a single lane (a
-      trailing dim of 1): there the schedules had them 4-12% costlier.
+      cheaper on v5e, v6e and tpu7x alike. Not where a consumer's lane dim is
+      :data:`NARROW_LANES` wide or less: there the schedules had them 4-12% costlier (one
+      lane on seeds 31 and 33, two on seed 41).
     - On :data:`UNPACKED_16BIT` generations a 16-bit tile moved from the sublane dim at the
       load to the lane dim at every consumer is deferred: the value is unpacked to be masked
       anyway, and the schedules had v5e 7% cheaper deferred (v6e and tpu7x within 5%).
-    - On the other generations (v6e, tpu7x: packed arithmetic) a 16-bit tile whose block is
-      shorter than a packed sublane tile (16 rows) and that lands in a consumer's sublane
-      dim keeps its mask: the select would act inside half-filled packed sublanes, and the
-      schedules had v6e and tpu7x 5-6% cheaper eager where v5e was cheaper deferred.
+
+    A third rule, fitted on seeds 31 and 33, kept the mask of a 16-bit block shorter than a
+    packed sublane tile landing in a consumer's sublanes on v6e and tpu7x; seed 52 had seven
+    such structures (51 cases) 5-8% cheaper deferred there, so it is gone.
 
     Read off the static schedules of ``--check-gate`` runs (``bench/gate_replay.py`` replays a
     run's cases with any gate) and measured on fresh runs in ``docs/performance.md``. Where
-    the generation is not known, the 16-bit rules are off. The reverse direction (last two
+    the generation is not known, the 16-bit rule is off. The reverse direction (last two
     dims to a major dim) is never deferred, though v5e schedules some of it cheaper."""
     v = p.value(load)
     packed = sublane_tile(v.dtype) == 16 and p.generation is not None
@@ -141,11 +147,8 @@ def by_generation(p: Positions, load: torch.fx.Node, tile: str, consumers: list[
     block = v.shape[p.dim_index(load, tile)]  # type: ignore[index]
     if block < 2:
         return "one-row-block"
-    in_sublanes = any(p.from_end(c, tile) == 1 for c in consumers)
-    if packed and p.generation not in UNPACKED_16BIT and block < sublane_tile(v.dtype) and in_sublanes:
-        return "partial-packed-sublanes"
     values = [p.value(c) for c in dict.fromkeys(consumers)]
-    multiplied = vregs(v) if all(c.shape[-1] > 1 for c in values) else 0
+    multiplied = vregs(v) if all(c.shape[-1] > NARROW_LANES for c in values) else 0
     if sum(vregs(c) for c in values) > max(SELECT_VREGS, multiplied):
         return "select-too-large"
     return "deferred"
@@ -168,7 +171,6 @@ GATE_REASONS: dict[str, tuple[Reason, ...]] = {
         "axis-not-moved",
         "one-row-block",
         "select-too-large",
-        "partial-packed-sublanes",
     ),
 }
 """The refusals each gate can give: a run's coverage lists those of the gate it ran."""

@@ -19,7 +19,6 @@ Reason = Literal[
     "axis-not-moved",
     "one-row-block",
     "select-too-large",
-    "partial-packed-sublanes",
 ]
 """Why the pass decided as it did for one (load, tile): ``deferred``, or the first rule that
 refused. Run summaries count these as the pass's decision coverage."""

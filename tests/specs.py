@@ -35,3 +35,16 @@ def dense_kv(
         node("sum", "r", arg="s", axis=1),
         node("store", arg="r", dst="out"),
     )
+
+
+def reverse_direction(dtype: str = "bfloat16") -> KernelSpec:
+    """load q[4, t0, 128] (the tile in sublanes) -> permute it to a major dim -> sum over it:
+    the reverse move, which the pass never defers and forcing does."""
+    return spec(
+        {"q": (4, "t0", 128)},
+        node("load", "x", src="q"),
+        node("permute", "xt", arg="x", dims=[1, 0, 2]),
+        node("sum", "r", arg="xt", axis=0),
+        node("store", arg="r", dst="out"),
+        dtype=dtype,
+    )

@@ -40,7 +40,10 @@ class CompileTally:
         gate = report.get("gate") or {}
         for gen, counts in gate.get("counts", {}).items():
             rejected = gate.get("rejected", {}).get(gen, {})
-            per_gen[gen] |= {rejected.get(v, "rejected") for v, bundles in counts.items() if bundles is None}
+            missing = [v for v, bundles in counts.items() if bundles is None]
+            # a rejected eager kernel leaves the others uncompiled (``GateRecord.add``): its message alone
+            messages = {rejected[v] for v in missing if v in rejected}
+            per_gen[gen] |= messages or ({"rejected"} if missing else set())
         self._count(per_gen)
 
     def add_helion(self, report: dict[str, Any]) -> None:

@@ -63,8 +63,12 @@ class GateRecord:
         }
 
     def add(self, gen: str, compiled: dict[str, Any]) -> None:
-        """The three kernels as compiled for ``gen`` (``tpu_aot.Compiled`` per variant name)."""
-        self.counts[gen] = {name: c.bundles for name, c in compiled.items()}
+        """The kernels as compiled for ``gen`` (``tpu_aot.Compiled`` per variant name). Only
+        the eager one where the compiler rejects it: no choice is judged against a baseline
+        that does not compile (its VMEM overflowing, say), and compiling the other variants of
+        such a case for every generation once ran a worker past its timeout."""
+        self.counts[gen] = {name: None for name in ("eager", "deferred", "forced")}
+        self.counts[gen].update({name: c.bundles for name, c in compiled.items()})
         self.rejected[gen] = {name: c.message for name, c in compiled.items() if not c.ok}
 
     def judge(self, judged: Sequence[str], kind: Kind = Kind.GATE, variant: str = "deferred") -> None:
@@ -133,14 +137,16 @@ def audit(
         record.choices = {gen: choice_of(v) for gen, v in by_gate[gate_rule].items()}
     for gen in GENERATIONS:
         mine = by_gate[gate_rule][gen] if gate_rule in TARGETED else deferred
-        variants = {"eager": eager, "deferred": mine, "forced": forced}
+        baseline = tpu_aot.compile_for(eager.source, data, case.spec.dtype, gen)
+        variants = {"deferred": mine, "forced": forced} if baseline.ok else {}
         compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in variants.items()}
-        record.add(gen, compiled)
+        record.add(gen, {"eager": baseline} | compiled)
         for name, per_gen in by_gate.items():  # a kernel the same as another one is a cache hit
             v = per_gen[gen]
             entry = record.gates.setdefault(name, {"choice": choice_of(v), "choices": {}, "counts": {}})
             entry["choices"][gen] = choice_of(v)
-            entry["counts"][gen] = tpu_aot.compile_for(v.source, data, case.spec.dtype, gen).bundles
+            chosen = tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) if baseline.ok else None
+            entry["counts"][gen] = chosen.bundles if chosen else None
     record.judge(judged)
     return record
 

@@ -19,23 +19,15 @@ from fuzzpass.judge.mutants import MUTANTS, off_by_one
 from fuzzpass.judge.signature import signature
 from reference.compile import compile_variant
 from reference.spec import KernelSpec
-from tests.specs import node, spec
+from tests.specs import node, reverse_direction, spec
 
 needs_libtpu = pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
 
 
 def reverse_sum() -> KernelSpec:
-    """load q[4, t0, 128] (the tile in sublanes) -> move it to a major dim -> sum over it: the
-    pass keeps the mask (the slow direction), forcing defers it, so the forced kernel is one
-    only the audit builds."""
-    return spec(
-        {"q": (4, "t0", 128)},
-        node("load", "x", src="q"),
-        node("permute", "xt", arg="x", dims=[1, 0, 2]),
-        node("sum", "r", arg="xt", axis=0),
-        node("store", arg="r", dst="out"),
-        dtype="float32",
-    )
+    """The reverse move in float32: the pass keeps the mask, forcing defers it, so the forced
+    kernel is one only the audit builds."""
+    return reverse_direction("float32")
 
 
 def audited(mutant: str | None = None, poison: str = "finite") -> object:

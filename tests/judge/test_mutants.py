@@ -8,7 +8,7 @@ from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
 from reference.compile import compile_variant
 from reference.spec import KernelSpec
-from tests.specs import dense_kv, node, spec
+from tests.specs import dense_kv, node, reverse_direction, spec
 
 
 def case(s: KernelSpec, expect: dict[str, tuple[str, ...]] | None = None) -> Case:
@@ -39,17 +39,6 @@ def sum_over_lane_tile() -> KernelSpec:
     )
 
 
-def slow_direction() -> KernelSpec:
-    """The tile on the sublane dim at the load, carried to a major dim: the reverse move."""
-    return spec(
-        {"q": (4, "t0", 128)},
-        node("load", "x", src="q"),
-        node("permute", "xt", arg="x", dims=[1, 0, 2]),
-        node("sum", "r", arg="xt", axis=0),
-        node("store", arg="r", dst="out"),
-    )
-
-
 def test_nonzero_fill_defers_through_a_max_and_only_the_decision_shows_it() -> None:
     expect = {"x": ()}
     real = check_case(case(max_after_transpose(), expect), backend="interpret", poison="finite")
@@ -63,10 +52,10 @@ def test_nonzero_fill_defers_through_a_max_and_only_the_decision_shows_it() -> N
 
 def test_inverted_gate_defers_the_slow_direction_and_refuses_the_fast_one() -> None:
     mutant = MUTANTS["inverted-gate"]
-    assert compile_variant(slow_direction(), "on").deferred() == {"x": []}
-    assert mutant.compile(slow_direction(), "t").deferred() == {"x": ["t0"]}
+    assert compile_variant(reverse_direction(), "on").deferred() == {"x": []}
+    assert mutant.compile(reverse_direction(), "t").deferred() == {"x": ["t0"]}
     assert mutant.compile(dense_kv(), "t").deferred() == {"x": [], "kt": []}
-    broken = check_case(case(slow_direction(), {"x": ()}), backend="interpret", poison="finite", mutant=mutant)
+    broken = check_case(case(reverse_direction(), {"x": ()}), backend="interpret", poison="finite", mutant=mutant)
     assert broken.verdict.value == "decision"
     assert broken.comparisons["deferred"].out_of_tolerance == 0  # a performance bug: numbers are right
 
@@ -92,5 +81,5 @@ def test_off_by_one_keeps_row_extent_and_the_numbers_go_wrong() -> None:
 
 def test_kernel_edits_leave_an_undeferred_kernel_alone() -> None:
     for name in ("wrong-axis", "off-by-one"):
-        edited = MUTANTS[name].compile(slow_direction(), "t").source.text
-        assert edited == compile_variant(slow_direction(), "on", title="t").source.text
+        edited = MUTANTS[name].compile(reverse_direction(), "t").source.text
+        assert edited == compile_variant(reverse_direction(), "on", title="t").source.text

@@ -3,6 +3,7 @@ them. Static schedule lengths from the real compiler (deviceless), not timings."
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -122,7 +123,11 @@ def test_a_check_gate_run_writes_each_audit_and_counts_three_variants_per_genera
         assert set(record["counts"]) == set(GENERATIONS) == set(record["rejected"])
         for gen, counts in record["counts"].items():
             assert set(counts) == {"eager", "deferred", "forced"}
-            assert {v for v, n in counts.items() if n is None} == set(record["rejected"][gen])
+            missing = {v for v, n in counts.items() if n is None}
+            if "eager" in record["rejected"][gen]:  # nothing else is compiled against a rejected baseline
+                assert missing == set(counts) and set(record["rejected"][gen]) == {"eager"}
+            else:
+                assert missing == set(record["rejected"][gen])
     compiles = summary["tpu_compile"]
     assert list(compiles) == list(GENERATIONS)
     assert all(row["compiled"] + row["rejected"] == len(records) for row in compiles.values())
@@ -221,7 +226,8 @@ HALF_PACKED_SUBLANES = spec({"q": (5, "t0", 1, 5)}, node("load", "x", src="q"),
                             node("permute", "a", arg="x", dims=[1, 2, 3, 0]),
                             node("permute", "b", arg="a", dims=[1, 2, 0, 3]), node("sum", "r", arg="b", axis=2),
                             node("store", arg="r", dst="out"), block=8, lengths=(2, 3, 5))  # fmt: skip
-"""A bfloat16 block of 8 rows landing in a consumer's sublanes: v6e and tpu7x cheaper eager."""
+"""A bfloat16 block of 8 rows landing in a consumer's sublanes: a rule fitted on seeds 31 and
+33 kept its mask on v6e and tpu7x; seed 52 refuted it."""
 
 
 def test_the_generation_gate_parts_16_bit_moves_by_the_generation_it_compiles_for() -> None:
@@ -230,9 +236,8 @@ def test_the_generation_gate_parts_16_bit_moves_by_the_generation_it_compiles_fo
         "deferred", "deferred", "deferred", "rank-2", "rank-2"]  # fmt: skip
     assert generation_reasons(packed) == generation_reasons(packed, "layout") == "rank-2"
     assert generation_reasons(sublane_to_lane("float32"), generation="v5e") == "rank-2"  # only 16-bit is unpacked
-    assert [generation_reasons(HALF_PACKED_SUBLANES, generation=g) for g in ("v5e", "v6e", "tpu7x")] == [
-        "deferred", "partial-packed-sublanes", "partial-packed-sublanes"]  # fmt: skip
-    assert generation_reasons(HALF_PACKED_SUBLANES) == "deferred"  # not told the generation: the 16-bit rules are off
+    for gen in (None, "v5e", "v6e", "tpu7x"):  # no rule parts a half-packed block any more
+        assert generation_reasons(HALF_PACKED_SUBLANES, generation=gen) == "deferred"
     for gen in (None, "v5e", "v6e", "tpu7x"):  # the pass's own win stays, whatever the generation
         assert generation_reasons(dense_kv(), generation=gen) == "deferred"
 
@@ -249,6 +254,8 @@ def test_the_generation_gate_weighs_the_selects_against_the_multiply_they_replac
     )
     assert generation_reasons(wide_load, "layout") == "select-too-large"  # 128 registers of selects
     assert generation_reasons(wide_load) == "deferred"  # ...which replace a multiply over 128
+    two_lanes = dataclasses.replace(wide_load, inputs={"q": (1, "t0", 16, 2)})
+    assert generation_reasons(two_lanes) == "select-too-large"  # as many registers, each a sliver filled
     one_lane = spec(
         {"q": (16, "t0", 1, 8)},
         node("load", "x", src="q"),
@@ -268,7 +275,7 @@ def test_the_generation_gate_weighs_the_selects_against_the_multiply_they_replac
 def test_a_gate_told_the_generation_is_compiled_and_judged_once_per_generation() -> None:
     from fuzzpass.perf.gate_report import differing
 
-    case = Case("half-packed", 3, HALF_PACKED_SUBLANES, None)
+    case = Case("sublane-to-lane", 3, sublane_to_lane(), None)
     judged = ("v5e", "v6e", "tpu7x")
     result = check_case(case, backend="tpu-aot", generations=("v5e",), gate=judged, gate_rule="generation")
     record = result.gate
@@ -279,9 +286,36 @@ def test_a_gate_told_the_generation_is_compiled_and_judged_once_per_generation()
     for gen in GENERATIONS:  # each generation's kernel is the one its choice makes
         made = record.counts[gen]["forced" if record.choices[gen] == "defer" else "eager"]
         assert record.counts[gen]["deferred"] == record.gates["generation"]["counts"][gen] == made
-    # v5e schedules it cheaper deferred, v6e and tpu7x cheaper eager: only a per-generation choice is right on all
+    # v5e schedules it cheaper deferred, v6e and tpu7x about the same: the layout gate, which keeps it, misses v5e
     assert [agrees(record.to_json(), g) for g in judged] == [True, True, True]
-    assert [agrees(record.to_json(), g, "layout") for g in judged] == [True, False, False]
+    assert [agrees(record.to_json(), g, "layout") for g in judged] == [False, True, True]
     assert not [f for f in result.findings if f.kind.value == "gate"]
-    split = differing([dict(record.to_json(), case="half-packed.3")], ["layout", "generation"])
-    assert "layout defer, generation v4:defer v5e:defer v5p:defer v6e:keep tpu7x:keep" in split[1]
+    split = differing([dict(record.to_json(), case="sublane-to-lane.3")], ["layout", "generation"])
+    assert "layout keep, generation v4:defer v5e:defer v5p:defer v6e:keep tpu7x:keep" in split[1]
+
+
+@needs_libtpu
+def test_a_generation_that_rejects_the_eager_kernel_compiles_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    """v4 has no sublane gather, which this case's eager kernel needs: the audit compiles only
+    that kernel for v4 (a case whose baseline overflowed VMEM on every generation once ran a
+    worker past its timeout compiling the rest), judges nothing there, and the others as usual."""
+    s = spec(
+        {"q": (16, "t0", 4)},
+        node("load", "x", src="q"),
+        node("permute", "p", arg="x", dims=[1, 0, 2]),
+        node("permute", "p2", arg="p", dims=[1, 2, 0]),
+        node("sum", "r", arg="p2", axis=2),
+        node("store", arg="r", dst="out"),
+        block=128,
+        lengths=(199, 199),
+        dtype="float32",
+    )
+    compiled: list[str] = []
+    compile_for = tpu_aot.compile_for
+    monkeypatch.setattr(tpu_aot, "compile_for", lambda *a: compiled.append(a[3]) or compile_for(*a))
+    record = check_case(Case("gather", 3, s, None), backend="tpu-aot", generations=("v5e",), gate=("v4", "v5e")).gate
+    assert record is not None
+    assert "Sublane gather" in record.rejected["v4"]["eager"] and set(record.rejected["v4"]) == {"eager"}
+    assert record.counts["v4"] == {"eager": None, "deferred": None, "forced": None}
+    assert compiled.count("v4") == 1 and compiled.count("v5e") > 2
+    assert agrees(record.to_json(), "v4") is None and agrees(record.to_json(), "v5e") is not None

@@ -11,7 +11,7 @@ from fuzzpass.core.case import Case
 from fuzzpass.judge.checked import Config
 from fuzzpass.repro.export import write_pytest, write_repro
 from reference.compile import compile_variant
-from tests.specs import node, spec
+from tests.specs import node, reverse_direction, spec
 
 
 def drop_remask_case() -> Case:
@@ -29,14 +29,7 @@ def drop_remask_case() -> Case:
 
 
 def slow_direction() -> Case:
-    s = spec(
-        {"q": (4, "t0", 128)},
-        node("load", "x", src="q"),
-        node("permute", "xt", arg="x", dims=[1, 0, 2]),
-        node("sum", "r", arg="xt", axis=0),
-        node("store", arg="r", dst="out"),
-    )
-    return Case("slow", 1, s, {"x": ()})
+    return Case("slow", 1, reverse_direction(), {"x": ()})
 
 
 def run_script(path: Path) -> subprocess.CompletedProcess[str]:

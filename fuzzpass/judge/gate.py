@@ -67,8 +67,7 @@ class GateRecord:
         the eager one where the compiler rejects it: no choice is judged against a baseline
         that does not compile (its VMEM overflowing, say), and compiling the other variants of
         such a case for every generation once ran a worker past its timeout."""
-        self.counts[gen] = {name: None for name in ("eager", "deferred", "forced")}
-        self.counts[gen].update({name: c.bundles for name, c in compiled.items()})
+        self.counts[gen] = dict.fromkeys(("eager", "deferred", "forced")) | {n: c.bundles for n, c in compiled.items()}
         self.rejected[gen] = {name: c.message for name, c in compiled.items() if not c.ok}
 
     def judge(self, judged: Sequence[str], kind: Kind = Kind.GATE, variant: str = "deferred") -> None:
@@ -138,15 +137,16 @@ def audit(
     for gen in GENERATIONS:
         mine = by_gate[gate_rule][gen] if gate_rule in TARGETED else deferred
         baseline = tpu_aot.compile_for(eager.source, data, case.spec.dtype, gen)
-        variants = {"deferred": mine, "forced": forced} if baseline.ok else {}
-        compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in variants.items()}
+        others = {"deferred": mine, "forced": forced} if baseline.ok else {}
+        compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in others.items()}
         record.add(gen, {"eager": baseline} | compiled)
         for name, per_gen in by_gate.items():  # a kernel the same as another one is a cache hit
             v = per_gen[gen]
             entry = record.gates.setdefault(name, {"choice": choice_of(v), "choices": {}, "counts": {}})
             entry["choices"][gen] = choice_of(v)
-            chosen = tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) if baseline.ok else None
-            entry["counts"][gen] = chosen.bundles if chosen else None
+            entry["counts"][gen] = (
+                tpu_aot.compile_for(v.source, data, case.spec.dtype, gen).bundles if baseline.ok else None
+            )
     record.judge(judged)
     return record
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.fuzz.options import Budget, Options
+from fuzzpass.fuzz.options import GATE_TIMEOUT, TIMEOUT, Budget, Options
 from fuzzpass.fuzz.run import run
 from fuzzpass.judge.candidate import Candidate
 from fuzzpass.judge.checked import Config
@@ -51,7 +51,7 @@ def campaign(
                 gate = audit() if shipped.audited else None
                 config = Config(policy or shipped.policy, shipped.oracle, "nan", name, None, seed, gate)
                 where = root / name
-            options = Options(config, budget, jobs, where, stop_at_kill=True, progress=False, minimize_seconds=0)
+            options = options_for(config, budget, jobs, where)
             result = run(options)
             kill = next((f for f in result.findings if f.signature.blames_pass), None)
             row: dict[str, Any] = {
@@ -69,6 +69,15 @@ def campaign(
                 f"{row['finding'] or ''}"
             )
     return rows
+
+
+def options_for(config: Config, budget: Budget, jobs: int, where: Path) -> Options:
+    """One mutant's run: it stops at the kill, shrinks nothing, and, where the gate audit
+    compiles every case for five generations, gets ``--check-gate``'s limit on one check. Under
+    the run's 60 s a busy machine timed out the first case, the replaced worker drew from
+    another seed, and a mutant killed at case 2 elsewhere survived 9 cases in CI."""
+    timeout = GATE_TIMEOUT if config.gate is not None else TIMEOUT
+    return Options(config, budget, jobs, where, timeout, stop_at_kill=True, progress=False, minimize_seconds=0)
 
 
 def audit() -> tuple[str, ...] | None:

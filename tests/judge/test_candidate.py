@@ -8,12 +8,15 @@ import json
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from fuzzpass.core.case import load_case
 from fuzzpass.core.expect import expect_from_spec
+from fuzzpass.fuzz.campaign import options_for
+from fuzzpass.fuzz.options import GATE_TIMEOUT, TIMEOUT, Budget
 from fuzzpass.judge.candidate import CandidateError, parse
 from fuzzpass.judge.checked import Config, check
 
@@ -118,8 +121,18 @@ def test_a_run_records_the_candidate_and_reopening_a_changed_file_is_refused(
 
 
 def test_mutants_kills_a_candidate_written_elsewhere(candidate_file: Path) -> None:
-    run = fuzzpass("mutants", "--pass", f"{candidate_file}:PermuteIsEnough", "--budget", "120", "--jobs", "1",
+    """A budget in cases, not seconds: the same seed kills at the same case on a slow machine."""
+    run = fuzzpass("mutants", "--pass", f"{candidate_file}:PermuteIsEnough", "--budget", "12cases", "--jobs", "1",
                    "--seed", "1", "--json")  # fmt: skip
     assert run.returncode == 0, run.stderr
     (row,) = json.loads(run.stdout)
     assert row["killed"] and row["mutant"] == f"{candidate_file}:PermuteIsEnough"
+
+
+def test_an_audited_mutant_run_gets_the_gate_audits_limit_on_one_check(candidate_file: Path, tmp_path: Path) -> None:
+    """A candidate's run compiles every case for five generations (the audit's forced kernel
+    is checked too): the first such case outlasted the run's 60 s on a busy CI machine."""
+    candidate = parse(f"{candidate_file}:SameAsReference")
+    audited = Config("mixed", "interpret", "nan", None, None, 1, (), candidate=candidate)
+    assert options_for(audited, Budget(cases=1), 1, tmp_path).timeout == GATE_TIMEOUT > TIMEOUT
+    assert options_for(replace(audited, gate=None), Budget(cases=1), 1, tmp_path).timeout == TIMEOUT

@@ -141,7 +141,9 @@ def kernel(
 
 
 def build(grid, *, interpret=False):
-    """The pallas_call over ``grid`` (work items per tile: {", ".join(tiles)})."""
+    """The pallas_call over ``grid`` (work items per tile: {", ".join(tiles)}); compiled, it
+    may use the chip's whole VMEM, as Helion's launcher lets its kernels."""
+    vmem = None if interpret else pltpu.CompilerParams(vmem_limit_bytes=pltpu.get_tpu_info().vmem_capacity_bytes)
     return pl.pallas_call(
         kernel,
         grid_spec=pltpu.PrefetchScalarGridSpec(
@@ -160,6 +162,7 @@ def build(grid, *, interpret=False):
         out_shape=[
 {block(out_shapes, 12)}
         ],
+        compiler_params=vmem,
         interpret=interpret,
     )
 '''

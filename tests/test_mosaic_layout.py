@@ -145,6 +145,37 @@ def narrow_min_over_sublanes() -> KernelSpec:
     )
 
 
+def mixed_dtype_dot() -> KernelSpec:
+    """A float32 operand cast to bfloat16 against a float32 one: ``Bad lhs type`` (and
+    ``Bad rhs type: 128, 128`` the other way round) in Mosaic's matmul, which takes one
+    element type."""
+    return spec(
+        {"a": (2, "t0", 8), "b": (2, 8, 16)},
+        node("load", "x", src="a"),
+        node("cast", "h", arg="x", dtype="bfloat16"),
+        node("load", "y", src="b"),
+        node("dot", "d", lhs="h", rhs="y"),
+        node("store", arg="d", dst="out"),
+        dtype="float32",
+    )
+
+
+def rank1_rotated_load_into_a_dot() -> KernelSpec:
+    """A rank-1 tiled load (rotated into place along its lane dim) contracted against a
+    permuted rank-4 value: ``not implemented: Unsupported 1D shape`` for the 1-D roll."""
+    return spec(
+        {"a": ("t0", 5, 8, 2), "b": ("t0",)},
+        node("load", "x", src="a"),
+        node("permute", "p", arg="x", dims=[1, 3, 2, 0]),
+        node("load", "y", src="b"),
+        node("dot_general", "d", lhs="p", rhs="y", contract=[[3], [0]], batch=[[], []]),
+        node("store", arg="d", dst="out"),
+        block=12,
+        lengths=(12, 5),
+        dtype="float32",
+    )
+
+
 CASES = [
     two_batch_dims,
     two_batch_dims_no_free,
@@ -155,6 +186,8 @@ CASES = [
     regrouping_reshape_rank2,
     narrow_max_then_masked_sum,
     narrow_min_over_sublanes,
+    mixed_dtype_dot,
+    rank1_rotated_load_into_a_dot,
 ]
 
 
@@ -221,3 +254,37 @@ def test_tpu_backends_draw_only_what_mosaic_can_build() -> None:
 
     draw_for_tpu()
     assert len(drawn) >= 40 and "float16" not in drawn
+
+
+VMEM_MIB = {"v4": 16, "v5e": 128, "v5p": 64, "v6e": 128, "tpu7x": 64}
+"""Each chip's VMEM (``pltpu.get_tpu_info().vmem_capacity_bytes`` with it as JAX's device)."""
+
+
+@pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
+@pytest.mark.parametrize("generation", list(VMEM_MIB))
+def test_a_compiled_kernel_may_use_the_chips_whole_vmem(generation: str) -> None:
+    """Helion's launcher lets a kernel use the chip's whole VMEM, and so does codegen: under
+    the compiler's 16 MiB default a dot batched over a 128-row float32 block (seed 51, 30 of
+    3,596 cases) overflowed on v5e, v6e and tpu7x (``CompileTimeScopedVmemOom``). Read off
+    the lowered custom call, which carries the limit, without the minutes compiling such a
+    kernel takes."""
+    import re
+
+    import jax
+    from jax.sharding import SingleDeviceSharding
+
+    from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module
+    from tests.specs import dense_kv
+
+    c = case(dense_kv())
+    variant, data = compile_variant(c.spec, "off"), draw(c)
+    device = tpu_aot._device(generation)
+    sharding = SingleDeviceSharding(device)
+    shapes = [
+        jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding) for a in call_args(variant.source, data, "bfloat16")
+    ]
+    with jax.default_device(device):
+        call = load_module(variant.source.text).build(bucketed_grid(data), interpret=False)
+        text = jax.jit(call).trace(*shapes).lower().as_text()
+    (size,) = re.findall(r"scoped_memory_configs.*?size\\22: (\d+)", text)
+    assert int(size) == VMEM_MIB[generation] * 2**20

@@ -98,8 +98,8 @@ def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str, 
     before = schedule.snapshot()
     try:
         sharding = SingleDeviceSharding(device)
-        call = build()
-        with jax.default_device(device):  # lowering rules that ask for the chip see this one, not the CPU
+        with jax.default_device(device):  # lowering rules (and a kernel's VMEM query) see this chip, not the CPU
+            call = build()
             lowered = jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower()
             if key is None:
                 key = outcomes.key(lowered.as_text(), generation)

@@ -9,6 +9,7 @@ a zero product when the partner lane may be poison.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -86,9 +87,16 @@ def dot_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
 
 def dot_source(node: torch.fx.Node, args: list[str], ctx: Emitter, contract: Pair, batch: Pair) -> list[str]:
     """``lax.dot_general`` as written where Mosaic's matmul takes it (at most one batch dim,
-    one contracted dim, a result of rank 1 or more); any other dot through :func:`mosaic_dot`."""
+    one contracted dim, a result of rank 1 or more); any other dot through :func:`mosaic_dot`.
+
+    Operands of two element types are both taken to float32 first, exactly: Mosaic's matmul
+    takes one (``Bad lhs type``, ``Bad rhs type: 128, 128``: a bfloat16 operand against a
+    cast to float32)."""
     (lc, rc), (lb, rb) = contract, batch
     operands: list[Value] = [a.meta["value"] for a in node.args]  # type: ignore[union-attr]
+    if operands[0].dtype != operands[1].dtype:
+        args = [a if v.dtype == "float32" else f"{a}.astype(jnp.float32)" for a, v in zip(args, operands, strict=True)]
+        operands = [replace(v, dtype="float32") for v in operands]
     # float32 operands: ask for full precision, or a TPU would multiply in bfloat16 passes.
     precision = ", precision=lax.Precision.HIGHEST" if any(v.dtype == "float32" for v in operands) else ""
     out = ctx.var(node)

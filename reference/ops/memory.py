@@ -131,12 +131,15 @@ def load_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
         if not rotated:
             expr = f"{buf}[...]"
         else:
-            # Rotate in float32: Mosaic rotates 32-bit sublanes; the round trip is exact.
-            lines.append(f"{out} = {buf}[...].astype(jnp.float32)")
+            # Rotate in float32: Mosaic rotates 32-bit sublanes; the round trip is exact. A
+            # rank-1 window is rotated as one row: a 1-D roll feeding a broadcast fails to
+            # lower (``Unsupported 1D shape``).
+            flat = len(wins) == 1
+            lines.append(f"{out} = {buf}[...].astype(jnp.float32){f'.reshape(1, {wins[0].size})' if flat else ''}")
             for i, w in rotated:
                 shift = f"({w.size} - ({ctx.tile_start(w.tile)} - win_{out}_{i})) % {w.size}"
-                lines.append(f"{out} = pltpu.roll({out}, {shift}, {i})")
-            sl = ", ".join(f":{w.block}" if w.rotated else ":" for w in wins)
+                lines.append(f"{out} = pltpu.roll({out}, {shift}, {i + flat})")
+            sl = ", ".join(["0"] * flat + [f":{w.block}" if w.rotated else ":" for w in wins])
             expr = f"{out}[{sl}].astype({JNP_DTYPE[spec.dtype]})"
     eager = [t for t in value.tile_names if t not in deferred]
     mask = ctx.mask(value, eager)

@@ -34,7 +34,9 @@ def kernel(
 
 
 def build(grid, *, interpret=False):
-    """The pallas_call over ``grid`` (work items per tile: t0)."""
+    """The pallas_call over ``grid`` (work items per tile: t0); compiled, it
+    may use the chip's whole VMEM, as Helion's launcher lets its kernels."""
+    vmem = None if interpret else pltpu.CompilerParams(vmem_limit_bytes=pltpu.get_tpu_info().vmem_capacity_bytes)
     return pl.pallas_call(
         kernel,
         grid_spec=pltpu.PrefetchScalarGridSpec(
@@ -55,5 +57,6 @@ def build(grid, *, interpret=False):
         out_shape=[
             jax.ShapeDtypeStruct((*grid, 4, 16), jnp.float32),
         ],
+        compiler_params=vmem,
         interpret=interpret,
     )

@@ -84,7 +84,6 @@ def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str, 
     shapes), so a kept outcome is found without building or lowering it; without one the
     function is lowered and its module is the key."""
     import jax
-    from jax.sharding import SingleDeviceSharding
 
     start = time.perf_counter()
     needs_schedule = schedule.enabled()
@@ -97,10 +96,8 @@ def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str, 
         return Compiled(generation, False, time.perf_counter() - start, compiler_message(e))
     before = schedule.snapshot()
     try:
-        sharding = SingleDeviceSharding(device)
-        with jax.default_device(device):  # lowering rules (and a kernel's VMEM query) see this chip, not the CPU
-            call = build()
-            lowered = jax.jit(call).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower()
+        with jax.default_device(device):
+            lowered = lower_for(build, shapes, generation)
             if key is None:
                 key = outcomes.key(lowered.as_text(), generation)
                 if kept := outcomes.read(key, needs_schedule):
@@ -115,6 +112,19 @@ def compile_function(build: Callable[[], Any], shapes: Shapes, generation: str, 
     bundles = schedule.bundles_since(before)
     outcomes.write(key, True, "", bundles)
     return Compiled(generation, True, time.perf_counter() - start, bundles=bundles)
+
+
+def lower_for(build: Callable[[], Any], shapes: Shapes, generation: str) -> Any:
+    """``build()``'s function traced and lowered for ``generation``, deviceless, with that chip
+    as JAX's default device while it is built and lowered: lowering rules that ask for the chip
+    (integer ``//``) and a kernel's VMEM query (``pltpu.get_tpu_info``) see it, not the CPU."""
+    import jax
+    from jax.sharding import SingleDeviceSharding
+
+    device = _device(generation)
+    sharding = SingleDeviceSharding(device)
+    with jax.default_device(device):
+        return jax.jit(build()).trace(*(jax.ShapeDtypeStruct(s, d, sharding=sharding) for s, d in shapes)).lower()
 
 
 def _from_kept(generation: str, kept: dict[str, Any], start: float) -> Compiled:

@@ -1,5 +1,5 @@
 """``python -m fuzzpass``: the same command as ``fuzzpass``."""
 
-from fuzzpass.cli import main
+from fuzzpass.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -341,6 +341,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     candidate = _candidate(args)
     from fuzzpass.backends.environment import start_jax
 
+    if args.backend == "helion":
+        from fuzzpass.backends import helion  # noqa: F401  its environment, before JAX starts
+
     start_jax()
     from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import check_case
@@ -706,5 +709,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     return commands[args.command](args)
 
 
+def entry() -> None:
+    """The installed ``fuzzpass`` and ``python -m fuzzpass``: :func:`main`, then the process
+    ends by :func:`~fuzzpass.backends.environment.exit_process` (tests call :func:`main`)."""
+    from fuzzpass.backends.environment import exit_process
+
+    exit_process(main())
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    entry()

@@ -8,6 +8,7 @@ harmless for deviceless compiles, so :func:`libtpu_noise_filtered` keeps it from
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import os
 import sys
@@ -55,6 +56,23 @@ def compile_cache_unused(backend: str, reads_schedules: bool) -> str | None:
     if backend in UNCACHED and not reads_schedules:
         return UNCACHED[backend]
     return None
+
+
+def exit_process(code: int) -> None:
+    """End this process with ``code`` once its work is done and written.
+
+    A process that loaded JAX's native runtime (XLA's CPU client, and libtpu's threads once
+    anything compiled for a TPU) ends with ``os._exit`` after Python's own exit handlers ran
+    (Ray's shutdown, logging's flush, JAX's backend clean-up): libtpu's C++ teardown then
+    cannot abort it. It did once in CI, ``terminate called without an active exception``
+    after ``fuzzpass check`` had printed its whole verdict, and turned a passing check's exit
+    code 0 into -6. Any other process exits as usual."""
+    if "jaxlib" not in sys.modules:
+        raise SystemExit(code)
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def use_compile_cache(directory: Path, backend: str) -> str | None:

@@ -6,14 +6,21 @@ first's cases: a shared corpus would replay the first run's findings in front of
 second's seconds are set against the first's, and the verdicts and findings of both must be the
 same: a cache that changed a result would show here.
 
-``--nightly``: the second run has a new seed (a nightly changes it every night) and keeps the
-first's corpus, as two nights under one ``--out`` do; the cases differ, so the figure is the
-second's cases per second against the first's. Prints one line per backend.
+``--nightly [--nights N] [--seeds CORPUS]``: night k has seed k (a nightly changes it every
+night) and keeps the earlier nights' corpus and cache, as nights under one ``--out`` do; the
+cases differ, so the figure is each night's cases per second against the first's. A nightly's
+corpus also holds seed structures from real kernels (``ci/corpus.sh`` runs ``fuzzpass corpus``
+first) and every other segment mutates one of them: ``--seeds`` copies the seeds of a corpus
+``fuzzpass corpus`` made into each backend's before night 1. Two seeds draw different cases,
+of different costs, so the last night's seed is also run under a fresh ``--out``: the same
+cases with nothing kept, the cache's own share. Prints one line per backend.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,19 +45,30 @@ def found(summary: dict[str, Any]) -> list[tuple[str, int]]:
     return [(f["signature"], f["count"]) for f in summary["findings"]]
 
 
-def nightly(work: Path) -> None:
+def nightly(work: Path, nights: int, seeds: Path | None) -> None:
     for name, extra in RUNS.items():
-        out = work / name
-        first, second = (run(out, out / "corpus", extra, seed) for seed in (1, 2))
-        rates = [s["cases"] / s["seconds"] for s in (first, second)]
-        print(f"{name}: night 1 (seed 1) {rates[0]:.1f} cases/s, night 2 (seed 2, cache and corpus kept) "
-              f"{rates[1]:.1f} cases/s: {rates[1] / rates[0]:.2f}x")  # fmt: skip
+        out, cold = work / name, work / f"{name}-cold"
+        if seeds is not None:
+            for o in (out, cold):
+                shutil.copytree(seeds / "seeds", o / "corpus" / "seeds")
+        summaries = [run(out, out / "corpus", extra, seed) for seed in range(1, nights + 1)]
+        control = run(cold, cold / "corpus", extra, nights)  # the last night's cases, with nothing kept
+        rates = [s["cases"] / s["seconds"] for s in (*summaries, control)]
+        later = ", ".join(f"night {k} {r:.1f} ({r / rates[0]:.2f}x)" for k, r in enumerate(rates[1:-1], 2))
+        print(f"{name}: night 1 {rates[0]:.1f} cases/s; {later}; night {nights}'s seed under a fresh --out "
+              f"{rates[-1]:.1f} (the cache: {rates[-2] / rates[-1]:.2f}x); seed structures: "
+              f"{summaries[0]['corpus_seeds']}")  # fmt: skip
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nightly", action="store_true")
+    parser.add_argument("--nights", type=int, default=2)
+    parser.add_argument("--seeds", type=Path, default=None, help="a corpus whose seeds/ a nightly's would hold")
+    args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="fuzzpass-rerun-"))
-    if "--nightly" in sys.argv[1:]:
-        nightly(work)
+    if args.nightly:
+        nightly(work, args.nights, args.seeds)
         return
     for name, extra in RUNS.items():
         out = work / name

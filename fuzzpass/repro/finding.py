@@ -56,6 +56,8 @@ def open_finding(
         gate, generations = found_on, ()
     elif kind in ("compile", "helion-compile"):  # compile for the generation it was found on
         generations = found_on
+    elif recorded.get("gate") and any(f.get("variant") in recorded.get("audited", {}) for f in findings):
+        gate = tuple(recorded["gate"]["counts"])  # a kernel only the gate audit builds (the forced one)
     if candidate is None and recorded.get("pass") and not mutant:
         try:
             candidate = Candidate.from_json(recorded["pass"])

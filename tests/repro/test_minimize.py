@@ -110,3 +110,36 @@ def test_cli_minimize_writes_the_case_and_reads_the_findings_verdict(tmp_path: P
     assert "poison finite, mutant drop-remask" in run.stderr
     assert "nodes" in run.stderr.splitlines()[-1]
     parse_case(json.loads((tmp_path / "min.json").read_text()))
+
+
+FORCED_ONLY = {
+    "format": "fuzzpass.case/1", "name": "forced-only", "seed": 549, "dtype": "float32",
+    "tiles": {"t0": {"block": 3, "lengths": [1, 2]}},
+    "inputs": {"q1": {"shape": ["t0", 1]}},
+    "graph": [
+        {"out": "x2", "op": "load", "src": "q1"},
+        {"out": "p3", "op": "permute", "arg": "x2", "dims": [1, 0]},
+        {"out": "d7", "op": "sum", "arg": "p3", "axis": 1},
+        {"op": "store", "arg": "d7", "dst": "out1"},
+    ],
+    "expect": {"deferred": {"x2": []}},
+}  # fmt: skip
+"""drop-remask's forced kernel (the gate audit's other choice) is wrong here; its deferred
+kernel is the eager one, since the pass keeps this load's mask."""
+
+
+def test_a_finding_in_the_gate_audits_forced_kernel_is_minimized_with_the_audit(tmp_path: Path) -> None:
+    (tmp_path / "case.json").write_text(json.dumps(FORCED_ONLY))
+    (tmp_path / "verdict.json").write_text(json.dumps({
+        "verdict": "mismatch", "poison": "nan", "mutant": "drop-remask", "audited": {"forced": {}},
+        "findings": [{"kind": "mismatch", "stage": "verify", "variant": "forced", "message": "beyond tolerance"}],
+        "gate": {"counts": {"v6e": {"eager": 285, "deferred": 285, "forced": 282}}},
+    }))  # fmt: skip
+    run = subprocess.run(
+        [sys.executable, "-m", "fuzzpass", "minimize", str(tmp_path / "case.json"), "-o", str(tmp_path / "min.json"),
+         "--seconds", "10"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr  # without the audit the case passes: nothing to minimize
+    assert "nodes" in run.stderr.splitlines()[-1]
+    parse_case(json.loads((tmp_path / "min.json").read_text()))

@@ -22,6 +22,24 @@ MAX_INSTANCES = 8
 MAX_GRID = 16  # work items per example, over all tiles: interpret mode runs them one by one
 
 
+def draws_ignore_local_code() -> None:
+    """Same seed, same examples, whatever else the process imported.
+
+    Now and then Hypothesis draws a number from the constants of the *local* modules imported
+    so far (not in site-packages, not tests): with fuzzpass installed with ``-e``, its own
+    modules; a ``--pass`` file; anything a user's process loaded first. The examples a seed
+    draws then change with the import state and the install (a wheel's fuzzpass is in
+    site-packages). Hypothesis has no setting for it (6.170), so its pool of local constants
+    is kept empty; its pool of global constants (edge values of each type) stays."""
+    from hypothesis.internal.conjecture import providers
+
+    providers._get_local_constants = providers.Constants
+    providers.CONSTANTS_CACHE.cache.clear()  # what earlier draws in this process took from the pool
+
+
+draws_ignore_local_code()
+
+
 @dataclass(frozen=True)
 class Instance:
     """Concrete lengths per tile, the data seed, and the distribution each came from."""

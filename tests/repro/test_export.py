@@ -42,6 +42,7 @@ def test_repro_fails_while_the_bug_is_there_and_passes_once_fixed(tmp_path: Path
     broken = run_script(repro)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert "REPRODUCES" in broken.stdout and "expected" in broken.stdout  # the element, expected and actual
+    assert "TPU" not in broken.stderr  # libtpu, never needed in interpret mode, is not started to say so
     # "Fix the pass": the deferred kernel the real pass generates, in place of the mutant's.
     text = repro.read_text()
     bad = text.split("DEFERRED = r'''")[1].split("'''")[0]

@@ -341,10 +341,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     candidate = _candidate(args)
     from fuzzpass.backends.environment import start_jax
 
-    if args.backend == "helion":
-        from fuzzpass.backends import helion  # noqa: F401  its environment, before JAX starts
-
-    start_jax()
+    start_jax(args.backend)
     from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import check_case
     from fuzzpass.judge.render import render_check
@@ -422,7 +419,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate, candidate, args.gate, seeds
     )
     if args.replay is not None:
-        start_jax()  # the findings are checked in this process
+        start_jax(config.backend)  # the findings are checked in this process
         replayed = replay(args.replay, config)
         failing = [r for r in replayed if r.now != "pass"]
         print(f"{len(replayed)} findings replayed, {len(failing)} still failing", file=sys.stderr)
@@ -610,7 +607,7 @@ def _open_finding(args: argparse.Namespace) -> Opened | None:
 
     if opened.config.gate:
         schedule.enable()  # before JAX starts libtpu
-    start_jax()
+    start_jax(opened.config.backend)
     return opened
 
 

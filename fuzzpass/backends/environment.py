@@ -28,11 +28,16 @@ def prepare_environment() -> None:
     os.environ.setdefault("ALLOW_MULTIPLE_LIBTPU_LOAD", "1")
 
 
-def start_jax() -> None:
+def start_jax(backend: str | None = None) -> None:
     """Start JAX's backends now, in this process, so that what libtpu prints as it starts
     meets :func:`libtpu_noise_filtered`. Only in a process that runs or compiles kernels
     itself: on a TPU host the process that starts libtpu takes the chips, so a run's parent,
-    which only spawns workers, never calls this."""
+    which only spawns workers, never calls this. With the ``helion`` backend, Helion's
+    environment comes first (``JAX_PLATFORMS=cpu`` among it): its interpret-mode kernels need
+    no libtpu, which then starts only if something compiles for a TPU."""
+    if backend == "helion":
+        from fuzzpass.backends import helion  # noqa: F401  importing it sets Helion's environment
+
     prepare_environment()
     if importlib.util.find_spec("libtpu") is None:
         return

@@ -4,6 +4,7 @@ interpreter's teardown (where libtpu's C++ threads can abort the process)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -41,3 +42,21 @@ def test_the_fuzzpass_command_ends_by_exit_process() -> None:
     done = subprocess.run([sys.executable, "-c", "import sys" + script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2 and done.stderr.startswith("fuzzpass: /nonexistent.json"), done.stderr
     assert "torn down" not in done.stderr
+
+
+LIBTPU_THREADS = """
+import os, sys
+from fuzzpass.backends.environment import start_jax
+start_jax({backend!r})
+names = [open(f"/proc/self/task/{{t}}/comm").read() for t in os.listdir("/proc/self/task")]
+print(sum(n.startswith("pjrt-tpu") for n in names))
+"""
+
+
+@pytest.mark.parametrize("backend,started", [("helion", False), ("interpret", True)])
+def test_jax_starts_libtpu_only_for_a_backend_that_may_want_it(backend: str, started: bool) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "JAX_PLATFORMS"}
+    script = LIBTPU_THREADS.format(backend=backend)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0, done.stderr
+    assert (int(done.stdout.split()[-1]) > 0) is started

@@ -264,7 +264,12 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--jobs", type=_positive_int, default=None, help="worker processes (default: cores; with --backend tpu: chips)"
     )
-    p.add_argument("--policy", choices=tuple(POLICIES), default="mixed", help="what the generators draw")
+    p.add_argument(
+        "--policy",
+        choices=tuple(POLICIES),
+        default=None,
+        help="what the generators draw (default: mixed; with --backend helion: helion, cases Helion can state)",
+    )
 
 
 def _finding_args(p: argparse.ArgumentParser) -> None:
@@ -383,6 +388,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         corpus_seeds,
         corpus_unavailable,
         default_jobs,
+        default_policy,
         workers_unavailable,
     )
     from fuzzpass.fuzz.run import replay, run
@@ -416,7 +422,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     seed = _seed(args)
     gate = (args.tpu or GENERATIONS) if args.check_gate else None
     config = Config(
-        args.policy, args.backend, args.poison, args.mutant, args.tpu, seed, gate, candidate, args.gate, seeds
+        args.policy or default_policy(args.backend),
+        args.backend,
+        args.poison,
+        args.mutant,
+        args.tpu,
+        seed,
+        gate,
+        candidate,
+        args.gate,
+        seeds,
     )
     if args.replay is not None:
         start_jax(config.backend)  # the findings are checked in this process

@@ -109,6 +109,20 @@ def build_graph(spec: KernelSpec) -> torch.fx.Graph:
     return builder.graph
 
 
+def regrouping_reshape(spec: KernelSpec) -> str | None:
+    """The first reshape of ``spec`` that regroups a tile's rows
+    (:func:`reference.ops.layout.regrouped_tile`), said in a line, or None. After one, the
+    case's meaning is one no positional mask follows, and Helion cannot state the graph."""
+    from reference.ops.layout import regrouped_tile
+
+    for node in build_graph(spec).nodes:
+        if node.target is torch.ops.aten.reshape.default:
+            src = node.args[0].meta["value"]  # type: ignore[union-attr]
+            if tile := regrouped_tile(src, node.meta["value"]):
+                return f"reshape {node.meta['var']!r} regroups tile {tile!r}'s rows"
+    return None
+
+
 def values_of(spec: KernelSpec) -> dict[str, Value]:
     """The static value of every ``out`` of ``spec`` (a SpecError if the spec is invalid)."""
     graph = build_graph(spec)

@@ -120,6 +120,13 @@ def corpus_seeds(location: str) -> tuple[str, ...]:
     return tuple(seeds.values())
 
 
+def default_policy(backend: str) -> str:
+    """What ``fuzzpass run`` draws when ``--policy`` is not given: with ``--backend helion``
+    only cases Helion can state (``helion``), since a case it cannot state compares nothing
+    (``inexpressible``); else ``mixed``."""
+    return "helion" if backend == "helion" else "mixed"
+
+
 def default_jobs(backend: str, ray: str | None) -> int | None:
     """Workers when ``--jobs`` is not given: one per core, or per TPU chip with ``--backend
     tpu``; None with ``--ray``, which sizes the run from its cluster once joined."""

@@ -29,6 +29,7 @@ from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
 from reference import mosaic
 from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
+from reference.graph import regrouping_reshape
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
@@ -106,11 +107,15 @@ def discharge_ends(node: torch.fx.Node, relayouts: frozenset[object]) -> list[st
 
 
 def judge(result: CheckResult, truth: dict[str, Any], outs: dict[str, dict[str, np.ndarray]]) -> list[Finding]:
-    """Verdicts from numerics (CASES.md): eager wrong is the baseline's bug; the deferred
-    variant leaking NaN/Inf the eager one did not, or disagreeing, is the pass's."""
+    """Verdicts from numerics (CASES.md): eager wrong is the baseline's bug, unless a reshape
+    regrouped a tile's rows (``baseline-unstated``: no positional mask follows the case's
+    meaning there, and Helion cannot state the graph); the deferred variant leaking NaN/Inf
+    the eager one did not, or disagreeing, is the pass's."""
     eager, deferred = result.comparisons["eager"], result.comparisons["deferred"]
     nan_poison = result.poison == "nan"
     if eager.baseline_wrong(nan_poison):
+        if unstated := regrouping_reshape(result.case.spec):
+            return [Finding(Kind.BASELINE_UNSTATED, Stage.VERIFY, "eager", f"{unstated}: {describe(eager)}")]
         return [Finding(Kind.BASELINE_MISMATCH, Stage.VERIFY, "eager", describe(eager))]
     return judge_variant("deferred", truth, outs, eager, deferred, nan_poison)
 

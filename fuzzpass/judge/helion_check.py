@@ -36,7 +36,9 @@ from fuzzpass.judge.rejections import helion_compiles
 from fuzzpass.judge.result import CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from reference.helion_codegen import HelionSource, helion_source
+from reference.ops import lookup
 from reference.ops.base import Inexpressible
+from reference.spec import KernelSpec
 
 
 def run_helion(
@@ -154,7 +156,9 @@ def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None
             )
     result.helion["deferred"] = {out: sorted(theirs.get(out, [])) for out, _ in loads}
     result.helion["inconsistent"] = inconsistent
-    missing = [out for out, _ in loads if out not in theirs]
+    live = live_outs(case.spec)
+    result.helion["dead_code"] = [out for out, _ in loads if out not in live]
+    missing = [out for out, _ in loads if out not in theirs and out in live]
     parted = [
         f"{out}: Helion defers {sorted(theirs.get(out, []))}, the reference {sorted(reference.get(out, []))}"
         for out, _ in loads
@@ -166,6 +170,21 @@ def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None
         result.findings.append(
             Finding(Kind.HELION_DECISION, Stage.DECIDE, "helion-on", "; ".join(parted + inconsistent))
         )
+
+
+def live_outs(spec: KernelSpec) -> set[str]:
+    """Every ``out`` a store depends on. Helion removes the rest as dead code before its pass
+    runs, so a load outside this set has no node in its graph, and no decision to compare."""
+    producers = {n.out: n for n in spec.graph if n.out}
+    live: set[str] = set()
+    stack = [n for n in spec.graph if n.op == "store"]
+    while stack:
+        node = stack.pop()
+        for name in (node[f] for f in lookup(node.op).value_fields(node)):
+            if name not in live:
+                live.add(name)
+                stack.append(producers[name])
+    return live
 
 
 def match_loads(loads: list[tuple[str, str]], nodes: list[Any], names: dict[str, str]) -> dict[str, list[str]]:

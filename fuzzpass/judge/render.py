@@ -40,6 +40,9 @@ def render_check(result: CheckResult, show_source: bool = False) -> str:
         if f.kind.value == "inexpressible":
             lines.append(f"  INEXPRESSIBLE in Helion: {f.message}")
             continue
+        if f.kind.value == "baseline-unstated":
+            lines.append(f"  BASELINE-UNSTATED (no positional mask states the case, not the pass): {f.message}")
+            continue
         if f.kind.value == "tpu-unsupported":
             lines.append(f"  TPU-UNSUPPORTED (a limit of codegen or Mosaic, not the pass): {f.message}")
             continue

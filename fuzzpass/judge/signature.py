@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from fuzzpass.judge.verdict import Kind
 from reference.spec import KernelSpec
 
 
@@ -128,9 +129,8 @@ def helion_decision_rule(report: dict[str, Any]) -> str:
 
 def signature(report: dict[str, Any], spec: KernelSpec) -> Signature | None:
     """The signature of a check's verdict, or None when it passed or could not be compared
-    (``inexpressible``, ``tpu-unsupported``, ``helion-tpu-unsupported``: counted by a run,
-    never a finding)."""
-    if report["verdict"] in ("pass", "inexpressible", "tpu-unsupported", "helion-tpu-unsupported"):
+    (:data:`~fuzzpass.judge.verdict.UNSUPPORTED`: counted by a run, never a finding)."""
+    if not Kind(report["verdict"]).is_defect:
         return None
     if report["verdict"] == "helion-crash":  # Helion's message names the fault; the ops around it do not
         return Signature("helion-crash", rule(report), "any")

@@ -1,7 +1,8 @@
 """Ops that move elements without computing on them: ``permute``, ``reshape``, ``squeeze``,
 ``unsqueeze``, ``subscript`` (``x[:, None]``) and ``expand``.
 
-All pass the masked value through (a padded lane moves, it does not change). Only ``permute``
+All pass the masked value through (a padded lane moves, it does not change), as Helion's
+lowerings do (``passthrough_masked_value``). Only ``permute``
 is a *relayout* Helion 1.5.1's pass defers a mask through: it moves whole axes, so the set of
 padded lanes along the masked axis is the same set after it. ``reshape`` can regroup elements
 so that a per-axis mask afterwards selects other elements than the eager mask did (Helion's
@@ -138,16 +139,35 @@ def reshape_f64(node: NodeSpec, out: Value | None, args: list[T64], ctx: F64Cont
     return T64(x.val.reshape(shape), x.valid.reshape(shape), x.err.reshape(shape))
 
 
+def regrouped_tile(src: Value, out: Value) -> str | None:
+    """The first tile whose rows a reshape from ``src`` to ``out`` regroups, or None.
+
+    A reshape keeps a tile's rows where as many elements stand in front of the tile's dim
+    after it as before: each position along the dim then holds the same row. One that puts
+    another number in front (``[t0, 2] -> [2, t0]``) moves real rows onto the positions past
+    the extent, which is where Helion's masks and masked values look (a tile dim is masked by
+    position). A tile merged into a plain dim has no positions left to mask.
+
+    After such a reshape a case's meaning (validity moves with the elements, CASES.md) is one
+    no positional mask can follow: the padded elements, which hold the masked value, are no
+    longer the positions a ``_mask_to`` clears or ``dots_zeroed_by_partner`` trusts. Helion
+    cannot state it (:func:`reshape_helion`), and the check names an eager kernel that misses
+    it ``baseline-unstated``, never a finding."""
+    for tile in src.tile_names:
+        if tile not in out.tiles:
+            continue
+        before, after = src.tiles.index(tile), out.tiles.index(tile)
+        if math.prod(src.shape[:before]) != math.prod(out.shape[:after]):
+            return tile
+    return None
+
+
 def reshape_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:
     """``reshape`` with each tile dim as its block size. A reshape that regroups a tile's
-    rows (other elements in front of it than before) has no Helion form: Helion masks a
-    tile dim by position, while the case's validity moves with the elements."""
-    (x,) = values
-    for tile in x.tile_names:
-        after = [i for i, d in enumerate(node["shape"]) if d == tile]
-        at = x.tiles.index(tile)
-        if after and math.prod(x.shape[:at]) != math.prod(w.spec.block_shape(tuple(node["shape"][: after[0]]))):
-            raise Inexpressible("shape", f"it regroups tile {tile!r}'s rows; Helion masks a tile dim by position")
+    rows (:func:`regrouped_tile`) has no Helion form: Helion masks a tile dim by position,
+    while the case's validity moves with the elements."""
+    if tile := regrouped_tile(values[0], reshape_shape(node, values, w.spec)):
+        raise Inexpressible("shape", f"it regroups tile {tile!r}'s rows; Helion masks a tile dim by position")
     dims = [f"{w.tile(d)}.block_size" if isinstance(d, str) else str(d) for d in node["shape"]]
     return f"{args[0]}.reshape([{', '.join(dims)}])"
 

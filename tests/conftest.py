@@ -24,7 +24,14 @@ settings.register_profile(
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
-SHARED_CASES = sorted((Path(__file__).resolve().parents[2] / "shared" / "cases").glob("*.json"))
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+"""The repository's case files: the three of the case contract (CASES.md) and more."""
+CONTRACT_CASES = [
+    EXAMPLES / f"{name}.json"
+    for name in ("dense-kv-q-transpose-dot", "opposite-direction-keeps-eager", "reshape-blocks-deferral")
+]
+"""The case contract's examples (``shared/cases`` beside the steering repository), as
+``examples/`` holds them: a bare clone has them."""
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

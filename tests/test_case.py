@@ -1,4 +1,4 @@
-"""Case files: the shared examples parse and round-trip; each broken variant names its field."""
+"""Case files: the examples parse and round-trip; each broken variant names its field."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ import pytest
 
 from fuzzpass.core.case import CaseError, load_case, parse_case
 
-CASES = Path(__file__).parents[2] / "shared" / "cases"
+CASES = Path(__file__).parents[1] / "examples"
 DENSE_KV = json.loads((CASES / "dense-kv-q-transpose-dot.json").read_text())
 
 Mutation = Callable[[dict[str, Any]], Any]
 
 
 @pytest.mark.parametrize("path", sorted(CASES.glob("*.json")), ids=lambda p: p.stem)
-def test_shared_case_round_trips(path: Path) -> None:
+def test_example_case_round_trips(path: Path) -> None:
     case = load_case(path)
     assert case.name == path.stem
     assert parse_case(json.loads(case.dumps())) == case

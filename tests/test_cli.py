@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 
-DENSE_KV = next(p for p in SHARED_CASES if p.stem == "dense-kv-q-transpose-dot")
+DENSE_KV = next(p for p in CONTRACT_CASES if p.stem == "dense-kv-q-transpose-dot")
 
 
 def fuzzpass(*args: str) -> subprocess.CompletedProcess[str]:

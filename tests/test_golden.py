@@ -13,10 +13,10 @@ import pytest
 
 from fuzzpass.core.case import load_case
 from reference.compile import compile_variant
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 
 GOLDEN = Path(__file__).parent / "golden"
-DENSE_KV = next(p for p in SHARED_CASES if p.stem == "dense-kv-q-transpose-dot")
+DENSE_KV = next(p for p in CONTRACT_CASES if p.stem == "dense-kv-q-transpose-dot")
 
 
 def source(name: str) -> str:

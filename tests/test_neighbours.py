@@ -18,7 +18,7 @@ from fuzzpass.judge.oracle import compare
 from reference.compile import compile_variant
 from reference.neighbours import BRANCHES, PALLAS_DEFERRED_MASK_CONSUMERS_META
 from reference.ops import T64
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 
 
 def case(graph: list[dict[str, Any]], inputs: dict[str, Any], **extra: Any) -> Any:
@@ -136,7 +136,7 @@ def test_a_broadcast_input_does_not_carry_its_masked_value() -> None:
 
 
 def test_the_pass_records_every_mask_that_discharges_a_deferred_tile() -> None:
-    c = load_case(next(p for p in SHARED_CASES if p.stem == "dense-kv-q-transpose-dot"))
+    c = load_case(next(p for p in CONTRACT_CASES if p.stem == "dense-kv-q-transpose-dot"))
     variant = compile_variant(c.spec, "on")
     loads = [n for n in variant.graph.nodes if n.meta.get(PALLAS_DEFERRED_MASK_CONSUMERS_META)]
     assert [n.meta["var"] for n in loads] == [load for load, tiles in variant.deferred().items() if tiles]

@@ -17,7 +17,7 @@ from fuzzpass.core import profile
 from fuzzpass.core.case import load_case
 from fuzzpass.core.data import draw
 from reference.compile import compile_variant
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def run_once(interpreter: str = "generic") -> tuple[dict[str, np.ndarray], set[s
     """The dense-KV case's deferred kernel, as a process that starts with nothing in memory
     runs it: its outputs and the profile stages it went through."""
     executables._loaded.clear()
-    case = load_case(SHARED_CASES[0])
+    case = load_case(CONTRACT_CASES[0])
     source = compile_variant(case.spec, "on").source
     profile.take()
     outs = interpret.run(source, draw(case, "nan"), case.spec.dtype, interpreter)

@@ -23,7 +23,7 @@ from generators.policies import POLICIES
 from reference.helion_codegen import helion_source
 from reference.ops.base import Inexpressible
 from reference.spec import KernelSpec
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 from tests.specs import dense_kv, node, spec
 
 REGRESSIONS = Path(__file__).parent / "helion_cases"
@@ -40,7 +40,7 @@ def second_use() -> KernelSpec:
     return dataclasses.replace(base, graph=(*base.graph, node("exp", "e", arg="x"), node("store", arg="e", dst="raw")))
 
 
-@pytest.mark.parametrize("path", SHARED_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CONTRACT_CASES, ids=lambda p: p.stem)
 def test_every_shared_case_agrees_with_helion_or_is_inexpressible(path: Path) -> None:
     """Decisions and numerics agree; Helion's kernels compile for three generations or carry
     the compiler's message as a ``helion-compile`` or ``helion-tpu-unsupported`` verdict."""

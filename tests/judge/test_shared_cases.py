@@ -10,15 +10,15 @@ from fuzzpass.backends import tpu_aot
 from fuzzpass.core.case import load_case
 from fuzzpass.core.data import POISONS
 from fuzzpass.judge.check import check_case
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 
 
 def test_shared_cases_exist() -> None:
-    assert len(SHARED_CASES) >= 3
+    assert len(CONTRACT_CASES) >= 3
 
 
 @pytest.mark.parametrize("poison", POISONS)
-@pytest.mark.parametrize("path", SHARED_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CONTRACT_CASES, ids=lambda p: p.stem)
 def test_shared_case_passes_interpret(path: Path, poison: str) -> None:
     case = load_case(path)
     result = check_case(case, backend="interpret", poison=poison)
@@ -28,7 +28,7 @@ def test_shared_case_passes_interpret(path: Path, poison: str) -> None:
     assert not result.comparisons["deferred"].nonfinite
 
 
-@pytest.mark.parametrize("path", SHARED_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CONTRACT_CASES, ids=lambda p: p.stem)
 def test_shared_case_compiles_for_tpu(path: Path) -> None:
     assert tpu_aot.unavailable() is None, "the test extra installs jax[tpu]; CI must compile for TPU"
     result = check_case(load_case(path), backend="tpu-aot", generations=("v5e", "v6e"))

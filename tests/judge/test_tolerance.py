@@ -14,10 +14,10 @@ import pytest
 
 from fuzzpass.core.case import load_case
 from fuzzpass.judge.check import check_case
-from tests.conftest import SHARED_CASES
+from tests.conftest import CONTRACT_CASES
 
 
-@pytest.mark.parametrize("path", SHARED_CASES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", CONTRACT_CASES, ids=lambda p: p.stem)
 def test_no_false_alarm_over_seeds(path: Path, seeds: int) -> None:
     case = load_case(path)
     failures = []

@@ -2,8 +2,10 @@
 
 A mutant counts as killed only by a finding that blames the pass (``Signature.blames_pass``):
 a harness crash or a baseline bug on the way does not. A candidate pass, and a shipped mutant
-whose bug only the gate audit's kernels show, run with the audit, so that their forced variant
-is checked too. Each mutant gets its own run, with the
+whose bug only the gate audit's kernels show, have their forced kernel checked too where it is
+not the reference's (``Config.check_forced``): that is what the gate audit adds to the plain
+check when it judges no generation, without its TPU compiles, so a candidate's campaign keeps
+the rate of a shipped mutant's. Each mutant gets its own run, with the
 same seed, so the kill times of two versions of the harness compare.
 """
 
@@ -14,7 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.fuzz.options import GATE_TIMEOUT, TIMEOUT, Budget, Options
+from fuzzpass.fuzz.options import TIMEOUT, Budget, Options
 from fuzzpass.fuzz.run import run
 from fuzzpass.judge.candidate import Candidate
 from fuzzpass.judge.checked import Config
@@ -43,13 +45,14 @@ def campaign(
         for mutant in mutants:
             if isinstance(mutant, Candidate):
                 name = mutant.label
-                config = Config(policy or "mixed", "interpret", "nan", None, None, seed, audit(), candidate=mutant)
+                config = Config(policy or "mixed", seed=seed, candidate=mutant, check_forced=True)
                 where = root / mutant.name
             else:
                 name = mutant
                 shipped = MUTANTS[name]
-                gate = audit() if shipped.audited else None
-                config = Config(policy or shipped.policy, shipped.oracle, "nan", name, None, seed, gate)
+                config = Config(
+                    policy or shipped.policy, shipped.oracle, mutant=name, seed=seed, check_forced=shipped.audited
+                )
                 where = root / name
             options = options_for(config, budget, jobs, where)
             result = run(options)
@@ -72,21 +75,8 @@ def campaign(
 
 
 def options_for(config: Config, budget: Budget, jobs: int, where: Path) -> Options:
-    """One mutant's run: it stops at the kill, shrinks nothing, and, where the gate audit
-    compiles every case for five generations, gets ``--check-gate``'s limit on one check. Under
-    the run's 60 s a busy machine timed out the first case, the replaced worker drew from
-    another seed, and a mutant killed at case 2 elsewhere survived 9 cases in CI."""
-    timeout = GATE_TIMEOUT if config.gate is not None else TIMEOUT
-    return Options(config, budget, jobs, where, timeout, stop_at_kill=True, progress=False, minimize_seconds=0)
-
-
-def audit() -> tuple[str, ...] | None:
-    """The gate audit, judging no generation, where a mutant's bug may hide in a kernel only
-    the audit builds (the forced variant): its kernels are then run on each case's data too
-    (``judge/check.py``'s ``check_audited``). None without libtpu: nothing to audit with."""
-    from fuzzpass.backends import tpu_aot
-
-    return () if tpu_aot.unavailable() is None else None
+    """One mutant's run: it stops at the kill and shrinks nothing."""
+    return Options(config, budget, jobs, where, TIMEOUT, stop_at_kill=True, progress=False, minimize_seconds=0)
 
 
 def table(rows: list[dict[str, Any]], minimized: bool) -> list[str]:

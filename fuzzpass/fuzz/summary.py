@@ -89,6 +89,7 @@ class RunResult:
             "budget": str(o.budget),
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,
+            "check_forced": c.check_forced,  # the pass under test's forced kernel checked too (``mutants``)
             "versions": dict(versions()),
             "stopped": self.stopped,
             "cases": self.cases,

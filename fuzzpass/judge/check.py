@@ -129,11 +129,14 @@ def check_case(
     mutant: Mutant | None = None,
     gate: Sequence[str] | None = None,
     gate_rule: str = "positional",
+    forced: bool = False,
 ) -> CheckResult:
     """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
     installed, TPU compiles; ``mutant`` swaps in a broken pass (or a candidate) for the
     deferred variant; ``gate`` audits the pass's choice on static schedules, judging these
-    generations; ``gate_rule`` is the reference pass's profitability gate. A gate that reads
+    generations; ``forced``, without ``gate``: the mutant's forced kernel is checked where it
+    differs from the reference's (:func:`check_forced`); ``gate_rule`` is the reference
+    pass's profitability gate. A gate that reads
     the target generation (``reference.gates.TARGETED``) compiles the deferred variant for the
     first of ``generations`` (none: not known), and the audit each generation's own."""
     from fuzzpass.backends import tpu_aot
@@ -160,6 +163,8 @@ def check_case(
 
     with stage("data"):
         data = draw(case, poison)
+    if gate is None and forced and mutant is not None:
+        check_forced(result, data, mutant)
     if gate is not None:
         with stage("gate-audit"):
             rule = gate_rule if mutant is None else None
@@ -190,6 +195,25 @@ def check_audited(result: CheckResult, data: CaseData) -> None:
     kernels = result.gate.kernels if result.gate else {}
     if kernels:
         comparisons, found = check_variants(result.case, data, result.poison, result.variants["eager"], kernels)
+        result.audited.update(comparisons)
+        result.findings += found
+
+
+def check_forced(result: CheckResult, data: CaseData, mutant: Mutant) -> None:
+    """The gate audit's forced kernel as ``mutant`` (a candidate) builds it, run and judged
+    in interpret mode where it is a kernel of its own: unlike the eager and deferred ones, and
+    unlike the reference's forced kernel. That is all the gate audit could find beyond the
+    plain check where it judges no generation (``fuzzpass mutants``): its TPU compiles time
+    nothing there, and its gates' kernels are the reference's."""
+    from fuzzpass.judge.gate import distinct
+
+    case = result.case
+    with stage("codegen"):
+        forced = mutant.compile_forced(case.spec, f"{case.name}: forced")
+        reference = compile_variant(case.spec, "force", title=f"{case.name}: forced")
+    kernels = distinct([result.variants["eager"], result.variants["deferred"], reference], {"forced": forced})
+    if kernels:
+        comparisons, found = check_variants(case, data, result.poison, result.variants["eager"], kernels)
         result.audited.update(comparisons)
         result.findings += found
 

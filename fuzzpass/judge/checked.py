@@ -34,6 +34,7 @@ class Config:
     gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
     candidate: Candidate | None = None  # ``--pass FILE.py:NAME``: the pass under test instead of the reference
     gate_rule: str = "positional"  # ``--gate``: the reference pass's profitability gate (``reference.gates``)
+    check_forced: bool = False  # without ``gate``: the pass under test's forced kernel checked too (``mutants``)
     seeds: tuple[str, ...] = ()
     """Seed cases' texts (the corpus's ``seeds``: real kernels' structures, ``fuzzpass corpus``):
     every other segment of an explorer mutates one of them instead of drawing a structure."""
@@ -95,6 +96,7 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
             mutant=under_test(config.mutant, config.candidate),
             gate=config.gate,
             gate_rule=config.gate_rule,
+            forced=config.check_forced,
         )
         report = result.to_json()
     except Exception as e:

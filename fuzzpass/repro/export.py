@@ -70,6 +70,7 @@ def _finding(case: Case, config: Config, kind: str | None = None) -> tuple[Any, 
         generations=config.generations,
         gate=config.gate,
         gate_rule=config.gate_rule,
+        forced=config.check_forced,
     )
     report = result.to_json()
     if kind is None and config.gate and result.gate and result.gate.findings:
@@ -271,6 +272,12 @@ def _deferred_source(result: Any, case: Case, config: Config, finding: dict[str,
     kernels = result.gate.kernels if result.gate else {}
     if finding["variant"] in kernels:
         return kernels[finding["variant"]].source.text
+    if finding["variant"] == "forced" and config.check_forced:  # the pass under test's, checked without an audit
+        from fuzzpass.judge.candidate import under_test
+
+        mutant = under_test(config.mutant, config.candidate)
+        assert mutant is not None
+        return mutant.compile_forced(case.spec, f"{case.name}: forced").source.text
     if finding["kind"] != "gate" or config.gate_rule not in TARGETED or config.mutant or config.candidate:
         return result.variants["deferred"].source.text
     gen = _generation(finding)

@@ -58,6 +58,7 @@ def open_finding(
         generations = found_on
     elif recorded.get("gate") and any(f.get("variant") in recorded.get("audited", {}) for f in findings):
         gate = tuple(recorded["gate"]["counts"])  # a kernel only the gate audit builds (the forced one)
+    check_forced = any(f.get("variant") == "forced" for f in findings) and gate is None  # ``mutants``' check
     if candidate is None and recorded.get("pass") and not mutant:
         try:
             candidate = Candidate.from_json(recorded["pass"])
@@ -72,6 +73,7 @@ def open_finding(
         gate=gate,
         candidate=candidate,
         gate_rule=recorded.get("gate_rule") or "positional",
+        check_forced=check_forced,
     )
     return Opened(case, config, kind)
 

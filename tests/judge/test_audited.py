@@ -85,4 +85,33 @@ def test_a_forced_kernel_finding_exports_a_repro_that_runs_that_kernel(tmp_path:
     forced = MUTANTS["forced-drops-remask"].compile_forced(reverse_sum(), "t").source.text
     assert forced.split("\n", 1)[1] in text  # DEFERRED holds the forced kernel the finding names
     run = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 1, run.stdout + run.stderr
+    assert run.returncode == 1 and "REPRODUCES" in run.stdout, run.stdout + run.stderr
+
+
+def test_a_campaign_checks_the_forced_kernel_without_the_audits_compiles() -> None:
+    """``fuzzpass mutants``' check (``Config.check_forced``): the pass under test's forced
+    kernel, run and judged where it is not the reference's, with no TPU compile (no gate
+    record): the forced-only bug is found, the real forced kernel is never run twice."""
+    case = Case("reverse-sum", 3, reverse_sum(), None)
+    broken = check_case(case, backend="interpret", poison="finite", mutant=MUTANTS["forced-drops-remask"], forced=True)
+    assert broken.gate is None and set(broken.audited) == {"forced"}
+    assert [(f.kind.value, f.variant) for f in broken.findings] == [("mismatch", "forced")]
+    same = check_case(case, backend="interpret", poison="finite", mutant=MUTANTS["inverted-gate"], forced=True)
+    assert same.audited == {}  # a broken gate forces as the reference does: nothing more to run
+
+
+def test_a_campaigns_forced_finding_exports_a_repro_that_fails_until_the_kernel_is_fixed(tmp_path: Path) -> None:
+    from fuzzpass.judge.checked import Config
+    from fuzzpass.repro.export import write_repro
+
+    case = Case("reverse-sum", 3, reverse_sum(), None)
+    repro = write_repro(case, Config(poison="finite", mutant="forced-drops-remask", check_forced=True),
+                        tmp_path / "repro.py", "test")  # fmt: skip
+    broken = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, timeout=600)
+    assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
+    text = repro.read_text()
+    bad = text.split("DEFERRED = r'''")[1].split("'''")[0]
+    fixed = tmp_path / "fixed.py"
+    fixed.write_text(text.replace(bad, compile_variant(reverse_sum(), "force", title="fixed").source.text))
+    ran = subprocess.run([sys.executable, str(fixed)], capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr

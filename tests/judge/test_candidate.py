@@ -8,15 +8,14 @@ import json
 import re
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from fuzzpass.core.case import load_case
 from fuzzpass.core.expect import expect_from_spec
-from fuzzpass.fuzz.campaign import options_for
-from fuzzpass.fuzz.options import GATE_TIMEOUT, TIMEOUT, Budget
+from fuzzpass.fuzz.campaign import campaign, options_for
+from fuzzpass.fuzz.options import TIMEOUT, Budget
 from fuzzpass.judge.candidate import CandidateError, parse
 from fuzzpass.judge.checked import Config, check
 
@@ -129,10 +128,16 @@ def test_mutants_kills_a_candidate_written_elsewhere(candidate_file: Path) -> No
     assert row["killed"] and row["mutant"] == f"{candidate_file}:PermuteIsEnough"
 
 
-def test_an_audited_mutant_run_gets_the_gate_audits_limit_on_one_check(candidate_file: Path, tmp_path: Path) -> None:
-    """A candidate's run compiles every case for five generations (the audit's forced kernel
-    is checked too): the first such case outlasted the run's 60 s on a busy CI machine."""
+def test_a_candidates_campaign_checks_its_forced_kernel_without_the_audits_compiles(
+    candidate_file: Path, tmp_path: Path
+) -> None:
+    """A candidate's campaign checks its forced kernel too (``check_forced``), but compiles
+    nothing for a TPU: a case costs what a shipped mutant's does, under the run's limit."""
     candidate = parse(f"{candidate_file}:SameAsReference")
-    audited = Config("mixed", "interpret", "nan", None, None, 1, (), candidate=candidate)
-    assert options_for(audited, Budget(cases=1), 1, tmp_path).timeout == GATE_TIMEOUT > TIMEOUT
-    assert options_for(replace(audited, gate=None), Budget(cases=1), 1, tmp_path).timeout == TIMEOUT
+    rows = campaign([candidate], policy=None, seed=1, budget=Budget(cases=6), jobs=1, out=tmp_path,
+                    minimize_seconds=None, log=lambda _: None)  # fmt: skip
+    assert not rows[0]["killed"] and rows[0]["cases"] >= 6
+    (written,) = tmp_path.glob("*/summary.json")
+    summary = json.loads(written.read_text())
+    assert summary["gate_generations"] is None and summary["check_forced"] is True
+    assert options_for(Config(candidate=candidate, check_forced=True), Budget(cases=1), 1, tmp_path).timeout == TIMEOUT

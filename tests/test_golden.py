@@ -41,7 +41,7 @@ def test_before_masks_the_load_in_its_own_layout() -> None:
 
 def test_after_masks_past_the_transpose_with_a_select() -> None:
     text = source("deferred")
-    assert "x = x_vmem[...]  # mask of t0 deferred past the relayout" in text
+    assert "x = x_vmem[...]  # mask of t0 deferred past the relayout; t0 discharged by xt_masked" in text
     transpose = text.index("xt = jnp.transpose(x, (1, 0, 2))")
     select = text.index("xt_masked = jnp.where(mask_t0[None, :, None] != 0, xt, 0)")
     assert transpose < select < text.index("lax.dot_general(xt_masked, kt")

@@ -167,6 +167,7 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
                 "decisions": decisions,
                 "gate": _tpu_facts(finding, result.gate.to_json()) if finding["kind"] == "gate" else None,
                 "compile": _tpu_facts(finding, None) if finding["kind"] == "compile" else None,
+                "relayouts": relayout_vars(result.variants["deferred"]),
             }
         ),
         poison_literal=repr(config.poison),
@@ -231,6 +232,12 @@ def _write_helion_repro(
     path.write_text(text)
     path.chmod(0o755)
     return path
+
+
+def relayout_vars(variant: Any) -> list[str]:
+    """The kernel variables the pass under test defers a mask through (its relayouts): what a
+    repro of an ``undischarged`` finding walks through from a deferred load to its ends."""
+    return sorted(n.meta["var"] for n in variant.graph.nodes if n.target in variant.relayouts)
 
 
 def _tpu_facts(finding: dict[str, Any], gate: dict[str, Any] | None) -> dict[str, Any] | None:

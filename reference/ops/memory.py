@@ -148,8 +148,18 @@ def load_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]
         expr = f"{expr} * {mask}.astype({JNP_DTYPE[value.dtype]})"
     lines.append(f"{out} = {expr}")
     if deferred:
-        lines[-1] += f"  # mask of {', '.join(sorted(deferred))} deferred past the relayout"
+        lines[-1] += f"  # mask of {', '.join(sorted(deferred))} deferred past the relayout{discharged_by(node)}"
     return lines
+
+
+def discharged_by(node: torch.fx.Node) -> str:
+    """The pass's record of which masks discharge each deferred tile of ``node``
+    (``PALLAS_DEFERRED_MASK_CONSUMERS_META``), as the load line's comment says it: a reader of
+    the kernel, and a repro of an ``undischarged`` finding, see what the pass claimed."""
+    from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
+
+    record: dict[str, tuple[str, ...]] = node.meta.get(PALLAS_DEFERRED_MASK_CONSUMERS_META, {})
+    return "".join(f"; {tile} discharged by {', '.join(names)}" for tile, names in sorted(record.items()))
 
 
 def load_helion(node: NodeSpec, args: list[str], values: list[Value], w: HelionWriter) -> str:

@@ -23,7 +23,7 @@ def kernel(
     copy_x = pltpu.make_async_copy(q_hbm.at[pl.ds(t0_start, 16)], x_vmem, dma_sem.at[0])
     copy_x.start()
     copy_x.wait()
-    x = x_vmem[...]  # mask of t0 deferred past the relayout
+    x = x_vmem[...]  # mask of t0 deferred past the relayout; t0 discharged by xt_masked
     xt = jnp.transpose(x, (1, 0, 2))
     kt = k_ref[...]
     xt_masked = jnp.where(mask_t0[None, :, None] != 0, xt, 0)

@@ -1,0 +1,95 @@
+"""Every kind of the reference's findings exports a repro that exits 1 while the bug is there
+and 0 once it is gone: each mutant's killing case (``tests/regressions``) exported under its
+mutant, then its DEFERRED kernel replaced by the real pass's ("fix the pass"). The gate
+audit's variants: ``tests/judge/test_audited.py``; ``gate``: ``tests/perf/test_gate.py``;
+Helion's kinds: ``tests/judge/test_helion.py``."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import fuzzpass.judge.check
+from fuzzpass.core.case import Case
+from fuzzpass.judge.checked import Config
+from fuzzpass.judge.mutants import MUTANTS
+from fuzzpass.repro.export import write_repro
+from reference.compile import compile_variant
+
+REGRESSIONS = Path(__file__).resolve().parents[1] / "regressions"
+
+KILLS = {
+    "consumers-missing-one": "undischarged",
+    "partner-without-exception": "undischarged",
+    "drop-remask": "mismatch",
+    "no-broadcast-rule": "nonfinite-leak",
+    "ignore-second-use": "decision",
+    "wrong-axis": "crash",
+}
+"""A mutant per kind of finding, with the kind its killing case gives."""
+
+
+def killing_case(mutant: str) -> tuple[Case, str]:
+    module = importlib.import_module(f"tests.regressions.test_minimized_{mutant.replace('-', '_')}_finding")
+    source = Path(module.__file__).read_text()  # type: ignore[arg-type]
+    poison = "finite" if '"finite",' in source else "zero" if '"zero",' in source else "nan"
+    return module.CASE, poison
+
+
+def run_script(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+
+
+def swapped(repro: Path, name: str, kernel: str, out: Path) -> Path:
+    """``repro`` with its ``name`` kernel (EAGER or DEFERRED) replaced by ``kernel``."""
+    text = repro.read_text()
+    old = text.split(f"{name} = r'''")[1].split("'''")[0]
+    out.write_text(text.replace(old, kernel))
+    return out
+
+
+@pytest.mark.parametrize(("mutant", "kind"), KILLS.items(), ids=lambda v: v)
+def test_a_repro_fails_while_the_bug_is_there_and_passes_once_fixed(mutant: str, kind: str, tmp_path: Path) -> None:
+    case, poison = killing_case(mutant)
+    repro = write_repro(case, Config(mutant=mutant, poison=poison), tmp_path / "repro.py", "test")
+    assert f'"kind": "{kind}"' in repro.read_text()
+    broken = run_script(repro)
+    assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
+    fixed = swapped(repro, "DEFERRED", compile_variant(case.spec, "on", title="fixed").source.text, tmp_path / "f.py")
+    ran = run_script(fixed)
+    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+
+
+def test_an_undischarged_repro_names_the_mask_the_record_lacks(tmp_path: Path) -> None:
+    case, poison = killing_case("consumers-missing-one")
+    repro = write_repro(case, Config(mutant="consumers-missing-one", poison=poison), tmp_path / "r.py", "test")
+    ran = run_script(repro)
+    assert "not recorded as discharging it" in ran.stdout, ran.stdout + ran.stderr
+
+
+def test_a_baseline_mismatch_repro_fails_until_the_eager_kernel_is_fixed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wrong eager kernel (here: the drop-remask mutant's deferred kernel compiled as the
+    eager one) is the baseline's finding; the repro passes once EAGER is the right kernel."""
+    case, poison = killing_case("drop-remask")
+    real = fuzzpass.judge.check.compile_variant
+
+    def broken_eager(spec, mode="on", *args, **kwargs):  # type: ignore[no-untyped-def]
+        return (
+            MUTANTS["drop-remask"].compile(spec, "broken eager") if mode == "off" else real(spec, mode, *args, **kwargs)
+        )
+
+    monkeypatch.setattr(fuzzpass.judge.check, "compile_variant", broken_eager)
+    repro = write_repro(case, Config(poison=poison), tmp_path / "repro.py", "test")
+    monkeypatch.undo()
+    assert '"kind": "baseline-mismatch"' in repro.read_text()
+    broken = run_script(repro)
+    assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
+    fixed = swapped(repro, "EAGER", compile_variant(case.spec, "off", title="fixed").source.text, tmp_path / "f.py")
+    ran = run_script(fixed)
+    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr

@@ -69,6 +69,21 @@ def check_decisions(
     return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
 
 
+def check_forced_decisions(case: Case, forced: Variant, relayouts: frozenset[str] = RELAYOUTS) -> list[Finding]:
+    """The forced kernel's choice per load against the rules (``expect_forced``): forcing
+    defers exactly the tiles that are safe to defer and that a relayout moves. Its numbers
+    rarely show a tile deferred past a use that does not re-mask it, since every consumer
+    masks its own input again; its decisions do."""
+    allowed = expect_forced(case.spec, relayouts)
+    got = forced.deferred()
+    wrong = [
+        f"{load}: forced deferred {sorted(got.get(load, []))}, the rules force {want}"
+        for load, tiles in allowed.items()
+        if sorted(got.get(load, [])) != (want := sorted(t for t, ok in tiles.items() if ok))
+    ]
+    return [Finding(Kind.DECISION, Stage.DECIDE, "forced", "; ".join(wrong))] if wrong else []
+
+
 def check_discharge(deferred: Variant) -> list[Finding]:
     """What Helion's emit-pipeline lowering relies on (``PALLAS_DEFERRED_MASK_CONSUMERS_META``):
     for every deferred (load, tile), each mask the pass recorded as discharging it is still in
@@ -168,8 +183,9 @@ def check_case(
     if gate is not None:
         with stage("gate-audit"):
             rule = gate_rule if mutant is None else None
-            forced = mutant.compile_forced(case.spec, f"{case.name}: forced") if mutant else None
-            result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate, rule, forced)
+            forcing = forced_variant(case, mutant)
+            result.gate = audit(case, result.variants["eager"], result.variants["deferred"], data, gate, rule, forcing)
+        result.findings += check_forced_decisions(case, forcing, relayouts)
         result.findings += result.gate.findings if result.gate else []
         check_audited(result, data)
     if backend == "helion":
@@ -209,13 +225,20 @@ def check_forced(result: CheckResult, data: CaseData, mutant: Mutant) -> None:
 
     case = result.case
     with stage("codegen"):
-        forced = mutant.compile_forced(case.spec, f"{case.name}: forced")
-        reference = compile_variant(case.spec, "force", title=f"{case.name}: forced")
+        forced, reference = forced_variant(case, mutant), forced_variant(case, None)
+    result.findings += check_forced_decisions(case, forced, mutant.deferral.relayout_ops)
     kernels = distinct([result.variants["eager"], result.variants["deferred"], reference], {"forced": forced})
     if kernels:
         comparisons, found = check_variants(case, data, result.poison, result.variants["eager"], kernels)
         result.audited.update(comparisons)
         result.findings += found
+
+
+def forced_variant(case: Case, mutant: Mutant | None) -> Variant:
+    """The forced kernel (every safe tile a relayout moves deferred, the gate bypassed) as
+    ``mutant`` builds it, or the reference pass."""
+    title = f"{case.name}: forced"
+    return mutant.compile_forced(case.spec, title) if mutant else compile_variant(case.spec, "force", title=title)
 
 
 def check_variants(

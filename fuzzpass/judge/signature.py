@@ -67,6 +67,8 @@ def rule(report: dict[str, Any]) -> str:
     """The rule involved in a check's verdict, from its JSON report (``CheckResult.to_json``)."""
     verdict = report["verdict"]
     finding = next((f for f in report["findings"] if f["kind"] == verdict), None)
+    if verdict == "decision" and finding and finding["variant"] not in (None, "deferred"):
+        return f"{finding['variant']} variant"  # the forced kernel's choice against the rules
     if verdict == "decision":
         expected, got, reasons = report["expected"] or {}, report["deferred"], report["reasons"]
         wrong = set()

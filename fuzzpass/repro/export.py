@@ -146,6 +146,8 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
     if sig is None:
         raise ValueError(f"{case.name} passes under {config}: there is no finding to export")
     finding = next(f for f in report["findings"] if f["kind"] == report["verdict"])
+    if finding["kind"] == "decision" and finding["variant"] == "forced":
+        decisions = forced_decisions(case, config)
     path.parent.mkdir(parents=True, exist_ok=True)
     if config.backend == "helion":
         return _write_helion_repro(case, config, path, command, report, finding, str(sig))
@@ -234,6 +236,22 @@ def _write_helion_repro(
     return path
 
 
+def forced_decisions(case: Case, config: Config) -> dict[str, dict[str, list[str]]]:
+    """Per load, the tiles the pass under test's forced kernel defers and those the rules
+    force (``expect_forced``): what a repro of a ``decision | forced variant`` finding checks."""
+    from fuzzpass.core.expect import RELAYOUTS, expect_forced
+    from fuzzpass.judge.candidate import under_test
+    from fuzzpass.judge.check import forced_variant
+
+    mutant = under_test(config.mutant, config.candidate)
+    got = forced_variant(case, mutant).deferred()
+    rules = expect_forced(case.spec, mutant.deferral.relayout_ops if mutant else RELAYOUTS)
+    return {
+        load: {"deferred": sorted(got.get(load, [])), "expected": sorted(t for t, ok in tiles.items() if ok)}
+        for load, tiles in rules.items()
+    }
+
+
 def relayout_vars(variant: Any) -> list[str]:
     """The kernel variables the pass under test defers a mask through (its relayouts): what a
     repro of an ``undischarged`` finding walks through from a deferred load to its ends."""
@@ -276,15 +294,14 @@ def _deferred_source(result: Any, case: Case, config: Config, finding: dict[str,
     where the finding names one (``forced``, ``gate layout``); for a ``gate`` finding under a
     gate that reads the target generation (``reference.gates.TARGETED``), the one compiled
     for the finding's generation; else the check's deferred variant."""
+    from fuzzpass.judge.candidate import under_test
+    from fuzzpass.judge.check import forced_variant
+
+    if finding["variant"] == "forced":  # the pass under test's forced kernel, whoever built it
+        return forced_variant(case, under_test(config.mutant, config.candidate)).source.text
     kernels = result.gate.kernels if result.gate else {}
     if finding["variant"] in kernels:
         return kernels[finding["variant"]].source.text
-    if finding["variant"] == "forced" and config.check_forced:  # the pass under test's, checked without an audit
-        from fuzzpass.judge.candidate import under_test
-
-        mutant = under_test(config.mutant, config.candidate)
-        assert mutant is not None
-        return mutant.compile_forced(case.spec, f"{case.name}: forced").source.text
     if finding["kind"] != "gate" or config.gate_rule not in TARGETED or config.mutant or config.candidate:
         return result.variants["deferred"].source.text
     gen = _generation(finding)

@@ -115,3 +115,53 @@ def test_a_campaigns_forced_finding_exports_a_repro_that_fails_until_the_kernel_
     fixed.write_text(text.replace(bad, compile_variant(reverse_sum(), "force", title="fixed").source.text))
     ran = subprocess.run([sys.executable, str(fixed)], capture_output=True, text=True, timeout=600)
     assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+
+
+FORCED_IGNORES_SECOND_USE = '''
+from reference.defer import MaskDeferral
+
+
+class ForcedIgnoresSecondUse(MaskDeferral):
+    """Its forced kernel alone defers past a use that reaches no remask."""
+
+    def all_uses_remask(self, node, tile, memo):
+        if self.mode == "force":
+            return any(self.use_remasks(user, node, tile, memo) for user in node.users)
+        return super().all_uses_remask(node, tile, memo)
+'''
+
+
+def fan_out() -> Case:
+    """A major tile moved by a permute to a sum (a remask), and a second use (``exp``) that
+    reaches none: forcing must keep the mask; every consumer masks its own input, so a
+    forced kernel deferring past the ``exp`` computes the same numbers."""
+    s = spec({"q": ("t0", 4, 128)}, node("load", "x", src="q"), node("permute", "p", arg="x", dims=[1, 0, 2]),
+             node("sum", "r", arg="p", axis=1), node("store", arg="r", dst="out"), node("exp", "e", arg="x"),
+             node("sum", "r2", arg="e", axis=0), node("store", arg="r2", dst="out2"), dtype="float32")  # fmt: skip
+    return Case("fan-out", 3, s, None)
+
+
+def test_a_forced_kernel_deferring_past_a_second_use_is_a_decision_finding(tmp_path: Path) -> None:
+    from fuzzpass.judge.candidate import parse, under_test
+    from fuzzpass.judge.checked import Config
+    from fuzzpass.repro.export import write_repro
+
+    file = tmp_path / "forced.py"
+    file.write_text(FORCED_IGNORES_SECOND_USE)
+    candidate = parse(f"{file}:ForcedIgnoresSecondUse")
+    result = check_case(fan_out(), backend="interpret", poison="nan", mutant=under_test(None, candidate), forced=True)
+    assert not [f for f in result.findings if f.variant == "deferred"]  # the pass as it decides is right
+    assert [(f.kind.value, f.variant) for f in result.findings] == [("decision", "forced")]
+    assert "x: forced deferred ['t0'], the rules force []" in result.findings[0].message
+    sig = signature(result.to_json(), fan_out().spec)
+    assert sig is not None and str(sig) == "decision | forced variant | permute>sum>exp" and sig.blames_pass
+    assert check_case(fan_out(), backend="interpret", poison="nan", forced=True).verdict.value == "pass"
+    repro = write_repro(fan_out(), Config(candidate=candidate, check_forced=True), tmp_path / "repro.py", "test")
+    broken = subprocess.run([sys.executable, str(repro)], capture_output=True, text=True, timeout=600)
+    assert broken.returncode == 1 and "drops the eager mask of x for ['t0']" in broken.stdout, broken.stdout
+    text = repro.read_text()
+    bad = text.split("DEFERRED = r'''")[1].split("'''")[0]
+    fixed = tmp_path / "fixed.py"
+    fixed.write_text(text.replace(bad, compile_variant(fan_out().spec, "force", title="fixed").source.text))
+    ran = subprocess.run([sys.executable, str(fixed)], capture_output=True, text=True, timeout=600)
+    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr

@@ -7,6 +7,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -61,3 +62,29 @@ def redis_url() -> Iterator[str]:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"redis://127.0.0.1:{port}/0"
     server.shutdown()
+
+
+@pytest.fixture
+def remask_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Helion's pass, then every ``_mask_to`` fed (through permutes) by a load it deferred is
+    removed: the deferred mask is never applied again (the ``drop-remask`` bug, in Helion)."""
+    import helion._compiler.device_ir as device_ir
+
+    from fuzzpass.backends import helion as helion_backend
+
+    helion_backend.install_probe()
+    probed = device_ir.defer_pallas_load_masks
+
+    def broken(graph: Any) -> None:
+        probed(graph)
+        for node in list(graph.nodes):
+            if getattr(node.target, "__name__", "") != "_mask_to":
+                continue
+            source = node.args[0]
+            while str(getattr(source, "target", "")) == "aten.permute.default":
+                source = source.args[0]
+            if source.meta.get("pallas_deferred_mask_block_ids"):
+                node.replace_all_uses_with(node.args[0])
+                graph.erase_node(node)
+
+    monkeypatch.setattr(device_ir, "defer_pallas_load_masks", broken)

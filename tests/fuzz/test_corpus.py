@@ -57,6 +57,11 @@ def test_a_second_run_under_one_out_replays_the_corpus_first_and_fail_on_new_pas
     assert code == 1
 
 
+def test_fail_on_new_fails_on_a_finding_no_earlier_run_left(tmp_path: Path) -> None:
+    code, summary, stderr = fuzzpass_run(tmp_path, 1, "--budget", "120", "--stop-at-first", "--fail-on", "new")
+    assert code == 1 and [f["new"] for f in summary["findings"]] == [True], stderr
+
+
 def test_runs_on_two_hosts_share_a_redis_corpus(tmp_path: Path, redis_url: str) -> None:
     import redis
 

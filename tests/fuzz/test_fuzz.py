@@ -102,3 +102,32 @@ def test_shrinking_ends_at_its_deadline_and_hands_over_the_smallest_failure(monk
     assert found is not None and found.kind == "mismatch"
     assert len(shrunk) == 1 and parse_case(json.loads(shrunk[0])).name  # the failing case, handed over
     assert sum(drawn.values()) <= explorer.cases + 3  # the finding replayed once, one candidate stopped
+
+
+def test_a_harness_exception_is_a_crash_finding_and_the_exploration_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception escaping the check of one case (a fuzzpass bug) is that case's ``crash``
+    at stage ``harness``, naming where it was raised; the explorer checks the next case."""
+    import fuzzpass.judge.checked
+
+    real = fuzzpass.judge.checked.check_case
+    calls = Counter[str]()
+
+    def every_third_raises(case, **kwargs):  # type: ignore[no-untyped-def]
+        calls["all"] += 1
+        if calls["all"] % 3 == 0:
+            raise RuntimeError("a harness bug")
+        return real(case, **kwargs)
+
+    monkeypatch.setattr(fuzzpass.judge.checked, "check_case", every_third_raises)
+    seen: list[Checked] = []
+    config = Config(policy="deferrable", seed=SEED)
+    explorer = Explorer(config, frozenset(), seen.append, max_examples=10)
+    while len(seen) < 7:
+        found = explorer.segment(SEED + len(seen))
+        if found is not None:
+            explorer.known.add(found)
+    crashes = [c for c in seen if c.verdict == "crash"]
+    assert crashes and len(seen) > len(crashes)  # the cases after a crash were checked too
+    (finding,) = crashes[0].report["findings"]
+    assert finding["stage"] == "harness" and finding["message"].startswith("RuntimeError: a harness bug (at ")
+    assert str(crashes[0].signature).startswith("crash | harness")

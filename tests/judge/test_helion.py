@@ -80,6 +80,25 @@ def test_a_second_use_keeps_the_eager_mask_in_helion_too() -> None:
     assert "x" in helion.eager_loads(result.helion["pallas"]["on"])
 
 
+def test_a_helion_pass_that_drops_its_remask_is_a_helion_mismatch_on_a_generated_case(remask_dropped: None) -> None:
+    """A generated case through ``--backend helion`` against a Helion whose pass defers the
+    mask and then drops the ``_mask_to`` that discharged it: its pass-on kernel is wrong on the
+    poisoned padding, its pass-off kernel right. (A shape of its own: Helion keeps bound
+    kernels by source, and no other test binds this one.)"""
+    s = spec(
+        {"q": ("t0", 4, 64)},
+        node("load", "x", src="q"),
+        node("permute", "xt", arg="x", dims=[1, 0, 2]),
+        node("sum", "r", arg="xt", axis=1),
+        node("store", arg="r", dst="out"),
+    )
+    result = check_case(case(s), backend="helion", poison="finite", generations=())
+    assert result.verdict.value == "helion-mismatch", [f.message for f in result.findings]
+    (finding,) = [f for f in result.findings if f.kind.value == "helion-mismatch"]
+    assert finding.variant == "helion-on" and finding.message.startswith("Helion: ")
+    assert result.helion is not None and result.helion["comparisons"]["off"]["out_of_tolerance"] == 0
+
+
 def test_a_broken_reference_is_a_helion_decision_finding() -> None:
     """The differential catches the reference too: a mutant that defers through a second use."""
     result = check_case(case(second_use()), backend="helion", mutant=MUTANTS["ignore-second-use"])

@@ -5,11 +5,7 @@ real pass on the same kernel passes."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from fuzzpass.backends import helion as helion_backend
 from fuzzpass.kernels import collect
 from fuzzpass.kernels.judge import judge_call
 from fuzzpass.kernels.record import Call, Recorder
@@ -25,30 +21,6 @@ def recorded(file: str, kernel: str) -> Call:
         collect.run_entry(entry, recorder)
     (calls,) = [c for c in recorder.calls.values() if c[0].kernel.fn.__name__ == kernel]
     return calls[0]
-
-
-@pytest.fixture
-def remask_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Helion's pass, then every ``_mask_to`` fed (through permutes) by a load it deferred is
-    removed: the deferred mask is never applied again (the ``drop-remask`` bug, in Helion)."""
-    import helion._compiler.device_ir as device_ir
-
-    helion_backend.install_probe()
-    probed = device_ir.defer_pallas_load_masks
-
-    def broken(graph: Any) -> None:
-        probed(graph)
-        for node in list(graph.nodes):
-            if getattr(node.target, "__name__", "") != "_mask_to":
-                continue
-            source = node.args[0]
-            while str(getattr(source, "target", "")) == "aten.permute.default":
-                source = source.args[0]
-            if source.meta.get("pallas_deferred_mask_block_ids"):
-                node.replace_all_uses_with(node.args[0])
-                graph.erase_node(node)
-
-    monkeypatch.setattr(device_ir, "defer_pallas_load_masks", broken)
 
 
 def test_a_dropped_remask_is_a_helion_mismatch(remask_dropped: None) -> None:

@@ -13,6 +13,7 @@ from fuzzpass.core.case import Case, parse_case
 from fuzzpass.core.expect import expect_from_spec
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.checked import Config
+from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.repro.minimize import minimize, remove_dim, size
 from reference.spec import KernelSpec
 from tests.specs import node, spec
@@ -109,7 +110,10 @@ def test_cli_minimize_writes_the_case_and_reads_the_findings_verdict(tmp_path: P
     assert run.returncode == 0, run.stderr
     assert "poison finite, mutant drop-remask" in run.stderr
     assert "nodes" in run.stderr.splitlines()[-1]
-    parse_case(json.loads((tmp_path / "min.json").read_text()))
+    smaller = json.loads((tmp_path / "min.json").read_text())
+    assert size(smaller) < size(case.to_json())
+    still = check_case(parse_case(smaller), backend="interpret", poison="finite", mutant=MUTANTS["drop-remask"])
+    assert still.verdict.value == "mismatch"  # the same failure, smaller
 
 
 FORCED_ONLY = {
@@ -142,4 +146,7 @@ def test_a_finding_in_the_gate_audits_forced_kernel_is_minimized_with_the_audit(
     )  # fmt: skip
     assert run.returncode == 0, run.stderr  # without the audit the case passes: nothing to minimize
     assert "nodes" in run.stderr.splitlines()[-1]
-    parse_case(json.loads((tmp_path / "min.json").read_text()))
+    smaller = json.loads((tmp_path / "min.json").read_text())
+    assert size(smaller) <= size(FORCED_ONLY)
+    still = check_case(parse_case(smaller), backend="interpret", poison="nan", mutant=MUTANTS["drop-remask"], gate=())
+    assert [(f.kind.value, f.variant) for f in still.findings if f.variant == "forced"] == [("mismatch", "forced")]

@@ -85,8 +85,8 @@ def main() -> None:
         file = root / "candidates.py"
         file.write_text(CANDIDATES)
         same = parse(f"{file}:SameAsReference")
-        shipped_like = Config("mixed", seed=args.seed)
-        candidate = Config("mixed", seed=args.seed, candidate=same, check_forced=True)
+        shipped_like = Config(policy="mixed", seed=args.seed)
+        candidate = Config(policy="mixed", seed=args.seed, candidate=same, check_forced=True)
         cases_s, secs_s = rate(shipped_like, args.seconds, args.jobs, root / "shipped")
         cases_c, secs_c = rate(candidate, args.seconds, args.jobs, root / "candidate")
         for what, cases, secs in (("shipped mutant's run", cases_s, secs_s), ("candidate's campaign", cases_c, secs_c)):

@@ -422,16 +422,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     seed = _seed(args)
     gate = (args.tpu or GENERATIONS) if args.check_gate else None
     config = Config(
-        args.policy or default_policy(args.backend),
-        args.backend,
-        args.poison,
-        args.mutant,
-        args.tpu,
-        seed,
-        gate,
-        candidate,
-        args.gate,
-        seeds,
+        policy=args.policy or default_policy(args.backend),
+        backend=args.backend,
+        poison=args.poison,
+        mutant=args.mutant,
+        generations=args.tpu,
+        seed=seed,
+        gate=gate,
+        candidate=candidate,
+        gate_rule=args.gate,
+        seeds=seeds,
     )
     if args.replay is not None:
         start_jax(config.backend)  # the findings are checked in this process
@@ -483,7 +483,10 @@ def cmd_exhaust(args: argparse.Namespace) -> int:
         return 2
     prepare_environment()
     seed = _seed(args)
-    config = Config("exhaust", args.backend, args.poison, args.mutant, None, seed, None, candidate, args.gate)
+    config = Config(
+        policy="exhaust", backend=args.backend, poison=args.poison, mutant=args.mutant, seed=seed,
+        candidate=candidate, gate_rule=args.gate,
+    )  # fmt: skip
     options = Options(
         config,
         args.budget or Budget(),

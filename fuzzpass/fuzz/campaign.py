@@ -45,13 +45,17 @@ def campaign(
         for mutant in mutants:
             if isinstance(mutant, Candidate):
                 name = mutant.label
-                config = Config(policy or "mixed", seed=seed, candidate=mutant, check_forced=True)
+                config = Config(policy=policy or "mixed", seed=seed, candidate=mutant, check_forced=True)
                 where = root / mutant.name
             else:
                 name = mutant
                 shipped = MUTANTS[name]
                 config = Config(
-                    policy or shipped.policy, shipped.oracle, mutant=name, seed=seed, check_forced=shipped.audited
+                    policy=policy or shipped.policy,
+                    backend=shipped.oracle,
+                    mutant=name,
+                    seed=seed,
+                    check_forced=shipped.audited,
                 )
                 where = root / name
             options = options_for(config, budget, jobs, where)

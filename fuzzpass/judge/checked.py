@@ -21,9 +21,10 @@ from fuzzpass.judge.check import check_case
 from fuzzpass.judge.signature import Signature, rule, signature
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Config:
-    """What a run checks and how: the same for every worker."""
+    """What a run checks and how: the same for every worker. Fields by name only: a field
+    added in the middle once shifted ``fuzzpass run``'s corpus seeds into another field."""
 
     policy: str = "mixed"
     backend: str = "interpret"
@@ -34,10 +35,12 @@ class Config:
     gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
     candidate: Candidate | None = None  # ``--pass FILE.py:NAME``: the pass under test instead of the reference
     gate_rule: str = "positional"  # ``--gate``: the reference pass's profitability gate (``reference.gates``)
-    check_forced: bool = False  # without ``gate``: the pass under test's forced kernel checked too (``mutants``)
     seeds: tuple[str, ...] = ()
     """Seed cases' texts (the corpus's ``seeds``: real kernels' structures, ``fuzzpass corpus``):
     every other segment of an explorer mutates one of them instead of drawing a structure."""
+    check_forced: bool = False
+    """Without ``gate``: the forced kernel of the pass under test checked too, where it is not
+    the reference's (``fuzzpass mutants``: what the gate audit adds, without its compiles)."""
 
     @property
     def pass_label(self) -> str | None:

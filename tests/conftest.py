@@ -88,3 +88,20 @@ def remask_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
                 graph.erase_node(node)
 
     monkeypatch.setattr(device_ir, "defer_pallas_load_masks", broken)
+
+
+@pytest.fixture
+def eager_broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check compiles its eager kernel as the drop-remask mutant's deferred one: a real
+    bug of the baseline (codegen without the pass), for the verdicts and repros that name it."""
+    import fuzzpass.judge.check
+    from fuzzpass.judge.mutants import MUTANTS
+
+    real = fuzzpass.judge.check.compile_variant
+
+    def broken(spec: Any, mode: str = "on", *args: Any, **kwargs: Any) -> Any:
+        if mode == "off":
+            return MUTANTS["drop-remask"].compile(spec, "broken eager")
+        return real(spec, mode, *args, **kwargs)
+
+    monkeypatch.setattr(fuzzpass.judge.check, "compile_variant", broken)

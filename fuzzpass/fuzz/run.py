@@ -193,7 +193,7 @@ class Run:
                         log.write(json.dumps(dict(line, case_file=json.loads(checked.case))))
                         log.write("\n")
         eager = checked.report.get("variants", {}).get("eager", {})
-        r.eager_nonfinite += bool(eager.get("nonfinite"))
+        r.eager_nonfinite += bool(eager.get("nonfinite") or checked.report.get("eager_hazard"))
         if checked.verdict == "timeout":
             r.timeouts += 1
         self.keep(checked, w, shrinks=not checked.shrinking)

@@ -339,8 +339,36 @@ def numerics(result: CheckResult, runner: Runner, truth: dict[str, Any], data: C
         result.comparisons[name] = compare(truth, outs[name])
     if len(outs) == 2:
         result.bitwise_equal = agree_bitwise(truth, outs["eager"], outs["deferred"])
-        found += judge(result, truth, outs)
+        judged = judge(result, truth, outs)
+        if result.poison == "nan" and verdict_of(judged) is Kind.BASELINE_MISMATCH:
+            again = judged_under_finite_poison(result, runner)
+            judged = judged if again is None else again
+        found += judged
     return found
+
+
+def judged_under_finite_poison(result: CheckResult, runner: Runner) -> list[Finding] | None:
+    """Both kernels judged again on the case's data with ``finite`` poison, where the eager one
+    missed the truth under ``nan`` poison; None where it misses it there too (the baseline's
+    own bug) or a kernel fails. The two data differ only past the end of the inputs, so an
+    eager kernel right under finite poison was wrong only by meeting non-finite padding with its
+    multiplicative mask (``NaN * 0``): the baseline's known hazard, which an op can hide as a
+    finite wrong value (a max that drops NaN, as XLA:CPU's may), never a finding. The deferred
+    kernel is judged there as it would have been."""
+    from fuzzpass.judge.ground_truth import ground_truth
+
+    case = result.case
+    data = draw(case, "finite")
+    truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+    try:
+        outs = {name: runner(result.variants[name].source, data, case.spec.dtype) for name in VARIANTS}
+    except Exception:  # a kernel that ran under nan poison and fails here: keep the first verdict
+        return None
+    eager = compare(truth, outs["eager"])
+    if eager.baseline_wrong(False):
+        return None
+    result.eager_hazard = "wrong under nan poison, right under finite poison: NaN * 0 in the eager mask"
+    return judge_variant("deferred", truth, outs, eager, compare(truth, outs["deferred"]), False)
 
 
 def same_kernel(a: Variant, b: Variant) -> bool:

@@ -27,6 +27,8 @@ def render_check(result: CheckResult, show_source: bool = False) -> str:
             )
     if result.bitwise_equal is not None:
         lines.append(f"  eager and deferred agree bitwise: {'yes' if result.bitwise_equal else 'no'}")
+    if result.eager_hazard:
+        lines.append(f"  eager: the baseline's known hazard ({result.eager_hazard}); judged under finite poison")
     for backend, status in result.backends.items():
         if isinstance(status, dict):
             status = ", ".join(

@@ -37,6 +37,9 @@ class CheckResult:
     audited: dict[str, Comparison] = field(default_factory=dict)
     """The gate audit's other kernels (forced, each gate's choice) against the ground truth."""
     helion: dict[str, Any] | None = None  # what Helion decided and computed (``--backend helion``)
+    eager_hazard: str | None = None
+    """Why the eager kernel's wrong numbers under ``nan`` poison are the baseline's known
+    hazard (``NaN * 0``), where both kernels were judged again under ``finite`` poison."""
 
     @property
     def verdict(self) -> Kind:
@@ -73,6 +76,7 @@ class CheckResult:
             "gate": self.gate.to_json() if self.gate else None,
             **({"audited": {name: c.to_json() for name, c in self.audited.items()}} if self.audited else {}),
             "helion": self.helion,
+            **({"eager_hazard": self.eager_hazard} if self.eager_hazard else {}),
             "neighbours": sorted(set().union(*(v.neighbour_branches for v in self.variants.values()))),
         }
 

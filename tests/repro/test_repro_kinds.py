@@ -13,10 +13,8 @@ from pathlib import Path
 
 import pytest
 
-import fuzzpass.judge.check
 from fuzzpass.core.case import Case
 from fuzzpass.judge.checked import Config
-from fuzzpass.judge.mutants import MUTANTS
 from fuzzpass.repro.export import write_repro
 from reference.compile import compile_variant
 
@@ -72,19 +70,10 @@ def test_an_undischarged_repro_names_the_mask_the_record_lacks(tmp_path: Path) -
 
 
 def test_a_baseline_mismatch_repro_fails_until_the_eager_kernel_is_fixed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, eager_broken: None
 ) -> None:
-    """A wrong eager kernel (here: the drop-remask mutant's deferred kernel compiled as the
-    eager one) is the baseline's finding; the repro passes once EAGER is the right kernel."""
+    """A wrong eager kernel is the baseline's finding; the repro passes once EAGER is right."""
     case, poison = killing_case("drop-remask")
-    real = fuzzpass.judge.check.compile_variant
-
-    def broken_eager(spec, mode="on", *args, **kwargs):  # type: ignore[no-untyped-def]
-        return (
-            MUTANTS["drop-remask"].compile(spec, "broken eager") if mode == "off" else real(spec, mode, *args, **kwargs)
-        )
-
-    monkeypatch.setattr(fuzzpass.judge.check, "compile_variant", broken_eager)
     repro = write_repro(case, Config(poison=poison), tmp_path / "repro.py", "test")
     monkeypatch.undo()
     assert '"kind": "baseline-mismatch"' in repro.read_text()

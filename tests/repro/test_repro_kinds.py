@@ -1,8 +1,9 @@
 """Every kind of the reference's findings exports a repro that exits 1 while the bug is there
 and 0 once it is gone: each mutant's killing case (``tests/regressions``) exported under its
-mutant, then its DEFERRED kernel replaced by the real pass's ("fix the pass"). The gate
-audit's variants: ``tests/judge/test_audited.py``; ``gate``: ``tests/perf/test_gate.py``;
-Helion's kinds: ``tests/judge/test_helion.py``."""
+mutant, then its DEFERRED kernel replaced by the real pass's ("fix the pass"); ``compile``
+and ``baseline-mismatch`` below. The gate audit's variants: ``tests/judge/test_audited.py``;
+``gate``: ``tests/perf/test_gate.py``; Helion's kinds: ``tests/judge/test_helion.py`` and
+``tests/judge/test_helion_gate.py``."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.core.case import Case
+from fuzzpass.core.case import Case, load_case
 from fuzzpass.judge.checked import Config
 from fuzzpass.repro.export import write_repro
 from reference.compile import compile_variant
@@ -80,5 +81,20 @@ def test_a_baseline_mismatch_repro_fails_until_the_eager_kernel_is_fixed(
     broken = run_script(repro)
     assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
     fixed = swapped(repro, "EAGER", compile_variant(case.spec, "off", title="fixed").source.text, tmp_path / "f.py")
+    ran = run_script(fixed)
+    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+
+
+def test_a_compile_repro_fails_while_mosaic_rejects_the_deferred_kernel_alone(tmp_path: Path) -> None:
+    """``compile``: bool-remask's deferred kernel is one Mosaic rejects on v5e (the eager one
+    compiles); the repro compiles both deviceless and passes once DEFERRED is the real pass's."""
+    case = load_case(Path(__file__).resolve().parents[2] / "examples" / "dense-kv-q-transpose-dot.json")
+    config = Config(mutant="bool-remask", backend="tpu-aot", generations=("v5e",))
+    repro = write_repro(case, config, tmp_path / "repro.py", "test")
+    assert '"kind": "compile"' in repro.read_text()
+    broken = run_script(repro)
+    assert broken.returncode == 1 and "v5e: deferred rejected" in broken.stdout, broken.stdout + broken.stderr
+    assert "REPRODUCES" in broken.stdout
+    fixed = swapped(repro, "DEFERRED", compile_variant(case.spec, "on", title="fixed").source.text, tmp_path / "f.py")
     ran = run_script(fixed)
     assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr

@@ -43,24 +43,25 @@ def run_script(path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
 
 
-def swapped(repro: Path, name: str, kernel: str, out: Path) -> Path:
-    """``repro`` with its ``name`` kernel (EAGER or DEFERRED) replaced by ``kernel``."""
+def assert_fails_until_fixed(repro: Path, kind: str, name: str, kernel: str) -> str:
+    """``repro`` (a finding of ``kind``) exits 1 with REPRODUCES, and 0 once its ``name`` kernel
+    (EAGER or DEFERRED) is replaced by ``kernel`` ("fix the pass"); its first run's output."""
     text = repro.read_text()
-    old = text.split(f"{name} = r'''")[1].split("'''")[0]
-    out.write_text(text.replace(old, kernel))
-    return out
+    assert f'"kind": "{kind}"' in text
+    broken = run_script(repro)
+    assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
+    fixed = repro.with_name("fixed.py")
+    fixed.write_text(text.replace(text.split(f"{name} = r'''")[1].split("'''")[0], kernel))
+    ran = run_script(fixed)
+    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+    return broken.stdout
 
 
 @pytest.mark.parametrize(("mutant", "kind"), KILLS.items(), ids=lambda v: v)
 def test_a_repro_fails_while_the_bug_is_there_and_passes_once_fixed(mutant: str, kind: str, tmp_path: Path) -> None:
     case, poison = killing_case(mutant)
     repro = write_repro(case, Config(mutant=mutant, poison=poison), tmp_path / "repro.py", "test")
-    assert f'"kind": "{kind}"' in repro.read_text()
-    broken = run_script(repro)
-    assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
-    fixed = swapped(repro, "DEFERRED", compile_variant(case.spec, "on", title="fixed").source.text, tmp_path / "f.py")
-    ran = run_script(fixed)
-    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+    assert_fails_until_fixed(repro, kind, "DEFERRED", compile_variant(case.spec, "on", title="fixed").source.text)
 
 
 def test_an_undischarged_repro_names_the_mask_the_record_lacks(tmp_path: Path) -> None:
@@ -77,12 +78,8 @@ def test_a_baseline_mismatch_repro_fails_until_the_eager_kernel_is_fixed(
     case, poison = killing_case("drop-remask")
     repro = write_repro(case, Config(poison=poison), tmp_path / "repro.py", "test")
     monkeypatch.undo()
-    assert '"kind": "baseline-mismatch"' in repro.read_text()
-    broken = run_script(repro)
-    assert broken.returncode == 1 and "REPRODUCES" in broken.stdout, broken.stdout + broken.stderr
-    fixed = swapped(repro, "EAGER", compile_variant(case.spec, "off", title="fixed").source.text, tmp_path / "f.py")
-    ran = run_script(fixed)
-    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+    eager = compile_variant(case.spec, "off", title="fixed").source.text
+    assert_fails_until_fixed(repro, "baseline-mismatch", "EAGER", eager)
 
 
 def test_a_compile_repro_fails_while_mosaic_rejects_the_deferred_kernel_alone(tmp_path: Path) -> None:
@@ -91,10 +88,5 @@ def test_a_compile_repro_fails_while_mosaic_rejects_the_deferred_kernel_alone(tm
     case = load_case(Path(__file__).resolve().parents[2] / "examples" / "dense-kv-q-transpose-dot.json")
     config = Config(mutant="bool-remask", backend="tpu-aot", generations=("v5e",))
     repro = write_repro(case, config, tmp_path / "repro.py", "test")
-    assert '"kind": "compile"' in repro.read_text()
-    broken = run_script(repro)
-    assert broken.returncode == 1 and "v5e: deferred rejected" in broken.stdout, broken.stdout + broken.stderr
-    assert "REPRODUCES" in broken.stdout
-    fixed = swapped(repro, "DEFERRED", compile_variant(case.spec, "on", title="fixed").source.text, tmp_path / "f.py")
-    ran = run_script(fixed)
-    assert ran.returncode == 0 and "does not reproduce" in ran.stdout, ran.stdout + ran.stderr
+    deferred = compile_variant(case.spec, "on", title="fixed").source.text
+    assert "v5e: deferred rejected" in assert_fails_until_fixed(repro, "compile", "DEFERRED", deferred)

@@ -342,6 +342,9 @@ def numerics(result: CheckResult, runner: Runner, truth: dict[str, Any], data: C
         judged = judge(result, truth, outs)
         if result.poison == "nan" and verdict_of(judged) is Kind.BASELINE_MISMATCH:
             again = judged_under_finite_poison(result, runner)
+            eager, deferred = result.comparisons["eager"], result.comparisons["deferred"]
+            if again is not None and deferred.leaks_beyond(eager, True):  # what only nan poison shows
+                again.append(Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred)))
             judged = judged if again is None else again
         found += judged
     return found

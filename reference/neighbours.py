@@ -149,6 +149,21 @@ class Neighbours:
         return dict(consumers)
 
 
+class UnknownMayNotBeFinite(Neighbours):
+    """Helion's rules with ``dots_zeroed_by_partner`` keeping the mask of an operand whose
+    masked value is unknown. Helion 1.5.1 takes unknown as finite (its docstring says so), and
+    an operand scaled by ``inf`` then holds NaN on its padded lanes, which the partner's zeros
+    do not clear: a known Helion bug (``docs/helion.md``). The check compiles the eager kernel
+    with these rules to tell that bug's wrong numbers from the baseline's own."""
+
+    def dots_zeroed_by_partner(
+        self, mask: torch.fx.Node, masked_value: float | None, masked_value_of: object
+    ) -> list[torch.fx.Node]:
+        if masked_value is None:
+            return []
+        return super().dots_zeroed_by_partner(mask, masked_value, masked_value_of)
+
+
 _CURRENT: ContextVar[Neighbours | None] = ContextVar("neighbours", default=None)
 
 

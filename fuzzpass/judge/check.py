@@ -30,7 +30,7 @@ from reference import mosaic
 from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
 from reference.graph import regrouping_reshape
-from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
+from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META, UnknownMayNotBeFinite
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
 
@@ -346,8 +346,36 @@ def numerics(result: CheckResult, runner: Runner, truth: dict[str, Any], data: C
             if again is not None and deferred.leaks_beyond(eager, True):  # what only nan poison shows
                 again.append(Finding(Kind.NONFINITE_LEAK, Stage.VERIFY, "deferred", describe(deferred)))
             judged = judged if again is None else again
+        if verdict_of(judged) is Kind.BASELINE_MISMATCH and (known := helions_known_bug(result, runner, truth, data)):
+            judged = [known]
         found += judged
     return found
+
+
+def helions_known_bug(result: CheckResult, runner: Runner, truth: dict[str, Any], data: CaseData) -> Finding | None:
+    """``helion-known`` where the eager kernel's error is Helion 1.5.1's documented
+    ``_dots_zeroed_by_partner`` bug, which the reference models as Helion has it: compiled with
+    that rule keeping the mask of an operand whose masked value is unknown
+    (``UnknownMayNotBeFinite``), the eager kernel is right. Under ``nan`` poison it is judged
+    with ``finite`` poison, apart from the baseline's other known hazard (``NaN * 0``). None
+    where it is still wrong (the baseline's own bug) or the rule changed nothing."""
+    from fuzzpass.judge.ground_truth import ground_truth
+
+    case = result.case
+    fixed = compile_variant(case.spec, "off", title=f"{case.name}: eager", rules=UnknownMayNotBeFinite())
+    if same_kernel(fixed, result.variants["eager"]):
+        return None
+    if result.poison == "nan":
+        data = draw(case, "finite")
+        truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
+    try:
+        right = not compare(truth, runner(fixed.source, data, case.spec.dtype)).baseline_wrong(False)
+    except Exception:  # the other kernel fails: the first verdict stands
+        return None
+    if not right:
+        return None
+    why = "Helion 1.5.1's _dots_zeroed_by_partner takes an unknown masked value as finite (docs/helion.md)"
+    return Finding(Kind.HELION_KNOWN, Stage.VERIFY, "eager", f"{why}: {describe(result.comparisons['eager'])}")
 
 
 def judged_under_finite_poison(result: CheckResult, runner: Runner) -> list[Finding] | None:

@@ -42,6 +42,9 @@ def render_check(result: CheckResult, show_source: bool = False) -> str:
         if f.kind.value == "inexpressible":
             lines.append(f"  INEXPRESSIBLE in Helion: {f.message}")
             continue
+        if f.kind.value == "helion-known":
+            lines.append(f"  HELION-KNOWN (a documented bug of Helion's rules, modelled; not the pass): {f.message}")
+            continue
         if f.kind.value == "baseline-unstated":
             lines.append(f"  BASELINE-UNSTATED (no positional mask states the case, not the pass): {f.message}")
             continue

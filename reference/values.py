@@ -13,6 +13,11 @@ import numpy as np
 # Unit roundoff (half an ulp at 1.0) of each element type: the error model's unit.
 UNIT_ROUNDOFF = {"bfloat16": 2.0**-8, "float16": 2.0**-11, "float32": 2.0**-24}
 
+SUBNORMAL_HALF_STEP = {"bfloat16": 2.0**-134, "float16": 2.0**-25, "float32": 2.0**-150}
+"""Half the spacing of each type's subnormals: the most a result that rounds to a subnormal
+moves, where ``UNIT_ROUNDOFF * |value|`` is smaller (float16's subnormals start below 6.1e-5,
+where a product's rounding is up to 3e-8, not a relative 2**-11)."""
+
 JNP_DTYPE = {"bfloat16": "jnp.bfloat16", "float32": "jnp.float32", "float16": "jnp.float16"}
 
 

@@ -175,10 +175,12 @@ def lookup(name: str) -> Op:
 
 
 def rounding(dtype: str, value: np.ndarray, ulps: float = 1.0) -> np.ndarray:
-    """Error of rounding ``value`` once to ``dtype`` (``ulps`` half-ulps, for approximations)."""
-    from reference.values import UNIT_ROUNDOFF
+    """Error of rounding ``value`` once to ``dtype`` (``ulps`` half-ulps, for approximations):
+    relative to the value, and at least half a subnormal step (a result below the normal
+    range rounds on a fixed grid)."""
+    from reference.values import SUBNORMAL_HALF_STEP, UNIT_ROUNDOFF
 
-    return ulps * UNIT_ROUNDOFF[dtype] * np.abs(np.nan_to_num(value))
+    return ulps * np.maximum(UNIT_ROUNDOFF[dtype] * np.abs(np.nan_to_num(value)), SUBNORMAL_HALF_STEP[dtype])
 
 
 def expand_at(mask: str, rank: int, dim: int) -> str:

@@ -436,7 +436,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.replay is not None:
         start_jax(config.backend)  # the findings are checked in this process
         replayed = replay(args.replay, config)
-        failing = [r for r in replayed if r.now != "pass"]
+        failing = [r for r in replayed if r.still_fails]
         print(f"{len(replayed)} findings replayed, {len(failing)} still failing", file=sys.stderr)
         return 1 if failing else 0
     options = Options(

@@ -384,6 +384,12 @@ class Replayed:
     now: str
     signature: Signature | None
 
+    @property
+    def still_fails(self) -> bool:
+        """Whether the finding is still a finding (a verdict counted and never a finding,
+        such as ``helion-known``, is not)."""
+        return self.signature is not None
+
 
 def replay(out: Path, config: Config) -> list[Replayed]:
     """Re-check every saved finding under ``out`` with ``config`` (in this process)."""

@@ -40,14 +40,20 @@ def second_use() -> KernelSpec:
     return dataclasses.replace(base, graph=(*base.graph, node("exp", "e", arg="x"), node("store", arg="e", dst="raw")))
 
 
+CONTRACT_VERDICTS = {
+    "dense-kv-q-transpose-dot": "helion-compile",  # v5e rejects Helion's pass-off kernel; the pass fixes it
+    "opposite-direction-keeps-eager": "inexpressible",  # a batch dim not leading: torch.bmm cannot state it
+    "reshape-blocks-deferral": "pass",
+}
+
+
 @pytest.mark.parametrize("path", CONTRACT_CASES, ids=lambda p: p.stem)
 def test_every_shared_case_agrees_with_helion_or_is_inexpressible(path: Path) -> None:
     """Decisions and numerics agree; Helion's kernels compile for three generations or carry
-    the compiler's message as a ``helion-compile`` or ``helion-tpu-unsupported`` verdict."""
+    the compiler's message as a ``helion-compile`` verdict: each case's verdict, pinned."""
     result = check_case(load_case(path), backend="helion", generations=("v5e", "v6e", "tpu7x"))
-    tpu_kinds = ("helion-compile", "helion-tpu-unsupported")
-    assert result.verdict.value in ("pass", "inexpressible", *tpu_kinds), [f.message for f in result.findings]
-    assert {f.kind.value for f in result.findings} <= {"inexpressible", *tpu_kinds}
+    assert result.verdict.value == CONTRACT_VERDICTS[path.stem], [f.message for f in result.findings]
+    assert {f.kind.value for f in result.findings} <= {"inexpressible", "helion-compile"}
     if result.verdict.value == "inexpressible":
         (finding,) = result.findings
         assert finding.stage.value == "translate" and ": " in finding.message
@@ -57,7 +63,6 @@ def test_every_shared_case_agrees_with_helion_or_is_inexpressible(path: Path) ->
             rejected = [f for f in result.findings if f.message.startswith(f"{gen}: ")]
             assert bool(rejected) == (not all(r["ok"] for r in modes.values()))
             assert all("Mosaic" in f.message or "INTERNAL" in f.message for f in rejected)
-        assert result.helion is not None
         assert result.helion["deferred"] == result.deferred  # the same decision, load by load
         assert result.helion["inconsistent"] == []
 

@@ -220,13 +220,16 @@ def check_forced(result: CheckResult, data: CaseData, mutant: Mutant) -> None:
     in interpret mode where it is a kernel of its own: unlike the eager and deferred ones, and
     unlike the reference's forced kernel. That is all the gate audit could find beyond the
     plain check where it judges no generation (``fuzzpass mutants``): its TPU compiles time
-    nothing there, and its gates' kernels are the reference's."""
+    nothing there, and its gates' kernels are the reference's. Its decisions are held to the
+    rules only where they differ from the reference's forced kernel's, which forces as the
+    rules do (the gate audit checks that: ``check_forced_decisions``)."""
     from fuzzpass.judge.gate import distinct
 
     case = result.case
     with stage("codegen"):
         forced, reference = forced_variant(case, mutant), forced_variant(case, None)
-    result.findings += check_forced_decisions(case, forced, mutant.deferral.relayout_ops)
+    if forced.deferred() != reference.deferred():  # the reference forces as the rules do
+        result.findings += check_forced_decisions(case, forced, mutant.deferral.relayout_ops)
     kernels = distinct([result.variants["eager"], result.variants["deferred"], reference], {"forced": forced})
     if kernels:
         comparisons, found = check_variants(case, data, result.poison, result.variants["eager"], kernels)

@@ -7,6 +7,15 @@ from typing import Any
 
 from fuzzpass.judge.check import VARIANTS, CheckResult
 
+NOT_FINDINGS = {
+    "inexpressible": "INEXPRESSIBLE in Helion",
+    "helion-known": "HELION-KNOWN (a documented bug of Helion's rules, modelled; not the pass)",
+    "baseline-unstated": "BASELINE-UNSTATED (no positional mask states the case, not the pass)",
+    "tpu-unsupported": "TPU-UNSUPPORTED (a limit of codegen or Mosaic, not the pass)",
+    "helion-tpu-unsupported": "HELION-TPU-UNSUPPORTED (a limit of Helion's TPU codegen, not the pass)",
+}
+"""How the terminal report labels each verdict that is counted and never a finding."""
+
 
 def render_check(result: CheckResult, show_source: bool = False) -> str:
     case = result.case
@@ -39,20 +48,8 @@ def render_check(result: CheckResult, show_source: bool = False) -> str:
     if result.helion is not None:
         lines += _helion_lines(result.helion)
     for f in result.findings:
-        if f.kind.value == "inexpressible":
-            lines.append(f"  INEXPRESSIBLE in Helion: {f.message}")
-            continue
-        if f.kind.value == "helion-known":
-            lines.append(f"  HELION-KNOWN (a documented bug of Helion's rules, modelled; not the pass): {f.message}")
-            continue
-        if f.kind.value == "baseline-unstated":
-            lines.append(f"  BASELINE-UNSTATED (no positional mask states the case, not the pass): {f.message}")
-            continue
-        if f.kind.value == "tpu-unsupported":
-            lines.append(f"  TPU-UNSUPPORTED (a limit of codegen or Mosaic, not the pass): {f.message}")
-            continue
-        if f.kind.value == "helion-tpu-unsupported":
-            lines.append(f"  HELION-TPU-UNSUPPORTED (a limit of Helion's TPU codegen, not the pass): {f.message}")
+        if label := NOT_FINDINGS.get(f.kind.value):
+            lines.append(f"  {label}: {f.message}")
             continue
         lines.append(f"  FINDING {f.kind.value} [{f.stage.value}{', ' + f.variant if f.variant else ''}]: {f.message}")
     if show_source:

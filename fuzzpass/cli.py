@@ -542,7 +542,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
         return 2
     events = corpus["events"]
     summary = write_results(options, corpus)
-    print("\n".join(["", *table(events, options.generations), "", *closing(summary)]), file=sys.stderr)
+    print("\n".join(["", *table(events, options.generations, options.gate), "", *closing(summary)]), file=sys.stderr)
     print(f"summary: {args.out / 'summary.json'}; report: {args.out / 'report.html'}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary, indent=2))

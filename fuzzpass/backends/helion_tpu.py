@@ -1,13 +1,22 @@
 """Production Helion's kernels through the real TPU compiler, deviceless (``TPU-AOT.md``,
 "Production Helion's kernels, deviceless").
 
-Helion 1.5.1 builds each Pallas kernel in its launcher: with interpret mode off,
-``_pallas_install_launcher_cache`` calls ``_pallas_compile_jit_fn``, whose result holds the
-JAX function of JAX arrays that torch_tpu would then wrap and run. Here that function is
-caught as it is built, the launch stopped there (nothing runs), and it is compiled as a
-``tpu-aot`` kernel is, for each generation, with the target chip as JAX's default device. The
-one torch_tpu-only step before it, ``_ensure_torch_tpu_cpu_export_info`` (it asks the
-attached chip for its kind), is skipped: the default device answers that instead.
+Helion 1.5.1 builds each Pallas kernel in its launcher: with interpret mode off, it calls one
+of two builders, ``_pallas_compile_jit_fn`` (a ``pl.kernel`` over a static grid, emit_pipeline
+or fori_loop or unroll alike, or a ``pl.pallas_call`` with scalar prefetch) or, for a
+compact-worklist kernel, ``_pallas_compile_compact_jit_fn`` (the worklist built in-jit, then a
+dynamic grid). Either result holds the JAX function of JAX arrays that torch_tpu would then
+wrap and run. Here that builder's call is caught (nothing runs, and the torch_tpu wrapper is
+never reached) and repeated once per generation, with the target chip as JAX's default device,
+then compiled as a ``tpu-aot`` kernel is. The one torch_tpu-only step before it,
+``_ensure_torch_tpu_cpu_export_info`` (it asks the attached chip for its kind), is skipped: the
+default device answers that instead.
+
+Why the builder runs per generation: it writes the chip's VMEM into the kernel
+(``vmem_limit_bytes``) and checks its own estimate against it, and Helion keeps the first
+answer for the whole process (``_get_vmem_limit_bytes``), which would be one generation's, or
+interpret mode's TPU7x, or a fallback, for every generation. Here the chip being compiled for
+answers (:func:`_chip_vmem`).
 
 This module is the one place fuzzpass reaches into Helion's launcher. :data:`HOOKS` names
 what it relies on and :func:`unavailable` checks it: on a Helion without them, the TPU half of
@@ -17,20 +26,36 @@ what it relies on and :func:`unavailable` checks it: on a Helion without them, t
 from __future__ import annotations
 
 import functools
+import inspect
+import traceback
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from fuzzpass.backends import helion, tpu_aot
 from fuzzpass.backends.kernel import structural
 from fuzzpass.core.data import CaseData
 from reference.helion_codegen import HelionSource
 
-HOOKS = ("_pallas_compile_jit_fn", "_ensure_torch_tpu_cpu_export_info")
-"""Functions of ``helion.runtime.pallas.launcher`` this module wraps (the first: the result's
-``jit_fn`` and ``tensor_arg_indices`` are read) or skips (the second)."""
+BUILDERS = ("_pallas_compile_jit_fn", "_pallas_compile_compact_jit_fn")
+"""The launcher's two kernel builders (each takes the launcher's arguments as ``args``; the
+result's ``jit_fn`` and ``tensor_arg_indices`` are read): each launcher path calls one."""
+
+HOOKS = (
+    *BUILDERS,
+    "_ensure_torch_tpu_cpu_export_info",
+    "_get_vmem_limit_bytes",
+    "_pallas_check_vmem_or_raise",
+)
+"""Functions of ``helion.runtime.pallas.launcher`` this module wraps (the builders), skips
+(torch_tpu's chip query), replaces (the VMEM budget: :func:`_chip_vmem`) or defers to each
+generation's build (Helion's VMEM estimate, checked against that budget)."""
+
+NO_CHIP_VMEM = 16 * 1024 * 1024
+"""Helion's own VMEM budget when no chip answers (``_get_vmem_limit_bytes``' fallback): what
+a kernel's bind sees here, where it is bound once for every generation."""
 
 
 def unavailable() -> str | None:
@@ -53,10 +78,13 @@ def unavailable() -> str | None:
 @dataclass(eq=False)
 class Built:
     """What Helion built for one kernel source, pass mode and argument shapes: what its pass
-    decided per load node and the kernel's JAX function, or why it built none."""
+    decided per load node and its launcher's build of the kernel's JAX function (to repeat per
+    chip), or why it built none."""
 
     loads: list[helion.LoadDecision]
-    jit_fn: Any = None
+    jit_fn_for_chip: Callable[[], Any] | None = None
+    """The launcher's builder called again: the kernel's JAX function for the chip that is
+    JAX's default device (inside :func:`_tpu_launcher`)."""
     shapes: tpu_aot.Shapes = ()
     failure: str | None = None
 
@@ -67,33 +95,75 @@ class Built:
 
 
 class _Caught(Exception):
-    """Raised from inside Helion's launcher once the kernel's JAX function is built."""
+    """Raised from inside Helion's launcher once a builder has built the kernel."""
 
-    def __init__(self, jit_fn: Any, shapes: tpu_aot.Shapes) -> None:
+    def __init__(self, jit_fn_for_chip: Callable[[], Any], shapes: tpu_aot.Shapes) -> None:
         super().__init__("caught")
-        self.jit_fn, self.shapes = jit_fn, shapes
+        self.jit_fn_for_chip, self.shapes = jit_fn_for_chip, shapes
+
+
+def _chip_vmem(pltpu: Any, interpret: bool) -> int:
+    """Helion's VMEM budget for a kernel (``_get_vmem_limit_bytes``: the chip's capacity, per
+    TensorCore) asked of the chip being compiled for, JAX's default device, each time rather
+    than once per process; with no chip as the default device (a kernel being bound),
+    :data:`NO_CHIP_VMEM`. ``interpret`` is False here: the launcher is never in interpret mode."""
+    import jax
+
+    device = jax.config.jax_default_device
+    if getattr(device, "platform", None) == "tpu":
+        return int(pltpu.get_tpu_info().vmem_capacity_bytes)
+    return NO_CHIP_VMEM
+
+
+@contextmanager
+def _patched(module: Any, **replacements: Any) -> Iterator[None]:
+    before = {name: getattr(module, name) for name in replacements}
+    for name, value in replacements.items():
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            setattr(module, name, value)
+
+
+@contextmanager
+def _tpu_launcher() -> Iterator[None]:
+    """Helion's launcher with interpret mode off and no torch_tpu: the chip's kind and VMEM
+    come from JAX's default device."""
+    from helion.runtime.pallas import launcher
+
+    with (
+        helion.interpret_mode(False),
+        _patched(launcher, _ensure_torch_tpu_cpu_export_info=lambda: None, _get_vmem_limit_bytes=_chip_vmem),
+    ):
+        yield
+
+
+def _catcher(build: Callable[..., Any]) -> Callable[..., NoReturn]:
+    """``build`` (a launcher builder) run once, to fail where Helion fails, then stopped with
+    its call kept for each generation to repeat."""
+    signature = inspect.signature(build)
+
+    def caught(*positional: Any, **kwargs: Any) -> NoReturn:
+        result = build(*positional, **kwargs)
+        args = signature.bind(*positional, **kwargs).arguments["args"]
+        inputs = [args[i] for i in result.tensor_arg_indices]
+        shapes = tuple((tuple(a.shape), str(a.dtype).removeprefix("torch.")) for a in inputs)
+        raise _Caught(lambda: build(*positional, **kwargs).jit_fn, shapes)
+
+    return caught
 
 
 @contextmanager
 def _catching() -> Iterator[None]:
-    """Helion's launcher with interpret mode off, stopped when it has built the kernel."""
+    """Helion's launcher for a TPU, stopped when it has built the kernel. Its VMEM estimate is
+    left to each generation's build: no chip is known yet."""
     from helion.runtime.pallas import launcher
 
-    build, chip_info = launcher._pallas_compile_jit_fn, launcher._ensure_torch_tpu_cpu_export_info
-
-    def caught(pallas_kernel: Any, grid: Any, args: Any, **kwargs: Any) -> Any:
-        result = build(pallas_kernel, grid, args, **kwargs)
-        inputs = [args[i] for i in result.tensor_arg_indices]
-        shapes = tuple((tuple(a.shape), str(a.dtype).removeprefix("torch.")) for a in inputs)
-        raise _Caught(result.jit_fn, shapes)
-
-    launcher._pallas_compile_jit_fn = caught
-    launcher._ensure_torch_tpu_cpu_export_info = lambda: None
-    try:
-        with helion.interpret_mode(False):
-            yield
-    finally:
-        launcher._pallas_compile_jit_fn, launcher._ensure_torch_tpu_cpu_export_info = build, chip_info
+    builders = {name: _catcher(getattr(launcher, name)) for name in BUILDERS}
+    with _tpu_launcher(), _patched(launcher, _pallas_check_vmem_or_raise=lambda *a, **k: None, **builders):
+        yield
 
 
 _built: OrderedDict[tuple[Any, ...], Built] = OrderedDict()
@@ -156,14 +226,30 @@ def _caught_from(launch: Any, mode: str) -> Built:
         with _catching(), helion.pass_mode(mode):
             launch()
     except _Caught as caught:
-        return Built(helion.decisions(), caught.jit_fn, caught.shapes)
+        return Built(helion.decisions(), caught.jit_fn_for_chip, caught.shapes)
     except Exception as e:  # Helion failed before its launcher built the kernel
-        return Built(helion.decisions(), failure=f"Helion could not build the kernel: {helion.first_line(e)}")
+        return Built(helion.decisions(), failure=_failure(e))
     return Built(helion.decisions(), failure="Helion's launcher ran without building a Pallas kernel")
+
+
+def _failure(e: Exception) -> str:
+    """Why Helion built no kernel. Where it reached a torch_tpu-only step, on a launcher path
+    whose builder is not one of :data:`BUILDERS`, that is a limit of this harness, not the
+    kernel's, and said so."""
+    if not isinstance(e, ModuleNotFoundError) or not (e.name or "").startswith("torch_tpu"):
+        return f"Helion could not build the kernel: {helion.first_line(e)}"
+    frames = [f.name for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith("pallas/launcher.py")]
+    where = f"helion.runtime.pallas.launcher.{frames[-1]}" if frames else "Helion"
+    return (
+        f"the harness cannot build this kernel without a TPU: {where} imports {e.name} (not installed) "
+        f"on a launcher path whose builder fuzzpass does not catch (it catches {', '.join(BUILDERS)})"
+    )
 
 
 @functools.lru_cache(maxsize=1024)
 def _compile(built: Built, generation: str) -> tpu_aot.Compiled:
     if built.failure is not None:
         return tpu_aot.Compiled(generation, False, 0.0, built.failure)
-    return tpu_aot.compile_function(lambda: built.jit_fn, built.shapes, generation)
+    assert built.jit_fn_for_chip is not None
+    with _tpu_launcher():  # the builder again, with this generation's chip as the default device
+        return tpu_aot.compile_function(built.jit_fn_for_chip, built.shapes, generation)

@@ -1,28 +1,38 @@
-"""``fuzzpass corpus PATH...``: every kernel file through worker processes, into one summary.
+"""``fuzzpass corpus PATH...``: record every file's kernel calls, then judge each call alone.
 
-Files go one at a time to ``--jobs`` workers (:mod:`.worker`). A worker's events for a file are
-kept only when the file is done, so a worker that dies (a segfault in a kernel) or goes silent
-past ``--timeout`` is replaced and the file run again without the entry or kernel it was in,
-which is reported as skipped with what happened; after :data:`MAX_RESTARTS` the file is given
-up with that reason. Nothing a file did can end the run or lose what other files showed.
+Two phases, each on worker processes of :class:`~fuzzpass.core.supervisor.Supervisor`:
+
+1. **Record.** Files go one at a time to ``--jobs`` recording workers (:mod:`.record_worker`),
+   which run the file's own tests and write each kernel call to ``OUT/calls`` (:mod:`.calls`).
+   A worker that dies or goes silent past ``--timeout`` is replaced and the file run again
+   without the entry it was in (listed as lost); after :data:`MAX_RESTARTS` the file is given
+   up with what it had recorded. A file recorded by an earlier run under the same OUT and
+   seed is not run again.
+2. **Judge.** Every recorded call not judged yet goes to a judging worker
+   (:mod:`.judge_worker`), one call at a time. A call that runs past ``--timeout`` (a long
+   XLA compile, a kernel that hangs in the interpreter) has its worker killed and is skipped
+   with that reason, a limit of the harness: it costs that call, never the file's other
+   calls or a rerun of its tests. A second run judges only what is not judged yet (and a
+   call killed by a timeout again when given a longer one).
+
+The summary is made from what is on disk, so it holds every run's results under OUT.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import selectors
-import subprocess
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from fuzzpass.core.files import write_atomically
+from fuzzpass.core.supervisor import Lost, Supervisor, Task
 from fuzzpass.judge.signature import Signature, blank_numbers
+from fuzzpass.kernels import calls
 from fuzzpass.kernels.collect import kernel_files
 
 MAX_RESTARTS = 8
@@ -46,161 +56,139 @@ class CorpusOptions:
 
 
 @dataclass
-class _Job:
+class _Recording:
+    """One file's recording across the workers it took: entries to leave out, what restarts
+    cost, and the events and calls of the attempt that finished."""
+
     file: str
-    skip_entries: set[int] = field(default_factory=set)
-    skip_kernels: set[str] = field(default_factory=set)
-    lost: list[dict[str, Any]] = field(default_factory=list)  # what restarts cost, as skipped kernels
+    skip: set[int] = field(default_factory=set)
+    lost: list[dict[str, Any]] = field(default_factory=list)
     restarts: int = 0
 
-    def line(self) -> str:
-        return f"{self.file}\t{','.join(map(str, sorted(self.skip_entries)))}\t{','.join(sorted(self.skip_kernels))}\n"
-
-
-@dataclass
-class _Worker:
-    proc: subprocess.Popen[str]
-    job: _Job | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
-    where: dict[str, Any] = field(default_factory=dict)  # the entry or kernel it is in
-    heard: float = field(default_factory=time.monotonic)
-    partial: bytes = b""  # the start of a line not yet ended
-
-
-def start_worker(options: CorpusOptions, log: IO[str]) -> _Worker:
-    command = [sys.executable, "-m", "fuzzpass.kernels.worker", "--tpu", ",".join(options.generations)]
-    command += ["--seed", str(options.seed), "--cache", str(options.out / "cache")]
-    command += ["--limit", str(worker_limit(options.timeout))]
-    if options.gate is not None:
-        command += ["--gate", ",".join(options.gate)]
-    if options.only:
-        command += ["--only", ",".join(options.only)]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True, env=env)
-    return _Worker(proc)
+    def task(self) -> Task:
+        return Task(self.file, {"file": self.file, "skip": sorted(self.skip)})
 
 
 def worker_limit(timeout: float) -> float:
-    """What the worker allows one entry or kernel call itself: inside ``--timeout`` with room
-    to report it, so only a call stuck in C code costs a restart."""
+    """What a recording worker allows one entry: inside ``--timeout`` with room to report it,
+    so only an entry stuck in C code costs a restart."""
     return max(timeout * 0.8, timeout - 30.0, 1.0)
 
 
-def read_lines(worker: _Worker) -> list[str] | None:
-    """The whole lines a worker has written since the last call (None: it closed its end).
-    Read from the file descriptor, not the buffered pipe: lines a buffer held would be
-    invisible to ``select`` and wait for the worker's next line."""
-    assert worker.proc.stdout is not None
-    chunk = os.read(worker.proc.stdout.fileno(), 1 << 16)
-    if not chunk:
+def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Callable[[str], None]) -> None:
+    """Phase 1: every file not recorded yet under OUT with this seed, recorded."""
+    todo = {str(f): _Recording(str(f)) for f in files if calls.recorded(options.out, str(f), options.seed) is None}
+    if len(todo) < len(files):
+        say(f"fuzzpass corpus: {len(files) - len(todo)} files recorded by an earlier run under {options.out}")
+    if not todo:
+        return
+    command = [sys.executable, "-m", "fuzzpass.kernels.record_worker", "--out", str(options.out)]
+    command += ["--seed", str(options.seed), "--limit", str(worker_limit(options.timeout))]
+
+    def finish(state: _Recording, events: list[dict[str, Any]]) -> None:
+        kept = [e for e in events if e.get("event") != "where"]
+        names = [e["folder"] for e in kept if e.get("event") == "call"]
+        calls.write_recorded(options.out, state.file, kept + state.lost, names, options.seed)
+        fired = f", {len(names)} calls recorded" if names else ""
+        say(f"  recorded {Path(state.file).name}{fired}")
+
+    def done(task: Task, events: list[dict[str, Any]]) -> None:
+        finish(todo[task.key], events)
+
+    def lost(loss: Lost) -> Task | None:
+        state = todo[loss.task.key]
+        where = loss.where
+        entry = where.get("entry", "importing the file")
+        state.lost.append({"event": "lost", "file": state.file, "entry": entry, "reason": loss.why})
+        state.restarts += 1
+        if "number" in where and state.restarts <= MAX_RESTARTS:
+            state.skip.add(where["number"])
+            return state.task()
+        why = f"given up after {state.restarts} restarts: what its last worker had not recorded is missing"
+        state.lost.append({"event": "lost", "file": state.file, "entry": "the file", "reason": why})
+        finish(state, list(loss.events))
         return None
-    worker.partial += chunk
-    *lines, worker.partial = worker.partial.split(b"\n")
-    return [line.decode() for line in lines]
+
+    supervisor = Supervisor(command, options.jobs, options.timeout, log)
+    supervisor.run([state.task() for state in todo.values()], done, lost)
+
+
+def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, say: Callable[[str], None]) -> None:
+    """Phase 2: every recorded call without a current verdict, judged in a worker of its own
+    time (see the module)."""
+    todo = [s for s in stored if _needs_judging(s, options)]
+    if len(todo) < len(stored):
+        say(f"fuzzpass corpus: {len(stored) - len(todo)} calls judged by an earlier run under {options.out}")
+    if not todo:
+        return
+    say(f"fuzzpass corpus: judging {len(todo)} calls, each within {options.timeout:.0f} s")
+    command = [sys.executable, "-m", "fuzzpass.kernels.judge_worker", "--tpu", ",".join(options.generations)]
+    command += ["--cache", str(options.out / "cache")]
+    if options.gate is not None:
+        command += ["--gate", ",".join(options.gate)]
+    by_key = {str(s.folder): s for s in todo}
+
+    def done(task: Task, events: list[dict[str, Any]]) -> None:
+        status = next((e.get("status") for e in events if e.get("event") == "judged"), "?")
+        say(f"  judged {by_key[task.key].kernel} ({Path(by_key[task.key].file).name}): {status}")
+
+    def lost(loss: Lost) -> None:
+        s = by_key[loss.task.key]
+        reason = f"{loss.why} while judged (killed): a limit of the harness, not a result"
+        event = {"event": "kernel", "file": s.file, "kernel": s.kernel, "status": "skipped", "reason": reason}
+        calls.write_judged(s, {**event, "killed_after": options.timeout, "judged_with": _judged_with(options)})
+        say(f"  judged {s.kernel} ({Path(s.file).name}): {reason}")
+
+    tasks = [Task(str(s.folder), {"folder": str(s.folder), "file": s.file, "kernel": s.kernel}) for s in todo]
+    Supervisor(command, options.jobs, options.timeout, log).run(tasks, done, lost)
+
+
+def _judged_with(options: CorpusOptions) -> dict[str, Any]:
+    return {"generations": list(options.generations), "gate": None if options.gate is None else list(options.gate)}
+
+
+def _needs_judging(stored: calls.Stored, options: CorpusOptions) -> bool:
+    """No verdict yet, one judged with other generations, or one a shorter timeout killed."""
+    if options.only and stored.kernel not in options.only:
+        return False
+    event = calls.read_json(stored.judged)
+    if event is None or event.get("judged_with") != _judged_with(options):
+        return True
+    return "killed_after" in event and options.timeout > event["killed_after"]
 
 
 def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, Any]:
-    """Check every kernel of ``options.paths``; the ``corpus`` part of ``summary.json``, with
-    ``events`` (every kernel's event) for the caller to write."""
+    """Record and judge every kernel of ``options.paths``; the ``corpus`` part of
+    ``summary.json``, with ``events`` (every kernel's event) for the caller to write."""
     files = kernel_files(list(options.paths))
     start = time.monotonic()
-    pending = [_Job(str(f)) for f in files]
     options.out.mkdir(parents=True, exist_ok=True)
-    log = (options.out / "workers.log").open("a")
-    done: list[dict[str, Any]] = []
-    workers: list[_Worker] = []
-    selector = selectors.DefaultSelector()
     say(f"fuzzpass corpus: seed {options.seed} (rerun with --seed {options.seed})")
     say(f"fuzzpass corpus: {len(files)} files, {options.jobs} workers")
-
-    def give(worker: _Worker) -> None:
-        if not pending:
-            return
-        worker.job, worker.events, worker.where = pending.pop(0), [], {}
-        worker.heard = time.monotonic()
-        assert worker.proc.stdin is not None
-        worker.proc.stdin.write(worker.job.line())
-        worker.proc.stdin.flush()
-
-    def replace(worker: _Worker, what: str) -> None:
-        """``worker`` died or hung: the file again without what it was in, or given up."""
-        selector.unregister(worker.proc.stdout)
-        worker.proc.kill()
-        worker.proc.wait()
-        workers.remove(worker)
-        job = worker.job
-        if job is not None:
-            where = worker.where
-            if "kernel" in where:  # judging it: the kernel is skipped, with what happened
-                reason = f"{what} while judged"
-                job.lost.append({**_lost(job, where), "event": "kernel", "status": "skipped", "reason": reason})
-                job.skip_kernels.add(where["kernel"])
-            else:  # in an entry or importing: the entry is lost, the file's other kernels are not
-                job.lost.append({**_lost(job, where), "event": "lost", "reason": what})
-                if "number" in where:
-                    job.skip_entries.add(where["number"])
-            job.restarts += 1
-            if job.restarts > MAX_RESTARTS or not where:
-                why = f"given up after {job.restarts} restarts: what its last worker had not judged is missing"
-                job.lost.append({**_lost(job, {"entry": "the file"}), "event": "lost", "reason": why})
-                finish(job, worker.events)
-            else:
-                pending.insert(0, job)
-        add_worker()
-
-    def finish(job: _Job, events: list[dict[str, Any]]) -> None:
-        done.extend(events + job.lost)
-        kernels = [e for e in events if e.get("event") == "kernel"]
-        fired = sum(1 for e in kernels if e.get("fired"))
-        say(f"  {Path(job.file).name}: {len(kernels)} kernel calls, {fired} where the pass fired")
-
-    def add_worker() -> None:
-        if not pending or len(workers) >= options.jobs:
-            return
-        worker = start_worker(options, log)
-        workers.append(worker)
-        selector.register(worker.proc.stdout, selectors.EVENT_READ, worker)
-        give(worker)
-
-    def heard(worker: _Worker, event: dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind in ("entry", "judging"):
-            worker.where = event
-        elif kind == "done":
-            assert worker.job is not None
-            finish(worker.job, worker.events)
-            worker.job = None
-            if pending:
-                give(worker)
-            else:
-                selector.unregister(worker.proc.stdout)
-                worker.proc.stdin.close()  # type: ignore[union-attr]
-                worker.proc.wait()
-                workers.remove(worker)
-        else:
-            worker.events.append(event)
-
-    for _ in range(min(options.jobs, len(pending))):
-        add_worker()
-    while workers:
-        for key, _ in selector.select(timeout=1.0):
-            worker = key.data
-            lines = read_lines(worker)
-            if lines is None:
-                replace(worker, f"the worker died (exit {worker.proc.wait()})")
-                continue
-            worker.heard = time.monotonic()
-            for line in lines:
-                heard(worker, json.loads(line))
-        for worker in list(workers):
-            if worker.job is not None and time.monotonic() - worker.heard > options.timeout:
-                replace(worker, f"no answer in {options.timeout:.0f} s")
-    log.close()
-    return summarize(options, files, done, time.monotonic() - start)
+    with (options.out / "workers.log").open("a") as log:
+        record_files(options, files, log, say)
+        records = [r for f in files if (r := calls.recorded(options.out, str(f), options.seed)) is not None]
+        stored = [s for r in records for s in calls.stored_calls(options.out, r)]
+        judge_calls(options, stored, log, say)
+    events = gathered(options, records, stored)
+    return summarize(options, files, events, time.monotonic() - start)
 
 
-def _lost(job: _Job, where: dict[str, Any]) -> dict[str, Any]:
-    return {"file": job.file, "kernel": where.get("kernel"), "entry": where.get("entry", "importing the file")}
+def gathered(options: CorpusOptions, records: list[dict[str, Any]], stored: list[calls.Stored]) -> list[dict[str, Any]]:
+    """Every event on disk for these files: their records' and their calls' verdicts (a call
+    with none is skipped as not judged, which only ``--only`` leaves)."""
+    events = [e for r in records for e in r["events"]]
+    for s in stored:
+        if options.only and s.kernel not in options.only:
+            continue
+        judged = calls.read_json(s.judged)
+        if judged is None:
+            judged = {"event": "kernel", "file": s.file, "kernel": s.kernel, "status": "skipped"}
+            judged["reason"] = "not judged: its judge left no verdict"
+        events.append(judged)
+    if options.only:
+        events = [e for e in events if e.get("event") != "kernel" or e.get("kernel") in options.only]
+    return events
 
 
 def summarize(
@@ -219,17 +207,11 @@ def summarize(
     for e in events:
         if e.get("event") == "entries":
             entries.update(e["outcomes"])
-    compile_counts = {
-        gen: {
-            "compiled": sum(
-                1 for e in checked if all(v["ok"] for v in e["compiles"].get(gen, {}).values()) and gen in e["compiles"]
-            ),
-            "rejected": sum(1 for e in checked if any(not v["ok"] for v in e["compiles"].get(gen, {}).values())),
-        }
-        for gen in options.generations
-    }
+    compile_counts = {gen: dict(Counter(compiled_on(e, gen) for e in checked)) for gen in options.generations}
     gated = [e for e in fired if e.get("gate")]
-    agrees = {gen: sum(1 for e in gated if _gate_agrees(e["gate"], gen)) for gen in options.gate or ()}
+    agrees = {gen: sum(1 for e in gated if gate_agrees(e["gate"], gen)) for gen in options.gate or ()}
+    not_audited = {gen: sum(1 for e in gated if gate_agrees(e["gate"], gen) is None) for gen in options.gate or ()}
+    numerics = Counter(e.get("numerics_result", "-") for e in fired)
     cases = [e for e in fired if e.get("case")]
     share_seconds = Counter()
     for e in events:
@@ -250,10 +232,11 @@ def summarize(
             "skipped": dict(skipped),
             "calls": len(checked),
             "fired": len(fired),
-            "numerics_agree": sum(1 for e in fired if not _numerics_wrong(e)),
-            "numerics_differ": sum(1 for e in fired if _numerics_wrong(e)),
+            "numerics_agree": numerics["agree"],
+            "numerics_differ": numerics["differ"],
+            "numerics_not_run": {k: n for k, n in numerics.items() if k.startswith("not run")},
             "compile": compile_counts,
-            "gate": {"audited": len(gated), "agrees": agrees},
+            "gate": {"audited": len(gated), "agrees": agrees, "not_audited": not_audited},
             "expressible": sum(1 for e in cases if "text" in e["case"]),
             "not_expressible": dict(Counter(e["case"]["reason"] for e in cases if "reason" in e["case"])),
         },
@@ -264,14 +247,25 @@ def summarize(
     }
 
 
-def _numerics_wrong(event: dict[str, Any]) -> bool:
-    return any(f["kind"] in ("helion-mismatch", "helion-crash") for f in event.get("findings", []))
+def compiled_on(event: dict[str, Any], gen: str) -> str:
+    """One call's kernels on ``gen``: ``compiled`` (all of them), ``rejected`` (the compiler
+    refused one), ``not run`` (one was not built here, or no compile was asked)."""
+    per_mode = event.get("compiles", {}).get(gen) or {}
+    oks = [v.get("ok") for v in per_mode.values()]
+    if oks and all(ok is True for ok in oks):
+        return "compiled"
+    if any(ok is False for ok in oks):
+        return "rejected"
+    return "not run"
 
 
-def _gate_agrees(gate: dict[str, Any], gen: str) -> bool:
+def gate_agrees(gate: dict[str, Any], gen: str) -> bool | None:
+    """Whether deferring was no costlier on ``gen``; None where a kernel has no schedule there."""
     from fuzzpass.judge.gate import agrees
 
-    return agrees(gate, gen) is not False
+    if gen not in gate.get("counts", {}):
+        return None
+    return agrees(gate, gen)
 
 
 def signature_of(event: dict[str, Any], finding: dict[str, Any]) -> Signature:

@@ -69,9 +69,28 @@ def one_line(e: BaseException) -> str:
     return f"{type(e).__name__}: {lines[0] if lines else ''}"[:240]
 
 
-def load(path: Path) -> Any:
+def load(path: Path) -> tuple[Any, str | None]:
     """Import ``path`` as its checkout's module (so its relative imports and ``examples.*``
-    resolve); :class:`ImportError`-like failures are the caller's one line."""
+    resolve); :class:`ImportError`-like failures are the caller's one line.
+
+    A Helion test file that skips itself in interpret mode (its kernels are TPU-only) is
+    imported again as on a TPU (``helion_interpret.as_on_a_tpu``), and its tests will run in
+    TPU interpret mode: the second value says so, with the file's reason; None otherwise."""
+    from fuzzpass.backends import helion_interpret
+
+    try:
+        return _import(path), None
+    except BaseException as e:
+        if not helion_interpret.skipped_itself(e):
+            raise
+        reason = one_line(e)
+    with helion_interpret.as_on_a_tpu():
+        module = _import(path)
+    helion_interpret.restore_gates(module)
+    return module, f"it skips itself in interpret mode ({reason}): imported as on a TPU, run in TPU interpret mode"
+
+
+def _import(path: Path) -> Any:
     root = str(checkout_root(path))
     if root not in sys.path:
         sys.path.insert(0, root)
@@ -81,8 +100,12 @@ def load(path: Path) -> Any:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    with quiet():
-        spec.loader.exec_module(module)
+    try:
+        with quiet():
+            spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
     return module
 
 
@@ -197,13 +220,18 @@ def _plain(fn: Any) -> Any:
     return run
 
 
-def run_entry(entry: Entry, recorder: Recorder, anyway: bool = False) -> tuple[str, str]:
+def run_entry(entry: Entry, recorder: Recorder, anyway: bool = False, tpu: bool = False) -> tuple[str, str]:
     """Run one entry under ``recorder``: its outcome (passed, failed, skipped, xfail) and why;
-    with ``anyway``, its body without its skip decorator (:func:`run_skipped`)."""
+    with ``anyway``, its body without its skip decorator (:func:`run_skipped`); with ``tpu``,
+    in TPU interpret mode (``helion_interpret.tpu_interpret``)."""
+    from fuzzpass.backends import helion_interpret
+
     recorder.entry = entry.name
+    interpreter = helion_interpret.tpu_interpret() if tpu else contextlib.nullcontext()
     with recorder.recording():
         try:
-            return (entry.anyway if anyway else entry.run)()
+            with interpreter:
+                return (entry.anyway if anyway else entry.run)()
         except Exception as e:  # unittest catches a test's own; this is the harness around it
             return "failed", one_line(e)
 
@@ -211,17 +239,18 @@ def run_entry(entry: Entry, recorder: Recorder, anyway: bool = False) -> tuple[s
 def run_skipped(entry: Entry, recorder: Recorder) -> str | None:
     """A test that skips here (Helion skips its TPU-only tests in interpret mode, the pass's
     own deferral tests among them) still gives its kernel the inputs it was written for: its
-    body runs without the skip, after every other entry (a launch interpret mode cannot make
-    may leave JAX's state behind it), and the calls it makes before it fails are recorded. The
-    outcome, prefixed ``skipped, run anyway: ``; None for a test with no decorator to peel."""
+    body runs without the skip, in TPU interpret mode (which runs what plain interpret mode
+    cannot), after every other entry, and the calls it makes are recorded with the reference
+    it compares them with. The outcome, prefixed ``skipped, run anyway: ``; None for a test
+    with no decorator to peel."""
     if entry.anyway is None:
         return None
     with time_limit(ANYWAY_SECONDS):  # a TPU-only body may wait for a device that never answers
-        outcome, _ = run_entry(entry, recorder, anyway=True)
+        outcome, _ = run_entry(entry, recorder, anyway=True, tpu=True)
     return f"skipped, run anyway: {outcome}"
 
 
-ANYWAY_SECONDS = 60
+ANYWAY_SECONDS = 120
 """How long a skipped test's body may run anyway: its calls are made early, its waits are not ours."""
 
 

@@ -8,14 +8,21 @@ whether the TPU compiler takes both kernels, and whether deferring paid.
   with each other and with the file's reference where it compared one. The pass-off kernel
   leaking poison is the eager baseline's known hazard; the pass-on kernel leaking where the
   pass-off one did not, or disagreeing where the pass-off one agrees, is ``helion-mismatch``.
+  Where plain interpret mode cannot run the pass-off kernel (a jagged worklist's
+  data-dependent block sizes), both run in TPU interpret mode (``backends.helion_interpret``);
+  where neither can, the numerics are ``not run: <why>``, a limit of the harness.
 - *Compile*: both kernels (one, where the pass changed nothing) through the TPU compiler,
   deviceless, per generation: ``helion-compile`` / ``helion-tpu-unsupported`` as for a case.
+  A kernel Helion's launcher could not build for a TPU here is ``not run`` on every
+  generation, never a verdict of the TPU compiler's.
 - *Gate*, where it fired: both kernels' static schedules on every generation; deferring that
-  costs more than ``gate.MARGIN`` on a judged generation is ``helion-gate``.
+  costs more than ``gate.MARGIN`` on a judged generation is ``helion-gate``. A generation
+  where a kernel has no schedule is not audited.
 """
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import time
 from collections.abc import Sequence
@@ -29,6 +36,8 @@ from fuzzpass.kernels.numerics import BETWEEN_VARIANTS, DEFAULT_TOLERANCE, diffe
 from fuzzpass.kernels.record import Call, clone
 
 MODES = ("off", "on")
+INTERPRETERS = ("interpret", "TPU interpret")
+"""Where a real kernel's numbers come from, first choice first (see the module)."""
 
 
 @dataclass
@@ -53,6 +62,18 @@ class Judged:
     def verdict(self) -> str:
         return verdict_of(self.findings).value if self.findings else "pass"
 
+    @property
+    def numerics_result(self) -> str:
+        """``agree``, ``differ`` or ``not run: <why>`` where the pass fired; ``-`` where it
+        did not (nothing to compare). The one place a call's numerics are summed up."""
+        if not self.fired:
+            return "-"
+        if any(f.kind in (Kind.HELION_MISMATCH, Kind.HELION_CRASH) for f in self.findings):
+            return "differ"
+        if "interpreter" not in self.numerics:
+            return self.numerics.get("run", "not run: not attempted")
+        return "agree"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "file": self.file,
@@ -65,6 +86,7 @@ class Judged:
             "diff": self.diff,
             "sources": self.sources,
             "numerics": self.numerics,
+            "numerics_result": self.numerics_result,
             "compiles": self.compiles,
             "gate": self.gate,
             "findings": [f.to_json() for f in self.findings],
@@ -147,6 +169,12 @@ def block_sizes(bound: Any, config: Any) -> dict[int, int]:
     return sizes
 
 
+def _interpreter(name: str) -> Any:
+    from fuzzpass.backends import helion_interpret
+
+    return helion_interpret.tpu_interpret() if name == "TPU interpret" else contextlib.nullcontext()
+
+
 def _run(out: Judged, bound: Any, call: Call, poisoned: bool) -> Any:
     """``bound`` with the call's config on a copy of its arguments (poisoned past their end)."""
     from fuzzpass.backends import helion
@@ -160,21 +188,34 @@ def _run(out: Judged, bound: Any, call: Call, poisoned: bool) -> Any:
 
 
 def _numerics(out: Judged, call: Call, bound: dict[str, Any]) -> None:
-    """Both kernels on the file's inputs and on poisoned ones (see the module)."""
+    """Both kernels on the file's inputs and on poisoned ones, in the first interpreter that
+    runs the pass-off kernel (see the module)."""
     from fuzzpass.backends import helion
 
-    try:
-        clean = {"off": _run(out, bound["off"], call, False)}
-    except Exception as e:  # interpret mode cannot run the kernel at all (a TPU-only test's): no numbers
-        out.numerics["run"] = f"not run: Helion's pass-off kernel fails in interpret mode: {helion.first_line(e)}"
+    failures = []
+    for interpreter in INTERPRETERS:
+        try:
+            with _interpreter(interpreter):
+                clean = {"off": _run(out, bound["off"], call, False)}
+        except Exception as e:  # this interpreter cannot run the kernel at all: the next one
+            failures.append(f"{interpreter} mode: {helion.first_line(e)}")
+            continue
+        out.numerics["interpreter"] = interpreter
+        try:
+            with _interpreter(interpreter):
+                clean["on"] = _run(out, bound["on"], call, False)
+                poisoned = {m: _run(out, bound[m], call, True) for m in MODES}
+        except Exception as e:  # the pass-off kernel ran here: the pass broke it
+            out.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, "helion-on", helion.first_line(e)))
+            out.numerics["run"] = f"Helion's pass-on kernel failed to run in {interpreter} mode (helion-crash)"
+            return
+        _compare(out, call, clean, poisoned)
         return
-    try:
-        clean["on"] = _run(out, bound["on"], call, False)
-        poisoned = {m: _run(out, bound[m], call, True) for m in MODES}
-    except Exception as e:  # the pass-off kernel ran: the pass broke it
-        out.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, "helion-on", helion.first_line(e)))
-        out.numerics["run"] = "Helion's pass-on kernel failed to run (helion-crash)"
-        return
+    out.numerics["run"] = "not run: Helion's pass-off kernel fails in " + "; in ".join(failures)
+
+
+def _compare(out: Judged, call: Call, clean: dict[str, Any], poisoned: dict[str, Any]) -> None:
+    """The two kernels' clean and poisoned results against each other and the file's reference."""
     between = tolerance(clean["off"], None, BETWEEN_VARIANTS)
     on_vs_off = difference(clean["off"], clean["on"], *between)
     out.numerics["on vs off"] = str(on_vs_off)
@@ -210,6 +251,13 @@ def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: S
     with timed(out, "compile"):
         built = {m: helion_tpu.build_call(call.kernel, clone(call.args), call.config, m) for m in modes}
         compiled = {m: helion_tpu.compile_built(b, gens) for m, b in built.items()}
+    unbuilt = {m: b.failure for m, b in built.items() if b.failure is not None}
+    if unbuilt:  # the harness could not build it: no compiler saw it, so nothing is judged
+        out.compiles = {
+            gen: {m: _not_built(unbuilt[m]) if m in unbuilt else _compiled_json(compiled[m][gen]) for m in modes}
+            for gen in generations
+        }
+        return
     compiled.setdefault("off", compiled["on"])
     out.compiles, findings = helion_compiles(compiled, generations)
     out.findings += findings
@@ -224,3 +272,12 @@ def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: S
         record.judge(judged_gens, Kind.HELION_GATE, "helion-on")
         out.gate = record.to_json()
         out.findings += record.findings
+
+
+def _not_built(failure: str) -> dict[str, Any]:
+    """A kernel Helion's launcher did not build here: ``ok`` None, not a rejection."""
+    return {"ok": None, "bundles": None, "message": f"not run: {failure}"}
+
+
+def _compiled_json(c: Any) -> dict[str, Any]:
+    return {"ok": c.ok, "bundles": c.bundles, "message": c.message}

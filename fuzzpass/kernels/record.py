@@ -65,6 +65,9 @@ class Recorder:
 
     calls: dict[int, list[Call]] = field(default_factory=dict)
     kernels: dict[int, Any] = field(default_factory=dict)
+    bind_errors: dict[int, BaseException] = field(default_factory=dict)
+    """Per kernel, what ``Kernel.bind`` raised when no call of it bound (Helion refusing the
+    kernel here: a file's TPU-only kernel, an unsupported config)."""
     entry: str = ""
     _pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     _results: list[Call] = field(default_factory=list)
@@ -115,7 +118,12 @@ class Recorder:
         recorder = self
 
         def bind_recorded(kernel: Any, args: Any, *a: Any, **kw: Any) -> Any:
-            bound = bind(kernel, args, *a, **kw)
+            try:
+                bound = bind(kernel, args, *a, **kw)
+            except Exception as e:
+                recorder.kernels[id(kernel)] = kernel
+                recorder.bind_errors.setdefault(id(kernel), e)
+                raise
             recorder._bound(kernel, bound, tuple(args))
             return bound
 

@@ -17,8 +17,7 @@ from typing import Any
 from fuzzpass.core.files import write_atomically
 from fuzzpass.fuzz.corpus import add_seeds, shown
 from fuzzpass.fuzz.summary import versions
-from fuzzpass.judge.gate import agrees
-from fuzzpass.kernels.campaign import CorpusOptions, write_findings
+from fuzzpass.kernels.campaign import CorpusOptions, compiled_on, gate_agrees, write_findings
 
 
 def write_results(options: CorpusOptions, corpus: dict[str, Any]) -> dict[str, Any]:
@@ -52,40 +51,49 @@ def write_results(options: CorpusOptions, corpus: dict[str, Any]) -> dict[str, A
     return summary
 
 
-def table(events: list[dict[str, Any]], generations: tuple[str, ...]) -> list[str]:
+def table(events: list[dict[str, Any]], generations: tuple[str, ...], judged: tuple[str, ...] | None) -> list[str]:
     """One row per kernel call checked: kernel, pass fired, numerics, compile per generation,
-    gate, verdict; fired kernels first."""
+    gate, verdict; fired kernels first. A cell states a result only where it was measured:
+    ``not run`` where it was not (the why is in ``kernels.jsonl`` and the report)."""
     checked = [e for e in events if e.get("status") == "checked"]
     checked.sort(key=lambda e: (not e["fired"], e["kernel"]))
     width = max([len("kernel"), *(len(e["kernel"]) for e in checked)]) + 2
     head = f"{'kernel':<{width}}{'fired':>6}  {'numerics':<9}" + "".join(f"{g:>9}" for g in generations)
-    lines = [head + f"  {'gate':<7} verdict"]
+    lines = [head + f"  {'gate':<8} verdict"]
     for e in checked:
-        numerics = "-" if not e["fired"] else ("differ" if _wrong(e) else "agree")
-        compiled = "".join(f"{_compiled(e['compiles'].get(g), e['fired']):>9}" for g in generations)
-        gate = "-" if not e.get("gate") else ("agrees" if all(_agrees(e["gate"], g) for g in generations) else "COSTS")
+        numerics = e.get("numerics_result", "-").split(":")[0]
+        compiled = "".join(f"{_compiled(e, g):>9}" for g in generations)
+        gate = gate_cell(e, judged)
         fired = "yes" if e["fired"] else "no"
-        lines.append(f"{e['kernel']:<{width}}{fired:>6}  {numerics:<9}{compiled}  {gate:<7} {e['verdict']}")
+        lines.append(f"{e['kernel']:<{width}}{fired:>6}  {numerics:<9}{compiled}  {gate:<8} {e['verdict']}")
     return lines
 
 
-def _wrong(event: dict[str, Any]) -> bool:
-    return any(f["kind"] in ("helion-mismatch", "helion-crash") for f in event.get("findings", []))
-
-
-def _agrees(gate: dict[str, Any], gen: str) -> bool:
-    return gen not in gate["counts"] or agrees(gate, gen) is not False
-
-
-def _compiled(per_mode: dict[str, Any] | None, fired: bool) -> str:
-    """``ok`` (compiled), ``rejected`` (the one kernel, where the pass changed nothing), or
-    which of the two kernels was rejected (``off-rej``, ``on-rej``, ``both-rej``)."""
-    if not per_mode:
+def gate_cell(event: dict[str, Any], judged: tuple[str, ...] | None) -> str:
+    """``agrees`` where every judged generation's schedules were measured and deferring cost
+    no more; ``COSTS`` where one cost more; ``not run`` where the pass fired and no judged
+    generation has both schedules; ``-`` where there is nothing to audit."""
+    if not event["fired"] or judged is None:
         return "-"
-    rejected = [m for m, c in per_mode.items() if not c["ok"]]
-    if not rejected:
-        return "ok"
-    if not fired:
+    gate = event.get("gate")
+    results = [gate_agrees(gate, g) for g in judged] if gate else []
+    if any(r is False for r in results):
+        return "COSTS"
+    if results and all(r is True for r in results):
+        return "agrees"
+    return "partial" if any(r is True for r in results) else "not run"
+
+
+def _compiled(event: dict[str, Any], gen: str) -> str:
+    """``ok`` (compiled), ``not run`` (not built here, or not asked), ``rejected`` (the one
+    kernel, where the pass changed nothing), or which of the two kernels the compiler
+    rejected (``off-rej``, ``on-rej``, ``both-rej``)."""
+    outcome = compiled_on(event, gen)
+    if outcome != "rejected":
+        return {"compiled": "ok"}.get(outcome, outcome)
+    per_mode = event["compiles"][gen]
+    rejected = [m for m, c in per_mode.items() if c["ok"] is False]
+    if not event["fired"]:
         return "rejected"
     return "both-rej" if len(rejected) == 2 else f"{rejected[0]}-rej"
 
@@ -99,17 +107,25 @@ def closing(summary: dict[str, Any]) -> list[str]:
         f"entries {', '.join(f'{n} {v}' for n, v in sorted(c['entries'].items())) or 'none'}",
         f"kernels: {k['found']} found, {k['bound']} bound ({k['calls']} calls checked), "
         f"{k['found'] - k['bound']} skipped; the pass fired in {k['fired']}; numerics agree in "
-        f"{k['numerics_agree']}, differ in {k['numerics_differ']}",
+        f"{k['numerics_agree']}, differ in {k['numerics_differ']}, not run in {sum(k['numerics_not_run'].values())}",
     ]
+    lines += [f"  numerics {why} ({n})" for why, n in k["numerics_not_run"].items()]
     lines += [f"  entry lost: {lost}" for lost in c["entries_lost"]]
     for reason, n in sorted(k["skipped"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  skipped {n}: {reason}")
     for reason, n in sorted(c["files_skipped"].items(), key=lambda kv: -kv[1]):
         lines.append(f"  file not imported {n}: {reason}")
-    compiled = ", ".join(f"{g} {v['compiled']}/{v['compiled'] + v['rejected']}" for g, v in k["compile"].items())
-    lines.append(f"compiled (both kernels): {compiled or 'not asked (--tpu none)'}")
+    compiled = "; ".join(
+        f"{g} " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(v.items())) for g, v in k["compile"].items()
+    )
+    lines.append(f"compiles (all of a call's kernels): {compiled or 'not asked (--tpu none)'}")
     if k["gate"]["audited"]:
-        agree = ", ".join(f"{g} {n}/{k['gate']['audited']}" for g, n in k["gate"]["agrees"].items())
+        gate = k["gate"]
+        agree = ", ".join(
+            f"{g} {n}/{gate['audited']}"
+            + (f" ({gate['not_audited'][g]} not run)" if gate["not_audited"].get(g) else "")
+            for g, n in gate["agrees"].items()
+        )
         lines.append(f"gate audit where the pass fired: agrees {agree}")
     lines.append(
         f"as cases: {k['expressible']} of {k['fired']} fired kernels, added as seeds to {c['seeds']['corpus']}"

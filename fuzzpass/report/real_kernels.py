@@ -87,13 +87,14 @@ def reasons(counts: dict[str, Any]) -> str:
 
 
 def compiled_counts(counts: dict[str, Any]) -> str:
-    """Per generation, the calls whose kernels all compiled, of those compiled."""
+    """Per generation, the calls whose kernels all compiled, of those compiled; those the
+    compiler rejected, and those it never saw (not built here)."""
     parts = []
     for gen, n in counts.items():
         n = n if isinstance(n, dict) else {}
-        done, rejected = n.get("compiled", "?"), n.get("rejected", "?")
+        done, rejected, not_run = (n.get(k, 0) for k in ("compiled", "rejected", "not run"))
         both = done + rejected if isinstance(done, int) and isinstance(rejected, int) else "?"
-        parts.append(f"{gen} {done} of {both} ({rejected} rejected)")
+        parts.append(f"{gen} {done} of {both} ({rejected} rejected" + (f", {not_run} not run)" if not_run else ")"))
     return escape(", ".join(parts)) or "not asked (--tpu none)"
 
 
@@ -133,7 +134,11 @@ def corpus_counts(c: dict[str, Any]) -> str:
         ("bound", num(k, "bound") + (f" ({num(k, 'calls')} calls checked)" if "calls" in k else "")),
         ("skipped", f"{total(skipped)}{reasons(skipped)}"),
         ("the pass fired", num(k, "fired")),
-        ("numerics where it fired", f"agree {num(k, 'numerics_agree')}, {differ}"),
+        (
+            "numerics where it fired",
+            f"agree {num(k, 'numerics_agree')}, {differ}, "
+            f"not run {total(sub(k, 'numerics_not_run'))}{reasons(sub(k, 'numerics_not_run'))}",
+        ),
         ("compiled (all its kernels)", compiled_counts(sub(k, "compile"))),
         ("gate, where it fired", gate_agreement(sub(k, "gate"))),
         (
@@ -194,7 +199,7 @@ def call_row(e: dict[str, Any], i: int, gens: list[str], judged: list[str] | Non
         f"<td>{'yes' if fired else 'no'}</td>",
         numerics_cell(e),
         *(compile_cell(sub(e, "compiles").get(g), fired) for g in gens),
-        gate_cell(e.get("gate"), judged),
+        gate_cell(e.get("gate"), judged, fired),
         verdict_cell(e.get("verdict")),
     ]
     return f'<tr class="real-kernel{" fired" if fired else ""}" id="real-kernel-{i}">{"".join(cells)}</tr>'
@@ -206,13 +211,17 @@ def findings_of(e: dict[str, Any]) -> list[dict[str, Any]]:
 
 def numerics_cell(e: dict[str, Any]) -> str:
     """Agree or differ by the kernel's findings, as ``fuzzpass corpus`` counts them (the eager
-    kernel leaking poison alone is its known hazard, not a difference); each comparison in the
-    title."""
+    kernel leaking poison alone is its known hazard, not a difference), and only where its
+    kernels ran: ``not run`` otherwise, why in the title with each comparison."""
     if not e.get("fired"):
         return "<td>&mdash;</td>"
     detail = escape("; ".join(f"{k}: {v}" for k, v in sub(e, "numerics").items()))
-    wrong = any(f.get("kind") in WRONG_NUMERICS for f in findings_of(e))
-    return f'<td class="{"bad" if wrong else "ok"}" title="{detail}">{"differ" if wrong else "agree"}</td>'
+    if any(f.get("kind") in WRONG_NUMERICS for f in findings_of(e)):
+        return f'<td class="bad" title="{detail}">differ</td>'
+    result = str(e.get("numerics_result") or "not run: recorded by a fuzzpass that did not say")
+    if result.startswith("not run"):
+        return f'<td title="{detail}">not run</td>'
+    return f'<td class="ok" title="{detail}">{escape(result)}</td>'
 
 
 def compile_cell(per_mode: Any, fired: bool) -> str:
@@ -221,6 +230,9 @@ def compile_cell(per_mode: Any, fired: bool) -> str:
     if not isinstance(per_mode, dict) or not per_mode:
         return "<td>&mdash;</td>"
     modes = {m: v if isinstance(v, dict) else {} for m, v in per_mode.items()}
+    if any(v.get("ok") is None for v in modes.values()):  # not built here: no compiler saw it
+        title = "; ".join(f"{m}: {v.get('message') or 'not run'}" for m, v in modes.items())
+        return f'<td title="{escape(title)}">not run</td>'
     rejected = [m for m, v in modes.items() if not v.get("ok")]
     title = "; ".join(f"{m}: " + (f"{v.get('bundles')} bundles" if v.get("ok") else str(v.get("message") or "rejected"))
                       for m, v in modes.items())  # fmt: skip
@@ -233,18 +245,23 @@ def compile_cell(per_mode: Any, fired: bool) -> str:
     return f'<td class="{cls}" title="{escape(title)}">{escape(text)}</td>'
 
 
-def gate_cell(gate: Any, judged: list[str] | None) -> str:
-    """Whether deferring cost more than the margin on a judged generation; bundles in the title."""
+def gate_cell(gate: Any, judged: list[str] | None, fired: bool = False) -> str:
+    """Whether deferring cost more than the margin on a judged generation, and ``agrees`` only
+    where every judged generation had both schedules; bundles in the title. A fired kernel
+    with no audit (its kernels not built here) is ``not run``."""
     if not isinstance(gate, dict):
-        return "<td>&mdash;</td>"
+        return "<td>not run</td>" if fired and judged else "<td>&mdash;</td>"
     counts = sub(gate, "counts")
     try:
-        costly = [g for g in counts if (judged is None or g in judged) and agrees(gate, g) is False]
+        results = {g: agrees(gate, g) for g in counts if judged is None or g in judged}
     except (KeyError, TypeError, AttributeError):  # a record this version cannot judge: said, not raised
         return "<td>unreadable</td>"
     title = escape("; ".join(f"{g}: {tally(sub(counts, g))} bundles" for g in counts), quote=True)
-    if costly:
+    if costly := [g for g, r in results.items() if r is False]:
         return f'<td class="bad" title="{title}">costs more ({escape(", ".join(costly))})</td>'
+    unmeasured = [g for g in (judged or counts) if results.get(g) is None]
+    if unmeasured:
+        return f'<td title="{title}">not run on {escape(", ".join(unmeasured))}</td>'
     return f'<td class="ok" title="{title}">agrees</td>'
 
 

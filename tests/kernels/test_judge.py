@@ -15,7 +15,7 @@ CORPUS = Path(__file__).parent / "corpus"
 
 def recorded(file: str, kernel: str) -> Call:
     """The first call ``kernel`` gets from the entries of ``corpus/file``."""
-    module = collect.load(CORPUS / file)
+    module, _ = collect.load(CORPUS / file)
     recorder = Recorder()
     for entry in collect.entries(module):
         collect.run_entry(entry, recorder)

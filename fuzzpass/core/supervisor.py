@@ -1,0 +1,187 @@
+"""Worker processes that a crash, a hang or a segfault cannot take down with the run.
+
+Both halves of one protocol live here. The parent (:class:`Supervisor`) hands each worker one
+:class:`Task` at a time, as a JSON line on its stdin; the worker (:func:`serve`) answers with
+JSON lines on its stdout, one per event, and ``{"event": "done"}`` when the task is over.
+Every line is a heartbeat. A worker that dies or says nothing for ``timeout`` seconds is
+killed and replaced, and the parent's ``lost`` callback decides what becomes of its task:
+given up, or a narrower task put first in line (a file again without the test that killed
+its worker). Workers are plain subprocesses: what a kernel does to its process (``os._exit``,
+an abort in XLA, memory) stays there.
+
+``python -m <worker module>`` is a worker when its ``main`` calls :func:`serve`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import selectors
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work: ``key`` names it in the parent's bookkeeping, ``body`` is what the
+    worker reads."""
+
+    key: str
+    body: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Lost:
+    """A task whose worker died or went silent: what it said before (``events``, the last
+    one telling where it was) and ``why``, in one line."""
+
+    task: Task
+    events: tuple[dict[str, Any], ...]
+    why: str
+
+    @property
+    def where(self) -> dict[str, Any]:
+        """The worker's last ``where`` event (what it was inside), or {}."""
+        return next((e for e in reversed(self.events) if e.get("event") == "where"), {})
+
+
+@dataclass
+class _Worker:
+    proc: subprocess.Popen[str]
+    task: Task | None = None
+    events: list[dict[str, Any]] = field(default_factory=list)
+    heard: float = field(default_factory=time.monotonic)
+    partial: bytes = b""  # the start of a line not yet ended
+
+
+@dataclass
+class Supervisor:
+    """``jobs`` workers running ``command``; :meth:`run` gives them tasks until none is left.
+
+    ``heard(task, event)`` sees every event as it arrives; ``done(task, events)`` each task
+    its worker finished; ``lost(Lost)`` each task whose worker died or was killed, and may
+    return a task to run next in its place."""
+
+    command: list[str]
+    jobs: int
+    timeout: float
+    log: IO[str]
+    env: dict[str, str] = field(default_factory=dict)
+
+    def run(
+        self,
+        tasks: list[Task],
+        done: Callable[[Task, list[dict[str, Any]]], None],
+        lost: Callable[[Lost], Task | None],
+        heard: Callable[[Task, dict[str, Any]], None] | None = None,
+    ) -> None:
+        pending = list(tasks)
+        workers: list[_Worker] = []
+        selector = selectors.DefaultSelector()
+
+        def start() -> None:
+            env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
+            proc = subprocess.Popen(
+                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env
+            )
+            worker = _Worker(proc)
+            workers.append(worker)
+            selector.register(proc.stdout, selectors.EVENT_READ, worker)  # type: ignore[arg-type]
+            give(worker)
+
+        def give(worker: _Worker) -> None:
+            if not pending:
+                retire(worker)
+                return
+            worker.task, worker.events, worker.heard = pending.pop(0), [], time.monotonic()
+            assert worker.proc.stdin is not None
+            try:
+                worker.proc.stdin.write(json.dumps(worker.task.body) + "\n")
+                worker.proc.stdin.flush()
+            except BrokenPipeError:  # it died before it could read: the select loop hears of it
+                return
+
+        def retire(worker: _Worker) -> None:
+            selector.unregister(worker.proc.stdout)  # type: ignore[arg-type]
+            workers.remove(worker)
+            with contextlib.suppress(BrokenPipeError):
+                worker.proc.stdin.close()  # type: ignore[union-attr]
+            try:
+                worker.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.proc.kill()
+                worker.proc.wait()
+
+        def replace(worker: _Worker, why: str) -> None:
+            selector.unregister(worker.proc.stdout)  # type: ignore[arg-type]
+            workers.remove(worker)
+            worker.proc.kill()
+            worker.proc.wait()
+            if worker.task is not None and (again := lost(Lost(worker.task, tuple(worker.events), why))) is not None:
+                pending.insert(0, again)
+            if pending and len(workers) < self.jobs:
+                start()
+
+        for _ in range(min(self.jobs, len(pending))):
+            start()
+        while workers:
+            for key, _ in selector.select(timeout=1.0):
+                worker = key.data
+                lines = _read_lines(worker)
+                if lines is None:
+                    replace(worker, f"the worker died (exit {worker.proc.wait()})")
+                    continue
+                worker.heard = time.monotonic()
+                for line in lines:
+                    event = json.loads(line)
+                    assert worker.task is not None
+                    if event.get("event") == "done":
+                        task, events = worker.task, worker.events
+                        worker.task = None
+                        done(task, events)
+                        give(worker)
+                        break
+                    worker.events.append(event)
+                    if heard is not None:
+                        heard(worker.task, event)
+            for worker in list(workers):
+                if worker.task is not None and time.monotonic() - worker.heard > self.timeout:
+                    replace(worker, f"no answer in {self.timeout:.0f} s")
+
+
+def _read_lines(worker: _Worker) -> list[str] | None:
+    """The whole lines a worker has written since the last call (None: it closed its end).
+    Read from the file descriptor, not the buffered pipe: lines a buffer held would be
+    invisible to ``select`` and wait for the worker's next line."""
+    assert worker.proc.stdout is not None
+    chunk = os.read(worker.proc.stdout.fileno(), 1 << 16)
+    if not chunk:
+        return None
+    worker.partial += chunk
+    *lines, worker.partial = worker.partial.split(b"\n")
+    return [line.decode() for line in lines]
+
+
+Emit = Callable[[dict[str, Any]], None]
+
+
+def serve(handle: Callable[[dict[str, Any], Emit], None]) -> None:
+    """The worker's half: read tasks from stdin, call ``handle(body, emit)`` on each, then say
+    ``done``. Only events go to stdout: what anything else prints, C code included, is sent
+    to stderr (the parent's log)."""
+    events: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def emit(event: dict[str, Any]) -> None:
+        events.write(json.dumps(event, default=str) + "\n")
+
+    for line in sys.stdin:
+        if line.strip():
+            handle(json.loads(line), emit)
+            emit({"event": "done"})

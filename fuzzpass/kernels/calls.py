@@ -1,0 +1,138 @@
+"""Recorded calls on disk: what running a file's tests leaves for the judges, and what lets a
+second run under the same OUT judge only what is not judged yet.
+
+::
+
+    OUT/calls/<file stem>-<hash>/recorded.json      the file's events (entries, kernels skipped)
+    OUT/calls/<file stem>-<hash>/<kernel>.<n>/call.pkl    one call: kernel, arguments, config, reference
+    OUT/calls/<file stem>-<hash>/<kernel>.<n>/judged.json the kernel event its judge wrote
+
+A call is pickled with ``cloudpickle``, its kernel's function by value (a kernel defined inside
+a test has no importable name, and importing a test file again may skip itself or run code),
+so a judge process never imports the file. ``cloudpickle`` renames the function's code file
+``<dynamic-code>``; Helion reads a kernel's source through ``inspect``, so the file name is
+kept beside it and put back. A record or verdict that cannot be read is one line naming the
+file (:class:`Unreadable`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.core.files import write_atomically
+from fuzzpass.kernels.record import Call
+
+RECORDED = "recorded.json"
+CALL = "call.pkl"
+JUDGED = "judged.json"
+
+
+class Unreadable(Exception):
+    """A record under OUT/calls that cannot be read (a half-copied or hand-edited OUT)."""
+
+
+def file_dir(out: Path, file: str) -> Path:
+    """Where one kernel file's calls live: its stem and a hash of its path (two ``test.py``)."""
+    path = Path(file)
+    digest = hashlib.sha1(str(path).encode()).hexdigest()[:8]
+    return out / "calls" / f"{path.stem}-{digest}"
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One recorded call on disk: its folder, the file and the kernel's name."""
+
+    folder: Path
+    file: str
+    kernel: str
+
+    @property
+    def judged(self) -> Path:
+        return self.folder / JUDGED
+
+
+def write_call(out: Path, file: str, name: str, number: int, call: Call) -> Stored:
+    """Pickle ``call`` (the kernel's function by value) into its folder."""
+    import cloudpickle
+
+    kernel = call.kernel
+    module = sys.modules.get(getattr(kernel.fn, "__module__", ""), None)
+    folder = file_dir(out, file) / f"{name}.{number}"
+    record = {
+        "file": file,
+        "kernel": name,
+        "entry": call.entry,
+        "fn": kernel.fn,
+        "code_file": kernel.fn.__code__.co_filename,
+        "configs": kernel.configs,
+        "settings": kernel.settings,
+        "args": call.args,
+        "config": call.config,
+        "reference": call.reference,
+        "tolerance": call.tolerance,
+    }
+    if module is not None:
+        cloudpickle.register_pickle_by_value(module)
+    try:
+        blob = cloudpickle.dumps(record)
+    finally:
+        if module is not None:
+            cloudpickle.unregister_pickle_by_value(module)
+    write_atomically(folder / CALL, blob)
+    return Stored(folder, file, name)
+
+
+def read_call(folder: Path) -> tuple[str, str, Call]:
+    """The file, kernel name and call pickled in ``folder``, its kernel made again."""
+    from helion.runtime.kernel import Kernel
+
+    try:
+        record = pickle.loads((folder / CALL).read_bytes())
+    except Exception as e:
+        raise Unreadable(f"{folder / CALL}: cannot be read ({type(e).__name__}: {e})") from e
+    fn = record["fn"]
+    fn.__code__ = fn.__code__.replace(co_filename=record["code_file"])
+    kernel = Kernel(fn, configs=record["configs"], settings=record["settings"])
+    call = Call(kernel, record["args"], record["config"], record["entry"], None, record["reference"])
+    call.tolerance = record["tolerance"]
+    return record["file"], record["kernel"], call
+
+
+def write_recorded(out: Path, file: str, events: list[dict[str, Any]], calls: list[str], seed: int) -> None:
+    """A file's record is complete: its events and the folders of its calls (by name)."""
+    body = {"file": file, "seed": seed, "events": events, "calls": calls}
+    write_atomically(file_dir(out, file) / RECORDED, json.dumps(body, indent=1, default=str))
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A record or verdict, or None where there is none yet."""
+    if not path.exists():
+        return None
+    try:
+        body = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise Unreadable(f"{path}: not a JSON record ({e}); delete it to record or judge that again") from e
+    if not isinstance(body, dict):
+        raise Unreadable(f"{path}: not a JSON object; delete it to record or judge that again")
+    return body
+
+
+def recorded(out: Path, file: str, seed: int) -> dict[str, Any] | None:
+    """The file's record from an earlier run with the same seed, or None (record it)."""
+    body = read_json(file_dir(out, file) / RECORDED)
+    return body if body is not None and body.get("seed") == seed else None
+
+
+def stored_calls(out: Path, record: dict[str, Any]) -> list[Stored]:
+    folder = file_dir(out, record["file"])
+    return [Stored(folder / name, record["file"], name.rsplit(".", 1)[0]) for name in record["calls"]]
+
+
+def write_judged(stored: Stored, event: dict[str, Any]) -> None:
+    write_atomically(stored.judged, json.dumps(event, default=str))

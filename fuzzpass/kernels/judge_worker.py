@@ -1,0 +1,103 @@
+"""A judging worker of ``fuzzpass corpus``: one recorded call at a time, read from disk.
+
+A task is ``{"folder": CALL FOLDER}`` (:mod:`.calls`); the worker judges the call
+(:func:`.judge.judge_call`), turns a fired kernel into a case where the case language can
+state it, and writes the ``kernel`` event to ``judged.json`` beside the call. Its parent kills
+it when one call runs past ``--timeout``, and that call alone is the loss.
+
+``python -m fuzzpass.kernels.judge_worker --tpu v5e,v6e,tpu7x --gate v5e,v6e,tpu7x``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.core.supervisor import Emit, serve
+from fuzzpass.kernels import calls, collect
+from fuzzpass.kernels.judge import judge_call
+from fuzzpass.kernels.record import Call
+from fuzzpass.kernels.to_case import NotExpressible, to_case
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every call is judged with: TPU generations and the gate audit's judged
+    generations (None: no audit)."""
+
+    generations: tuple[str, ...]
+    gate: tuple[str, ...] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generations": list(self.generations), "gate": None if self.gate is None else list(self.gate)}
+
+
+def judge_stored(folder: Path, settings: Settings) -> dict[str, Any]:
+    """The ``kernel`` event of the call stored in ``folder``."""
+    file, name, call = calls.read_call(folder)
+    event = judge_one(call, file, name, settings)
+    return {**event, "judged_with": settings.to_json()}
+
+
+def judge_one(call: Call, file: str, name: str, settings: Settings) -> dict[str, Any]:
+    """One call judged, as a ``kernel`` event; a kernel that cannot be bound here is skipped
+    with Helion's message."""
+    from fuzzpass.backends import helion
+
+    skipped = {"event": "kernel", "file": file, "kernel": name, "entry": call.entry, "status": "skipped"}
+    try:
+        judged, structure = judge_call(call, file, name, settings.generations, settings.gate)
+    except Exception as e:
+        return {**skipped, "reason": f"cannot be bound here: {helion.first_line(e)}"}
+    if judged.fired and "blocks_unread" in structure:
+        judged.case = {"reason": f"the config's block sizes could not be read: {structure['blocks_unread']}"}
+    elif judged.fired and structure:
+        try:
+            judged.case = {"text": to_case(name.replace(".", "-"), structure["graphs"], structure["blocks"]).dumps()}
+        except NotExpressible as e:
+            judged.case = {"reason": str(e)}
+    return {"event": "kernel", **judged.to_json()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fuzzpass.kernels.judge_worker")
+    parser.add_argument("--tpu", default="")
+    parser.add_argument("--gate", default=None)
+    parser.add_argument("--cache", default=None)
+    args = parser.parse_args(argv)
+    from fuzzpass.backends import helion, schedule
+    from fuzzpass.backends.environment import start_jax, use_compile_cache
+
+    helion.prepare_environment()
+    if args.gate is not None:
+        schedule.enable()  # before libtpu starts
+    start_jax()  # several workers may each load libtpu to compile deviceless
+    if args.cache:
+        use_compile_cache(Path(args.cache), "helion")  # deviceless compiles' outcomes, kept across runs
+    settings = Settings(
+        tuple(g for g in args.tpu.split(",") if g),
+        tuple(g for g in args.gate.split(",") if g) if args.gate is not None else None,
+    )
+
+    def handle(task: dict[str, Any], emit: Emit) -> None:
+        folder = Path(task["folder"])
+        root = str(collect.checkout_root(Path(task["file"])))
+        if root not in sys.path:  # what the kernel's module imported by name resolves as in its file
+            sys.path.insert(0, root)
+        try:
+            event = judge_stored(folder, settings)
+        except calls.Unreadable as e:
+            event = {"event": "kernel", "file": task["file"], "kernel": task["kernel"], "status": "skipped"}
+            event["reason"] = f"its record cannot be read: {e}"
+        calls.write_judged(calls.Stored(folder, task["file"], task["kernel"]), event)
+        emit({"event": "judged", "kernel": event["kernel"], "status": event["status"]})
+
+    serve(handle)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""A recording worker of ``fuzzpass corpus``: runs a file's entries and writes each kernel call
+to disk, judging nothing.
+
+Judging a call (binds, interpret-mode runs, XLA compiles) happens in other processes
+(:mod:`.judge_worker`), so a slow compile never costs a rerun of the file's tests. A task is
+``{"file": PATH, "skip": [ENTRY NUMBERS]}``: the numbers are entries that killed or hung an
+earlier worker. Events: ``where`` as each entry starts (what the parent blames if this
+worker dies), ``file``, ``entries``, ``call`` per recorded call, ``kernel`` per kernel with
+no call to judge (and why), then ``done``.
+
+``python -m fuzzpass.kernels.record_worker --out OUT --seed 0 --limit 240``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from fuzzpass.core.supervisor import Emit, serve
+from fuzzpass.kernels import calls, collect
+from fuzzpass.kernels.record import Recorder
+
+
+def kernel_name(kernel: Any) -> str:
+    return kernel.fn.__qualname__.replace(".<locals>.", ".")
+
+
+def seeded(seed: int) -> None:
+    """Every random source a kernel file may draw its inputs from, seeded: same seed, same bytes."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, limit: float) -> None:
+    """Import ``path``, run its entries but ``skip`` while recording its kernels' calls, and
+    write each call under ``out`` (``emit`` gets each event)."""
+    file = str(path)
+    try:
+        module, on_tpu = collect.load(path)
+    except BaseException as e:  # an example may call sys.exit or fail on a missing package
+        emit({"event": "file", "file": file, "skipped": f"import failed: {collect.one_line(e)}"})
+        return
+    defined = collect.defined_kernels(module)
+    entries = collect.entries(module)
+    emit({"event": "file", "file": file, "entries": len(entries), "kernels": sorted(defined), "tpu_only": on_tpu})
+    recorder = Recorder()
+    outcomes: dict[str, int] = {}
+    skipped: list[tuple[int, collect.Entry]] = []
+    start = time.perf_counter()
+    for number, entry in enumerate(entries):
+        if number in skip:
+            continue
+        emit({"event": "where", "number": number, "entry": entry.name})
+        seeded(seed)
+        with collect.time_limit(limit):
+            outcome, _why = collect.run_entry(entry, recorder, tpu=on_tpu is not None)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        if outcome == "skipped":
+            skipped.append((number, entry))
+    for number, entry in skipped:
+        emit({"event": "where", "number": number, "entry": entry.name})
+        seeded(seed)
+        if (outcome := collect.run_skipped(entry, recorder)) is not None:
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    seconds = {"entries": time.perf_counter() - start}
+    emit({"event": "entries", "file": file, "outcomes": outcomes, "seconds": seconds})
+    emit({"event": "where", "entry": "writing its calls"})
+    kernels = {id(k): k for k in defined.values()} | recorder.kernels
+    for key, kernel in kernels.items():
+        name = kernel_name(kernel)
+        skipped_kernel = {"event": "kernel", "file": file, "kernel": name, "status": "skipped"}
+        recorded = recorder.calls.get(key, [])
+        if not recorded:
+            if (error := recorder.bind_errors.get(key)) is not None:
+                reason = f"cannot be bound here: {collect.one_line(error)}"
+            else:
+                reason = "no entry of its file calls it" if entries else "its file has no test and no main()"
+            emit({**skipped_kernel, "reason": reason})
+            continue
+        for number, call in enumerate(recorded):
+            try:
+                stored = calls.write_call(out, file, name, number, call)
+            except Exception as e:  # an argument or a config that does not pickle
+                emit({**skipped_kernel, "entry": call.entry, "reason": f"cannot be recorded: {collect.one_line(e)}"})
+                continue
+            emit({"event": "call", "file": file, "kernel": name, "folder": stored.folder.name})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m fuzzpass.kernels.record_worker")
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--limit", type=float, default=240.0, help="seconds one entry may take")
+    args = parser.parse_args(argv)
+    from fuzzpass.backends import helion
+    from fuzzpass.backends.environment import start_jax
+
+    helion.prepare_environment()
+    _run_default_configs()
+    start_jax()
+
+    def handle(task: dict[str, Any], emit: Emit) -> None:
+        record_file(Path(task["file"]), set(task.get("skip", ())), emit, args.out, args.seed, args.limit)
+
+    serve(handle)
+    return 0
+
+
+def _run_default_configs() -> None:
+    """A kernel without a config runs its default one: a file's tests never wait on a search."""
+    import os
+
+    os.environ.pop("HELION_DISALLOW_AUTOTUNING", None)
+    os.environ["HELION_AUTOTUNE_EFFORT"] = "none"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -345,17 +345,22 @@ bounds: what a kernel finds past the end of an array is what they write."""
 
 
 @contextmanager
-def poisoned_padding() -> Iterator[None]:
+def poisoned_padding() -> Iterator[list[tuple[int, ...]]]:
     """Helion's launcher pads inputs past their end with NaN instead of zeros inside the block:
     what lies past the end of every floating-point input is poison, as ``--poison nan`` makes
-    it for a case (an eager ``x * mask`` turns it into NaN; a deferred ``where`` must not)."""
+    it for a case (an eager ``x * mask`` turns it into NaN; a deferred ``where`` must not).
+    The block gets the shapes of the inputs it poisoned: none means the kernel read nothing
+    past an input's end, and poison proved nothing (a compact worklist reads exact rows)."""
     import torch
     from helion.runtime.pallas import launcher
 
     pad = torch.nn.functional.pad
+    poisoned: list[tuple[int, ...]] = []
 
     def nan_pad(t: Any, widths: Any, mode: str = "constant", value: Any = None) -> Any:
         poison = mode == "constant" and value in (None, 0) and t.is_floating_point()
+        if poison:
+            poisoned.append(tuple(t.shape))
         return pad(t, widths, mode, float("nan") if poison else value)
 
     def poisoning(real: Any) -> Any:
@@ -373,7 +378,7 @@ def poisoned_padding() -> Iterator[None]:
     for name, real in reals.items():
         setattr(launcher, name, poisoning(real))
     try:
-        yield
+        yield poisoned
     finally:
         for name, real in reals.items():
             setattr(launcher, name, real)

@@ -182,8 +182,14 @@ def _run(out: Judged, bound: Any, call: Call, poisoned: bool) -> Any:
     with timed(out, "run"):
         compiled = bound.compile_config(call.config)
         if poisoned:
-            with helion.poisoned_padding():
-                return compiled(*clone(call.args))
+            with helion.poisoned_padding() as padded:
+                result = compiled(*clone(call.args))
+            out.numerics["poison"] = (
+                f"{len(padded)} inputs padded with NaN past their end"
+                if padded
+                else "no input was padded past its end (poison had nothing to reach)"
+            )
+            return result
         return compiled(*clone(call.args))
 
 

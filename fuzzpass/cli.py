@@ -510,7 +510,9 @@ def cmd_exhaust(args: argparse.Namespace) -> int:
 
 def cmd_corpus(args: argparse.Namespace) -> int:
     from fuzzpass.backends import helion, helion_tpu
+    from fuzzpass.core.supervisor import WorkersCannotStart
     from fuzzpass.fuzz.options import corpus_unavailable
+    from fuzzpass.kernels import calls
     from fuzzpass.kernels.campaign import CorpusOptions, run_corpus
     from fuzzpass.kernels.collect import Unreadable
     from fuzzpass.kernels.results import closing, table, write_results
@@ -537,8 +539,8 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     )
     try:
         corpus = run_corpus(options, _to_stderr)
-    except Unreadable as e:
-        print(f"fuzzpass: error: {e}", file=sys.stderr)
+    except (Unreadable, calls.Unreadable, WorkersCannotStart) as e:
+        print(f"fuzzpass: error: corpus: {e}", file=sys.stderr)
         return 2
     events = corpus["events"]
     summary = write_results(options, corpus)

@@ -1,22 +1,27 @@
 """Production Helion's kernels through the real TPU compiler, deviceless (``TPU-AOT.md``,
 "Production Helion's kernels, deviceless").
 
-Helion 1.5.1 builds each Pallas kernel in its launcher: with interpret mode off, it calls one
-of two builders, ``_pallas_compile_jit_fn`` (a ``pl.kernel`` over a static grid, emit_pipeline
-or fori_loop or unroll alike, or a ``pl.pallas_call`` with scalar prefetch) or, for a
-compact-worklist kernel, ``_pallas_compile_compact_jit_fn`` (the worklist built in-jit, then a
-dynamic grid). Either result holds the JAX function of JAX arrays that torch_tpu would then
-wrap and run. Here that builder's call is caught (nothing runs, and the torch_tpu wrapper is
-never reached) and repeated once per generation, with the target chip as JAX's default device,
-then compiled as a ``tpu-aot`` kernel is. The one torch_tpu-only step before it,
-``_ensure_torch_tpu_cpu_export_info`` (it asks the attached chip for its kind), is skipped: the
-default device answers that instead.
+Helion 1.5.1 builds each Pallas kernel in its launcher: with interpret mode off, each launcher
+path calls one of two builders, ``_pallas_compile_jit_fn`` (a ``pl.kernel`` over a static grid,
+for the unroll, fori_loop and emit_pipeline loop types alike, a ``pl.pallas_call`` with scalar
+prefetch, or ``lax.dot_general`` for an untiled matmul) or, for a compact-worklist kernel,
+``_pallas_compile_compact_jit_fn`` (the worklist built in-jit, then a dynamic grid), and hands
+the JAX function of JAX arrays it returns to ``_pallas_build_callable``, which wraps it for
+torch_tpu. Here the builder's call is kept and the launch stopped at that hand-over (nothing
+runs, torch_tpu is never asked for). For each generation the kept call is repeated with the
+target chip as JAX's default device, wrapped as ``_pallas_build_callable`` wraps it (a kernel
+with remote copies or barriers runs under ``shard_map`` on a one-device ``rank`` mesh, as the
+launcher builds it outside ``torch.distributed``), and compiled as a ``tpu-aot`` kernel is. The
+one torch_tpu-only step before it, ``_ensure_torch_tpu_cpu_export_info`` (it asks the attached
+chip for its kind), is skipped: the default device answers that instead.
 
 Why the builder runs per generation: it writes the chip's VMEM into the kernel
 (``vmem_limit_bytes``) and checks its own estimate against it, and Helion keeps the first
 answer for the whole process (``_get_vmem_limit_bytes``), which would be one generation's, or
 interpret mode's TPU7x, or a fallback, for every generation. Here the chip being compiled for
-answers (:func:`_chip_vmem`).
+answers (:func:`_chip_vmem`). A kernel is bound once for all generations, so what Helion's
+codegen asks of the chip (a compact worklist's resident window, sized from the VMEM budget) is
+answered by no chip: :data:`NO_CHIP_VMEM`, as Helion answers itself when no chip does.
 
 This module is the one place fuzzpass reaches into Helion's launcher. :data:`HOOKS` names
 what it relies on and :func:`unavailable` checks it: on a Helion without them, the TPU half of
@@ -40,22 +45,28 @@ from fuzzpass.core.data import CaseData
 from reference.helion_codegen import HelionSource
 
 BUILDERS = ("_pallas_compile_jit_fn", "_pallas_compile_compact_jit_fn")
-"""The launcher's two kernel builders (each takes the launcher's arguments as ``args``; the
-result's ``jit_fn`` and ``tensor_arg_indices`` are read): each launcher path calls one."""
+"""The launcher's kernel builders, one per launcher path (each takes the launcher's arguments
+as ``args``; the result's ``jit_fn`` and ``tensor_arg_indices`` are read)."""
 
 HOOKS = (
     *BUILDERS,
+    "_pallas_build_callable",
     "_ensure_torch_tpu_cpu_export_info",
     "_get_vmem_limit_bytes",
     "_pallas_check_vmem_or_raise",
 )
-"""Functions of ``helion.runtime.pallas.launcher`` this module wraps (the builders), skips
-(torch_tpu's chip query), replaces (the VMEM budget: :func:`_chip_vmem`) or defers to each
-generation's build (Helion's VMEM estimate, checked against that budget)."""
+"""Functions of ``helion.runtime.pallas.launcher`` this module wraps (the builders, their call
+kept), stops at (the torch_tpu hand-over: its ``uses_distributed`` is read), skips (torch_tpu's
+chip query), replaces (the VMEM budget: :func:`_chip_vmem`) or leaves to each generation's
+build (Helion's VMEM estimate, checked against that budget)."""
 
 NO_CHIP_VMEM = 16 * 1024 * 1024
 """Helion's own VMEM budget when no chip answers (``_get_vmem_limit_bytes``' fallback): what
 a kernel's bind sees here, where it is bound once for every generation."""
+
+MESH_AXIS = "rank"
+"""The axis of the one-device mesh ``_pallas_build_callable`` runs a distributed kernel on
+outside ``torch.distributed`` (``jax.make_mesh((1,), ("rank",))``)."""
 
 
 def unavailable() -> str | None:
@@ -83,8 +94,9 @@ class Built:
 
     loads: list[helion.LoadDecision]
     jit_fn_for_chip: Callable[[], Any] | None = None
-    """The launcher's builder called again: the kernel's JAX function for the chip that is
-    JAX's default device (inside :func:`_tpu_launcher`)."""
+    """The launcher's builder called again and its result wrapped as the launcher wraps it: the
+    kernel's JAX function for the chip that is JAX's default device (inside
+    :func:`_tpu_launcher`)."""
     shapes: tpu_aot.Shapes = ()
     failure: str | None = None
 
@@ -95,11 +107,16 @@ class Built:
 
 
 class _Caught(Exception):
-    """Raised from inside Helion's launcher once a builder has built the kernel."""
+    """Raised from inside Helion's launcher when it hands the kernel it built to torch_tpu."""
 
     def __init__(self, jit_fn_for_chip: Callable[[], Any], shapes: tpu_aot.Shapes) -> None:
         super().__init__("caught")
         self.jit_fn_for_chip, self.shapes = jit_fn_for_chip, shapes
+
+
+class _Uncaught(Exception):
+    """Helion's launcher handed torch_tpu a kernel that none of :data:`BUILDERS` built: a
+    launcher path this module does not know, so nothing to repeat per chip."""
 
 
 def _chip_vmem(pltpu: Any, interpret: bool) -> int:
@@ -140,29 +157,58 @@ def _tpu_launcher() -> Iterator[None]:
         yield
 
 
-def _catcher(build: Callable[..., Any]) -> Callable[..., NoReturn]:
-    """``build`` (a launcher builder) run once, to fail where Helion fails, then stopped with
-    its call kept for each generation to repeat."""
-    signature = inspect.signature(build)
+def _on_chip(build: Callable[[], Any], n_inputs: int, distributed: bool) -> Any:
+    """The kernel's JAX function for the chip that is JAX's default device: ``build``'s, and a
+    distributed one under ``shard_map`` as ``_pallas_build_callable`` puts it, on a mesh of that
+    chip alone."""
+    jit_fn = build().jit_fn
+    if not distributed:
+        return jit_fn
+    import jax
+    import numpy as np
+    from jax.sharding import Mesh, PartitionSpec
 
-    def caught(*positional: Any, **kwargs: Any) -> NoReturn:
-        result = build(*positional, **kwargs)
-        args = signature.bind(*positional, **kwargs).arguments["args"]
-        inputs = [args[i] for i in result.tensor_arg_indices]
-        shapes = tuple((tuple(a.shape), str(a.dtype).removeprefix("torch.")) for a in inputs)
-        raise _Caught(lambda: build(*positional, **kwargs).jit_fn, shapes)
-
-    return caught
+    mesh = Mesh(np.array([jax.config.jax_default_device]), (MESH_AXIS,))
+    replicated = PartitionSpec()
+    return jax.shard_map(jit_fn, mesh=mesh, in_specs=(replicated,) * n_inputs, out_specs=replicated, check_vma=False)
 
 
 @contextmanager
 def _catching() -> Iterator[None]:
-    """Helion's launcher for a TPU, stopped when it has built the kernel. Its VMEM estimate is
-    left to each generation's build: no chip is known yet."""
+    """Helion's launcher for a TPU, stopped where it hands the kernel it built to torch_tpu,
+    with the builder's call kept for each generation to repeat. Its VMEM estimate is left to
+    each generation's build: no chip is known yet."""
     from helion.runtime.pallas import launcher
 
-    builders = {name: _catcher(getattr(launcher, name)) for name in BUILDERS}
-    with _tpu_launcher(), _patched(launcher, _pallas_check_vmem_or_raise=lambda *a, **k: None, **builders):
+    built: list[tuple[Callable[[], Any], tpu_aot.Shapes]] = []
+
+    def keeping(build: Callable[..., Any]) -> Callable[..., Any]:
+        signature = inspect.signature(build)
+
+        def kept(*positional: Any, **kwargs: Any) -> Any:
+            result = build(*positional, **kwargs)
+            args = signature.bind(*positional, **kwargs).arguments["args"]
+            inputs = [args[i] for i in result.tensor_arg_indices]
+            shapes = tuple((tuple(a.shape), str(a.dtype).removeprefix("torch.")) for a in inputs)
+            built.append((functools.partial(build, *positional, **kwargs), shapes))
+            return result
+
+        return kept
+
+    hand_over = inspect.signature(launcher._pallas_build_callable)
+
+    def caught(*positional: Any, **kwargs: Any) -> NoReturn:
+        if not built:
+            raise _Uncaught
+        build, shapes = built[-1]
+        distributed = bool(hand_over.bind(*positional, **kwargs).arguments.get("uses_distributed", False))
+        raise _Caught(functools.partial(_on_chip, build, len(shapes), distributed), shapes)
+
+    builders = {name: keeping(getattr(launcher, name)) for name in BUILDERS}
+    with (
+        _tpu_launcher(),
+        _patched(launcher, _pallas_build_callable=caught, _pallas_check_vmem_or_raise=lambda *a, **k: None, **builders),
+    ):
         yield
 
 
@@ -233,17 +279,22 @@ def _caught_from(launch: Any, mode: str) -> Built:
 
 
 def _failure(e: Exception) -> str:
-    """Why Helion built no kernel. Where it reached a torch_tpu-only step, on a launcher path
-    whose builder is not one of :data:`BUILDERS`, that is a limit of this harness, not the
-    kernel's, and said so."""
-    if not isinstance(e, ModuleNotFoundError) or not (e.name or "").startswith("torch_tpu"):
-        return f"Helion could not build the kernel: {helion.first_line(e)}"
-    frames = [f.name for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith("pallas/launcher.py")]
-    where = f"helion.runtime.pallas.launcher.{frames[-1]}" if frames else "Helion"
-    return (
-        f"the harness cannot build this kernel without a TPU: {where} imports {e.name} (not installed) "
-        f"on a launcher path whose builder fuzzpass does not catch (it catches {', '.join(BUILDERS)})"
-    )
+    """Why Helion built no kernel. Where its launcher went where this module does not follow
+    (a builder not among :data:`BUILDERS`, a torch_tpu-only step), that is a limit of this
+    harness, not the kernel's, and said so."""
+    if isinstance(e, _Uncaught):
+        return (
+            "the harness cannot build this kernel without a TPU: Helion's launcher handed torch_tpu "
+            f"a kernel that none of {', '.join(BUILDERS)} built, on a launcher path fuzzpass does not know"
+        )
+    if isinstance(e, ModuleNotFoundError) and (e.name or "").startswith("torch_tpu"):
+        frames = [f.name for f in traceback.extract_tb(e.__traceback__) if f.filename.endswith("pallas/launcher.py")]
+        where = f"helion.runtime.pallas.launcher.{frames[-1]}" if frames else "Helion"
+        return (
+            f"the harness cannot build this kernel without a TPU: {where} needs {e.name}, "
+            "which is not installed, on a launcher path fuzzpass does not know"
+        )
+    return f"Helion could not build the kernel: {helion.first_line(e)}"
 
 
 @functools.lru_cache(maxsize=1024)

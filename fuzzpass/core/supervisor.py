@@ -1,13 +1,15 @@
 """Worker processes that a crash, a hang or a segfault cannot take down with the run.
 
-Both halves of one protocol live here. The parent (:class:`Supervisor`) hands each worker one
-:class:`Task` at a time, as a JSON line on its stdin; the worker (:func:`serve`) answers with
-JSON lines on its stdout, one per event, and ``{"event": "done"}`` when the task is over.
-Every line is a heartbeat. A worker that dies or says nothing for ``timeout`` seconds is
-killed and replaced, and the parent's ``lost`` callback decides what becomes of its task:
-given up, or a narrower task put first in line (a file again without the test that killed
-its worker). Workers are plain subprocesses: what a kernel does to its process (``os._exit``,
-an abort in XLA, memory) stays there.
+Both halves of one protocol live here. A worker (:func:`serve`) says ``{"event": "ready"}``
+once it has imported what it needs (torch, JAX, Helion: seconds, allowed
+:data:`STARTUP_SECONDS`). The parent (:class:`Supervisor`) then hands it one :class:`Task` at
+a time, as a JSON line on its stdin; the worker answers with JSON lines on its stdout, one per
+event, and ``{"event": "done"}`` when the task is over. Every line is a heartbeat. A worker
+that dies, or says nothing about its task for ``timeout`` seconds, is killed and replaced, and
+the parent's ``lost`` callback decides what becomes of its task: given up, or a narrower task
+put first in line (a file again without the test that killed its worker). Workers are plain
+subprocesses: what a kernel does to its process (``os._exit``, an abort in XLA, memory) stays
+there.
 
 ``python -m <worker module>`` is a worker when its ``main`` calls :func:`serve`.
 """
@@ -24,6 +26,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, Any
+
+STARTUP_SECONDS = 180.0
+"""How long a new worker may take to say it is ready: a task's timeout starts when it is given."""
+
+
+MAX_FAILED_STARTS = 3
+"""Workers that may die before they are ready before the run stops: past that, every worker
+would (a broken install), and trying forever would hang the run."""
+
+
+class WorkersCannotStart(Exception):
+    """Workers die before they are ready: one line, naming the log that says why."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,7 @@ class Lost:
 @dataclass
 class _Worker:
     proc: subprocess.Popen[str]
+    ready: bool = False
     task: Task | None = None
     events: list[dict[str, Any]] = field(default_factory=list)
     heard: float = field(default_factory=time.monotonic)
@@ -82,6 +97,7 @@ class Supervisor:
     ) -> None:
         pending = list(tasks)
         workers: list[_Worker] = []
+        failed_starts = 0
         selector = selectors.DefaultSelector()
 
         def start() -> None:
@@ -92,7 +108,6 @@ class Supervisor:
             worker = _Worker(proc)
             workers.append(worker)
             selector.register(proc.stdout, selectors.EVENT_READ, worker)  # type: ignore[arg-type]
-            give(worker)
 
         def give(worker: _Worker) -> None:
             if not pending:
@@ -118,10 +133,19 @@ class Supervisor:
                 worker.proc.wait()
 
         def replace(worker: _Worker, why: str) -> None:
+            nonlocal failed_starts
             selector.unregister(worker.proc.stdout)  # type: ignore[arg-type]
             workers.remove(worker)
             worker.proc.kill()
             worker.proc.wait()
+            if not worker.ready:
+                failed_starts += 1
+                if failed_starts > MAX_FAILED_STARTS:
+                    for other in list(workers):
+                        other.proc.kill()
+                    raise WorkersCannotStart(
+                        f"{failed_starts} workers died before they were ready ({why}); see {self.log.name}"
+                    )
             if worker.task is not None and (again := lost(Lost(worker.task, tuple(worker.events), why))) is not None:
                 pending.insert(0, again)
             if pending and len(workers) < self.jobs:
@@ -139,6 +163,10 @@ class Supervisor:
                 worker.heard = time.monotonic()
                 for line in lines:
                     event = json.loads(line)
+                    if event.get("event") == "ready":
+                        worker.ready = True
+                        give(worker)
+                        continue
                     assert worker.task is not None
                     if event.get("event") == "done":
                         task, events = worker.task, worker.events
@@ -150,8 +178,11 @@ class Supervisor:
                     if heard is not None:
                         heard(worker.task, event)
             for worker in list(workers):
-                if worker.task is not None and time.monotonic() - worker.heard > self.timeout:
+                silent = time.monotonic() - worker.heard
+                if worker.task is not None and silent > self.timeout:
                     replace(worker, f"no answer in {self.timeout:.0f} s")
+                elif not worker.ready and silent > STARTUP_SECONDS:
+                    replace(worker, f"the worker did not start in {STARTUP_SECONDS:.0f} s")
 
 
 def _read_lines(worker: _Worker) -> list[str] | None:
@@ -181,6 +212,7 @@ def serve(handle: Callable[[dict[str, Any], Emit], None]) -> None:
     def emit(event: dict[str, Any]) -> None:
         events.write(json.dumps(event, default=str) + "\n")
 
+    emit({"event": "ready"})
     for line in sys.stdin:
         if line.strip():
             handle(json.loads(line), emit)

@@ -177,7 +177,7 @@ def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, 
 def gathered(options: CorpusOptions, records: list[dict[str, Any]], stored: list[calls.Stored]) -> list[dict[str, Any]]:
     """Every event on disk for these files: their records' and their calls' verdicts (a call
     with none is skipped as not judged, which only ``--only`` leaves)."""
-    events = [e for r in records for e in r["events"]]
+    events = [e for r in records for e in r["events"] if e.get("event") != "call"]
     for s in stored:
         if options.only and s.kernel not in options.only:
             continue

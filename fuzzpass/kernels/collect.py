@@ -45,7 +45,7 @@ def kernel_files(paths: list[str]) -> list[Path]:
         elif path.is_file() and path.suffix == ".py":
             found = [path]
         else:
-            raise Unreadable(f"corpus: {text}: not a Python file or a directory")
+            raise Unreadable(f"{text}: not a Python file or a directory")
         files += [p.resolve() for p in found if p.resolve() not in files]
     return files
 

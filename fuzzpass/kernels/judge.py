@@ -60,7 +60,11 @@ class Judged:
 
     @property
     def verdict(self) -> str:
-        return verdict_of(self.findings).value if self.findings else "pass"
+        """The findings' verdict; ``pass`` only where the pass fired and its numerics were
+        measured, or it did not fire; ``not run`` where it fired and no interpreter ran it."""
+        if self.findings:
+            return verdict_of(self.findings).value
+        return "not run" if self.numerics_result.startswith("not run") else "pass"
 
     @property
     def numerics_result(self) -> str:
@@ -205,6 +209,7 @@ def _numerics(out: Judged, call: Call, bound: dict[str, Any]) -> None:
                 clean = {"off": _run(out, bound["off"], call, False)}
         except Exception as e:  # this interpreter cannot run the kernel at all: the next one
             failures.append(f"{interpreter} mode: {helion.first_line(e)}")
+            out.numerics[f"{interpreter} mode"] = f"cannot run the pass-off kernel: {helion.first_line(e)}"
             continue
         out.numerics["interpreter"] = interpreter
         try:

@@ -66,8 +66,9 @@ class Recorder:
     calls: dict[int, list[Call]] = field(default_factory=dict)
     kernels: dict[int, Any] = field(default_factory=dict)
     bind_errors: dict[int, BaseException] = field(default_factory=dict)
-    """Per kernel, what ``Kernel.bind`` raised when no call of it bound (Helion refusing the
-    kernel here: a file's TPU-only kernel, an unsupported config)."""
+    """Per kernel, what Helion raised binding it or generating its code for a config
+    (``Kernel.bind``, ``BoundKernel.compile_config``): Helion refusing the kernel here, a
+    file's TPU-only kernel, an unsupported config. Reported where no call of it was kept."""
     entry: str = ""
     _pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     _results: list[Call] = field(default_factory=list)
@@ -128,7 +129,11 @@ class Recorder:
             return bound
 
         def compile_recorded(bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
-            compiled = compile_config(bound, config, *a, **kw)
+            try:
+                compiled = compile_config(bound, config, *a, **kw)
+            except Exception as e:
+                recorder.bind_errors.setdefault(id(bound.kernel), e)
+                raise
             return recorder._compiled(bound, config if config is not None else bound._implicit_config(), compiled)
 
         def compared(actual: Any, expected: Any, *a: Any, **kw: Any) -> None:

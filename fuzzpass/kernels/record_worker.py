@@ -43,6 +43,8 @@ def seeded(seed: int) -> None:
 def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, limit: float) -> None:
     """Import ``path``, run its entries but ``skip`` while recording its kernels' calls, and
     write each call under ``out`` (``emit`` gets each event)."""
+    from fuzzpass.backends import helion
+
     file = str(path)
     try:
         module, on_tpu = collect.load(path)
@@ -81,7 +83,7 @@ def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, li
         recorded = recorder.calls.get(key, [])
         if not recorded:
             if (error := recorder.bind_errors.get(key)) is not None:
-                reason = f"cannot be bound here: {collect.one_line(error)}"
+                reason = f"cannot be bound here: {helion.first_line(error)}"
             else:
                 reason = "no entry of its file calls it" if entries else "its file has no test and no main()"
             emit({**skipped_kernel, "reason": reason})

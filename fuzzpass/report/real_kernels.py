@@ -267,7 +267,8 @@ def gate_cell(gate: Any, judged: list[str] | None, fired: bool = False) -> str:
 
 def verdict_cell(verdict: Any) -> str:
     v = str(verdict or "?")
-    return f'<td class="{"ok" if v == "pass" else "bad"}">{escape(v)}</td>'
+    cls = {"pass": "ok", "not run": ""}.get(v, "bad")
+    return f'<td class="{cls}">{escape(v)}</td>'
 
 
 def diff_lines(diff: str) -> tuple[str, int, int]:

@@ -52,3 +52,24 @@ class TestWorklist(unittest.TestCase):
         config = helion.Config(block_sizes=[16], pallas_loop_type="unroll", pallas_worklist_grouping=1)
         out = dense_kv_attention.bind((q, k, v, q_offsets)).compile_config(config)(q, k, v, q_offsets)
         torch.testing.assert_close(out.float(), eager(q, k, v, q_offsets), rtol=2e-2, atol=2e-2)
+
+
+class TestRefused(unittest.TestCase):
+    def test_opposite_direction(self) -> None:
+        """Helion 1.5.1 refuses this kernel's config when it generates its code (a jagged row
+        tile written through its row dim): fuzzpass says so, with Helion's message."""
+
+        @helion.kernel(backend="pallas", static_shapes=True)
+        def opposite(y: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+            h = y.size(0)
+            out = torch.empty([y.size(1), h, h], dtype=y.dtype, device=y.device)
+            for seg in hl.grid(offsets.size(0) - 1):
+                for tile in hl.tile(offsets[seg], offsets[seg + 1]):
+                    yj = y[:, tile, :]
+                    out[tile, :, :] = torch.bmm(yj.transpose(0, 1), yj.permute(1, 2, 0)).to(out.dtype)
+            return out
+
+        y = torch.randn(4, 10, 16, dtype=torch.bfloat16)
+        offsets = torch.tensor([0, 10], dtype=torch.int32)
+        config = helion.Config(block_sizes=[16], pallas_loop_type="fori_loop")
+        opposite.bind((y, offsets)).compile_config(config)(y, offsets)

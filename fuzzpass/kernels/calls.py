@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.core.files import write_atomically
+from fuzzpass.kernels.collect import checkout_root
 from fuzzpass.kernels.record import Call
 
 RECORDED = "recorded.json"
@@ -96,6 +97,9 @@ def read_call(folder: Path) -> tuple[str, str, Call]:
         record = pickle.loads((folder / CALL).read_bytes())
     except Exception as e:
         raise Unreadable(f"{folder / CALL}: cannot be read ({type(e).__name__}: {e})") from e
+    root = str(checkout_root(Path(record["file"])))
+    if root not in sys.path:  # what the kernel's module imported by name resolves as in its file
+        sys.path.insert(0, root)
     fn = record["fn"]
     fn.__code__ = fn.__code__.replace(co_filename=record["code_file"])
     kernel = Kernel(fn, configs=record["configs"], settings=record["settings"])

@@ -274,6 +274,13 @@ def signature_of(event: dict[str, Any], finding: dict[str, Any]) -> Signature:
     return Signature(finding["kind"], rule, event["kernel"])
 
 
+REPRO = """#!/bin/sh
+# Judges this kernel call again (call.pkl: the kernel, its arguments, config and reference)
+# without running its file's tests. Exit 1 while the finding reproduces, 0 once it does not.
+exec python -m fuzzpass.kernels.rejudge "$(dirname "$0")" "$@"
+"""
+
+
 def write_findings(out: Path, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One directory per finding signature under ``OUT/findings``: the kernel's event, its two
     Pallas sources and their diff, the case it became (``fuzzpass check case.json --backend
@@ -295,10 +302,10 @@ def write_findings(out: Path, events: list[dict[str, Any]]) -> list[dict[str, An
                 write_atomically(folder / "pass.diff", event["diff"])
             if "text" in (event.get("case") or {}):
                 write_atomically(folder / "case.json", event["case"]["text"])
-            rerun = f"fuzzpass corpus {event['file']} --only {event['kernel']} --out rerun-{sig.slug}\n"
-            write_atomically(
-                folder / "repro.sh", "#!/bin/sh\n# reruns the kernel's file and judges this kernel\n" + rerun
-            )
+            if event.get("call"):
+                write_atomically(folder / calls.CALL, (Path(event["call"]) / calls.CALL).read_bytes())
+            write_atomically(folder / "repro.sh", REPRO)
+            (folder / "repro.sh").chmod(0o755)
             listed[sig.slug] = {
                 "signature": str(sig),
                 "kind": finding["kind"],

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.core.supervisor import Emit, serve
-from fuzzpass.kernels import calls, collect
+from fuzzpass.kernels import calls
 from fuzzpass.kernels.judge import judge_call
 from fuzzpass.kernels.record import Call
 from fuzzpass.kernels.to_case import NotExpressible, to_case
@@ -36,10 +36,25 @@ class Settings:
 
 
 def judge_stored(folder: Path, settings: Settings) -> dict[str, Any]:
-    """The ``kernel`` event of the call stored in ``folder``."""
+    """The ``kernel`` event of the call stored in ``folder`` (where it lives in ``call``)."""
     file, name, call = calls.read_call(folder)
     event = judge_one(call, file, name, settings)
-    return {**event, "judged_with": settings.to_json()}
+    return {**event, "judged_with": settings.to_json(), "call": str(folder)}
+
+
+def prepare(settings: Settings, cache: Path | None) -> None:
+    """This process ready to judge: Helion in interpret mode, schedule dumps on before libtpu
+    starts where the gate is audited, JAX started, deviceless compiles' outcomes kept in
+    ``cache`` across runs."""
+    from fuzzpass.backends import helion, schedule
+    from fuzzpass.backends.environment import start_jax, use_compile_cache
+
+    helion.prepare_environment()
+    if settings.gate is not None:
+        schedule.enable()
+    start_jax()  # several workers may each load libtpu to compile deviceless
+    if cache is not None:
+        use_compile_cache(cache, "helion")
 
 
 def judge_one(call: Call, file: str, name: str, settings: Settings) -> dict[str, Any]:
@@ -68,25 +83,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gate", default=None)
     parser.add_argument("--cache", default=None)
     args = parser.parse_args(argv)
-    from fuzzpass.backends import helion, schedule
-    from fuzzpass.backends.environment import start_jax, use_compile_cache
-
-    helion.prepare_environment()
-    if args.gate is not None:
-        schedule.enable()  # before libtpu starts
-    start_jax()  # several workers may each load libtpu to compile deviceless
-    if args.cache:
-        use_compile_cache(Path(args.cache), "helion")  # deviceless compiles' outcomes, kept across runs
     settings = Settings(
         tuple(g for g in args.tpu.split(",") if g),
         tuple(g for g in args.gate.split(",") if g) if args.gate is not None else None,
     )
+    prepare(settings, Path(args.cache) if args.cache else None)
 
     def handle(task: dict[str, Any], emit: Emit) -> None:
         folder = Path(task["folder"])
-        root = str(collect.checkout_root(Path(task["file"])))
-        if root not in sys.path:  # what the kernel's module imported by name resolves as in its file
-            sys.path.insert(0, root)
         try:
             event = judge_stored(folder, settings)
         except calls.Unreadable as e:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -30,8 +32,25 @@ def run(out: Path, *extra: str) -> tuple[int, dict[str, Any], list[dict[str, Any
 @pytest.fixture(scope="module")
 def first(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any], list[dict[str, Any]]]:
     out = tmp_path_factory.mktemp("tpu-only")
-    _, summary, events = run(out)
+    code, summary, events = run(out)
+    assert code == 1, summary["corpus"]["findings"]  # the finding below
     return out, summary, events
+
+
+def test_a_finding_of_helions_exits_1_and_its_repro_judges_the_call_again(first: Any) -> None:
+    """On v5e Mosaic rejects Helion's eager kernel of the worklist attention, not its deferred
+    one: deferring fixes a v5e compile, a ``helion-compile`` finding of Helion's baseline."""
+    out, summary, _ = first
+    (finding,) = summary["corpus"]["findings"]
+    assert finding["kind"] == "helion-compile" and finding["kernel"] == "dense_kv_attention"
+    assert finding["message"].startswith("v5e: helion-off rejected, helion-on compiled")
+    folder = out / finding["directory"]
+    assert "python -m fuzzpass.kernels.rejudge" in (folder / "repro.sh").read_text()
+    repro = subprocess.run(
+        [sys.executable, "-m", "fuzzpass.kernels.rejudge", str(folder)], capture_output=True, text=True, timeout=600
+    )
+    assert repro.returncode == 1, repro.stderr[-2000:]
+    assert repro.stdout.startswith("reproduces: helion-compile | helion-off: v#e: helion-off rejected")
 
 
 def test_a_file_that_skips_itself_in_interpret_mode_runs_as_on_a_tpu(first: Any) -> None:

@@ -77,15 +77,41 @@ def remask_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
 
     def broken(graph: Any) -> None:
         probed(graph)
-        for node in list(graph.nodes):
-            if getattr(node.target, "__name__", "") != "_mask_to":
-                continue
-            source = node.args[0]
-            while str(getattr(source, "target", "")) == "aten.permute.default":
-                source = source.args[0]
-            if source.meta.get("pallas_deferred_mask_block_ids"):
-                node.replace_all_uses_with(node.args[0])
-                graph.erase_node(node)
+        drop_remasks(graph)
+
+    monkeypatch.setattr(device_ir, "defer_pallas_load_masks", broken)
+
+
+def drop_remasks(graph: Any) -> None:
+    """Every ``_mask_to`` fed (through permutes) by a load whose mask was deferred, removed."""
+    for node in list(graph.nodes):
+        if getattr(node.target, "__name__", "") != "_mask_to":
+            continue
+        source = node.args[0]
+        while str(getattr(source, "target", "")) == "aten.permute.default":
+            source = source.args[0]
+        if source.meta.get("pallas_deferred_mask_block_ids"):
+            node.replace_all_uses_with(node.args[0])
+            graph.erase_node(node)
+
+
+@pytest.fixture
+def helion_eager_broken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Helion with its pass *off* binds a wrong kernel: its real pass defers and the deferred
+    mask is never applied again. A bug of Helion's eager baseline, whatever the pass does."""
+    import helion._compiler.device_ir as device_ir
+    from helion._compiler.node_masking import defer_pallas_load_masks
+
+    from fuzzpass.backends import helion as helion_backend
+
+    helion_backend.install_probe()
+    probed = device_ir.defer_pallas_load_masks
+
+    def broken(graph: Any) -> None:
+        probed(graph)
+        if helion_backend._probe.mode == "off":
+            defer_pallas_load_masks(graph)
+            drop_remasks(graph)
 
     monkeypatch.setattr(device_ir, "defer_pallas_load_masks", broken)
 

@@ -6,6 +6,7 @@ seed cases, and a worker killed by one test without losing the run."""
 from __future__ import annotations
 
 import json
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -100,10 +101,41 @@ def test_fired_kernels_become_seed_cases(corpus_run: Any) -> None:
     assert proj.expect_deferred == {"x": ("t0",), "w2": ()}
 
 
-def test_report_has_the_real_kernels_section(corpus_run: Any) -> None:
+class _Rows(HTMLParser):
+    """The text of each cell of each row of the table with id ``real-kernel-calls``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[list[str]] = []
+        self.inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "table":
+            self.inside = ("id", "real-kernel-calls") in attrs
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.rows[-1].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.rows and self.rows[-1]:
+            self.rows[-1][-1] += data
+
+
+def test_report_has_a_row_per_call_with_what_was_measured(corpus_run: Any) -> None:
     _, out, _, _ = corpus_run
-    page = (out / "report.html").read_text()
-    assert "Real kernels" in page and "jagged_head_sum" in page
+    parser = _Rows()
+    parser.feed((out / "report.html").read_text())
+    head, *rows = parser.rows
+    assert head == ["kernel", "file, entry", "pass fired", "numerics", "v5e", "gate", "verdict"]
+    by_kernel = {row[0]: row for row in rows}
+    assert len(rows) == 7 and [row[2] for row in rows[:3]] == ["yes"] * 3  # fired ones first
+    assert by_kernel["jagged_head_sum"][2:] == ["yes", "agree", "compiled both", "agrees", "pass"]
+    assert by_kernel["add_one"][2:] == ["no", "\u2014", "compiled", "\u2014", "pass"]
 
 
 def test_a_path_that_is_not_python_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -1,10 +1,14 @@
 """One real kernel judged in this process: a pass that defers a mask and then drops the mask
 that discharged it is caught as ``helion-mismatch`` against the file's own reference, while the
-real pass on the same kernel passes."""
+real pass on the same kernel passes; Helion's eager baseline wrong is Helion's (``helion-off``)
+whatever the pass did; a kernel Helion's launcher cannot build here is ``not run`` on every
+generation, never the TPU compiler's verdict."""
 
 from __future__ import annotations
 
 from pathlib import Path
+
+import pytest
 
 from fuzzpass.kernels import collect
 from fuzzpass.kernels.judge import judge_call
@@ -42,3 +46,31 @@ def test_the_real_pass_on_the_same_kernel_passes() -> None:
     judged, structure = judge_call(call, "head_sum.py", "jagged_head_sum", (), None)
     assert judged.fired and judged.findings == [] and judged.verdict == "pass"
     assert structure["blocks"][1] == 16  # the hl.tile's block id and its size in the call's config
+
+
+def test_a_wrong_eager_baseline_is_helions_helion_off(helion_eager_broken: None) -> None:
+    call = recorded("head_sum.py", "jagged_head_sum")
+    judged, _ = judge_call(call, "head_sum.py", "jagged_head_sum", (), None)
+    (finding,) = judged.findings
+    assert (finding.kind.value, finding.variant) == ("helion-mismatch", "helion-off")
+    assert finding.message.startswith("Helion with its pass off disagrees with the file's reference: ")
+    assert judged.numerics["on vs reference"] == "agree"
+    assert judged.numerics_result == "differ" and judged.verdict == "helion-mismatch"
+
+
+def test_a_kernel_not_built_here_is_not_run_never_a_compiler_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    from fuzzpass.backends import helion_tpu
+    from fuzzpass.kernels.results import table
+
+    why = "Helion could not build the kernel: ModuleNotFoundError: No module named 'torch_tpu'"
+    monkeypatch.setattr(helion_tpu, "build_call", lambda *a: helion_tpu.Built([], failure=why))
+    call = recorded("head_sum.py", "jagged_head_sum")
+    judged, _ = judge_call(call, "head_sum.py", "jagged_head_sum", ("v5e", "v6e"), ("v5e", "v6e"))
+    assert judged.findings == [] and judged.gate is None  # no helion-tpu-unsupported, no gate audit
+    for gen in ("v5e", "v6e"):
+        assert judged.compiles[gen] == {
+            m: {"ok": None, "bundles": None, "message": f"not run: {why}"} for m in ("off", "on")
+        }
+    event = {"event": "kernel", **judged.to_json()}
+    (_, row) = table([event], ("v5e", "v6e"), ("v5e", "v6e"))
+    assert row.split() == ["jagged_head_sum", "yes", "agree", "not", "run", "not", "run", "not", "run", "pass"]

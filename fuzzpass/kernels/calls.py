@@ -4,8 +4,8 @@ second run under the same OUT judge only what is not judged yet.
 ::
 
     OUT/calls/<file stem>-<hash>/recorded.json      the file's events (entries, kernels skipped)
-    OUT/calls/<file stem>-<hash>/<kernel>.<n>/call.pkl    one call: kernel, arguments, config, reference
-    OUT/calls/<file stem>-<hash>/<kernel>.<n>/judged.json the kernel event its judge wrote
+    OUT/calls/<file stem>-<hash>/<kernel>.<entry>.<n>/call.pkl    one call: kernel, arguments, config, reference
+    OUT/calls/<file stem>-<hash>/<kernel>.<entry>.<n>/judged.json the kernel event its judge wrote
 
 A call is pickled with ``cloudpickle``, its kernel's function by value (a kernel defined inside
 a test has no importable name, and importing a test file again may skip itself or run code),
@@ -58,7 +58,7 @@ class Stored:
         return self.folder / JUDGED
 
 
-def write_call(out: Path, file: str, name: str, number: int, call: Call) -> Stored:
+def write_call(out: Path, file: str, name: str, number: str, call: Call) -> Stored:
     """Pickle ``call`` (the kernel's function by value) into its folder."""
     import cloudpickle
 
@@ -135,7 +135,7 @@ def recorded(out: Path, file: str, seed: int) -> dict[str, Any] | None:
 
 def stored_calls(out: Path, record: dict[str, Any]) -> list[Stored]:
     folder = file_dir(out, record["file"])
-    return [Stored(folder / name, record["file"], name.rsplit(".", 1)[0]) for name in record["calls"]]
+    return [Stored(folder / name, record["file"], name.rsplit(".", 2)[0]) for name in record["calls"]]
 
 
 def write_judged(stored: Stored, event: dict[str, Any]) -> None:

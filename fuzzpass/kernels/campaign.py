@@ -24,7 +24,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,9 +34,11 @@ from fuzzpass.core.supervisor import Lost, Supervisor, Task
 from fuzzpass.judge.signature import Signature, blank_numbers
 from fuzzpass.kernels import calls
 from fuzzpass.kernels.collect import kernel_files
+from fuzzpass.kernels.record import MAX_CALLS
 
-MAX_RESTARTS = 8
-"""Restarts of one file before it is given up: each one leaves out the entry or kernel that cost it."""
+MAX_RESTARTS = 16
+"""Restarts of one file before it is given up: each one runs only the entries not run yet,
+leaving out the one its worker died in."""
 STAGES = ("entries", "bind", "run", "compile")
 """Where a corpus run's time goes: running the files' own tests, Helion's binds, interpret-mode
 runs, deviceless TPU compiles."""
@@ -57,16 +59,46 @@ class CorpusOptions:
 
 @dataclass
 class _Recording:
-    """One file's recording across the workers it took: entries to leave out, what restarts
-    cost, and the events and calls of the attempt that finished."""
+    """One file's recording across the workers it took: the events its workers said (calls
+    on disk among them), entries not to run again (run, or the one a worker died in), and
+    what restarts cost."""
 
     file: str
+    events: list[dict[str, Any]] = field(default_factory=list)
     skip: set[int] = field(default_factory=set)
-    lost: list[dict[str, Any]] = field(default_factory=list)
     restarts: int = 0
 
     def task(self) -> Task:
         return Task(self.file, {"file": self.file, "skip": sorted(self.skip)})
+
+    def heard(self, events: Iterable[dict[str, Any]]) -> None:
+        for e in events:
+            if e.get("event") == "ran":
+                self.skip.add(e["number"])
+            if e.get("event") != "where" and not (e.get("event") == "file" and self.restarts):
+                self.events.append(e)
+
+    def record(self) -> tuple[list[dict[str, Any]], list[str]]:
+        """The file's events as one record, and its calls (at most ``MAX_CALLS`` a kernel): the
+        entries' outcomes and seconds summed into one ``entries`` event; a kernel a worker
+        found no call of, where an earlier worker recorded one, is not skipped."""
+        called: dict[str, list[str]] = {}
+        for e in self.events:
+            if e.get("event") == "call" and len(called.setdefault(e["kernel"], [])) < MAX_CALLS:
+                called[e["kernel"]].append(e["folder"])
+        ran = [e for e in self.events if e.get("event") == "ran"]
+        entries = {
+            "event": "entries",
+            "file": self.file,
+            "outcomes": dict(Counter(e["outcome"] for e in ran)),
+            "seconds": {"entries": sum(e["seconds"] for e in ran)},
+        }
+        kept = [
+            e
+            for e in self.events
+            if e.get("event") not in ("ran", "call") and not (e.get("event") == "kernel" and e["kernel"] in called)
+        ]
+        return [*kept, entries], [folder for folders in called.values() for folder in folders]
 
 
 def worker_limit(timeout: float) -> float:
@@ -85,28 +117,30 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
     command = [sys.executable, "-m", "fuzzpass.kernels.record_worker", "--out", str(options.out)]
     command += ["--seed", str(options.seed), "--limit", str(worker_limit(options.timeout))]
 
-    def finish(state: _Recording, events: list[dict[str, Any]]) -> None:
-        kept = [e for e in events if e.get("event") != "where"]
-        names = [e["folder"] for e in kept if e.get("event") == "call"]
-        calls.write_recorded(options.out, state.file, kept + state.lost, names, options.seed)
-        fired = f", {len(names)} calls recorded" if names else ""
+    def finish(state: _Recording) -> None:
+        events, folders = state.record()
+        calls.write_recorded(options.out, state.file, events, folders, options.seed)
+        fired = f", {len(folders)} calls recorded" if folders else ""
         say(f"  recorded {Path(state.file).name}{fired}")
 
     def done(task: Task, events: list[dict[str, Any]]) -> None:
-        finish(todo[task.key], events)
+        state = todo[task.key]
+        state.heard(events)
+        finish(state)
 
     def lost(loss: Lost) -> Task | None:
         state = todo[loss.task.key]
+        state.heard(loss.events)
         where = loss.where
         entry = where.get("entry", "importing the file")
-        state.lost.append({"event": "lost", "file": state.file, "entry": entry, "reason": loss.why})
+        state.events.append({"event": "lost", "file": state.file, "entry": entry, "reason": loss.why})
         state.restarts += 1
         if "number" in where and state.restarts <= MAX_RESTARTS:
             state.skip.add(where["number"])
             return state.task()
         why = f"given up after {state.restarts} restarts: what its last worker had not recorded is missing"
-        state.lost.append({"event": "lost", "file": state.file, "entry": "the file", "reason": why})
-        finish(state, list(loss.events))
+        state.events.append({"event": "lost", "file": state.file, "entry": "the file", "reason": why})
+        finish(state)
         return None
 
     supervisor = Supervisor(command, options.jobs, options.timeout, log)

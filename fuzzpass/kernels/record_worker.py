@@ -5,8 +5,9 @@ Judging a call (binds, interpret-mode runs, XLA compiles) happens in other proce
 (:mod:`.judge_worker`), so a slow compile never costs a rerun of the file's tests. A task is
 ``{"file": PATH, "skip": [ENTRY NUMBERS]}``: the numbers are entries that killed or hung an
 earlier worker. Events: ``where`` as each entry starts (what the parent blames if this
-worker dies), ``file``, ``entries``, ``call`` per recorded call, ``kernel`` per kernel with
-no call to judge (and why), then ``done``.
+worker dies), ``file``, then per entry a ``call`` per call it recorded (on disk by then) and
+``ran`` (its outcome), then ``kernel`` per kernel with no call to judge (and why), then
+``done``.
 
 ``python -m fuzzpass.kernels.record_worker --out OUT --seed 0 --limit 240``.
 """
@@ -41,8 +42,10 @@ def seeded(seed: int) -> None:
 
 
 def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, limit: float) -> None:
-    """Import ``path``, run its entries but ``skip`` while recording its kernels' calls, and
-    write each call under ``out`` (``emit`` gets each event)."""
+    """Import ``path`` and run its entries but ``skip``, recording its kernels' calls; after
+    each entry its new calls are on disk (``call`` events) and its outcome said (``ran``), so
+    a worker that dies in a later entry loses that entry alone. Kernels with no call to judge
+    end the file (``kernel`` events, skipped with why)."""
     from fuzzpass.backends import helion
 
     file = str(path)
@@ -55,44 +58,43 @@ def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, li
     entries = collect.entries(module)
     emit({"event": "file", "file": file, "entries": len(entries), "kernels": sorted(defined), "tpu_only": on_tpu})
     recorder = Recorder()
-    outcomes: dict[str, int] = {}
-    skipped: list[tuple[int, collect.Entry]] = []
-    start = time.perf_counter()
+    written: set[int] = set()
     for number, entry in enumerate(entries):
         if number in skip:
             continue
         emit({"event": "where", "number": number, "entry": entry.name})
+        start = time.perf_counter()
         seeded(seed)
         with collect.time_limit(limit):
             outcome, _why = collect.run_entry(entry, recorder, tpu=on_tpu is not None)
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
         if outcome == "skipped":
-            skipped.append((number, entry))
-    for number, entry in skipped:
-        emit({"event": "where", "number": number, "entry": entry.name})
-        seeded(seed)
-        if (outcome := collect.run_skipped(entry, recorder)) is not None:
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    seconds = {"entries": time.perf_counter() - start}
-    emit({"event": "entries", "file": file, "outcomes": outcomes, "seconds": seconds})
-    emit({"event": "where", "entry": "writing its calls"})
-    kernels = {id(k): k for k in defined.values()} | recorder.kernels
-    for key, kernel in kernels.items():
-        name = kernel_name(kernel)
-        skipped_kernel = {"event": "kernel", "file": file, "kernel": name, "status": "skipped"}
-        recorded = recorder.calls.get(key, [])
-        if not recorded:
-            if (error := recorder.bind_errors.get(key)) is not None:
-                reason = f"cannot be bound here: {helion.first_line(error)}"
-            else:
-                reason = "no entry of its file calls it" if entries else "its file has no test and no main()"
-            emit({**skipped_kernel, "reason": reason})
+            seeded(seed)
+            outcome = collect.run_skipped(entry, recorder) or outcome
+        write_calls(recorder, written, file, number, out, emit)
+        emit({"event": "ran", "number": number, "outcome": outcome, "seconds": time.perf_counter() - start})
+    emit({"event": "where", "entry": "after its entries"})
+    for key, kernel in ({id(k): k for k in defined.values()} | recorder.kernels).items():
+        if recorder.calls.get(key):
             continue
-        for number, call in enumerate(recorded):
+        if (error := recorder.bind_errors.get(key)) is not None:
+            reason = f"cannot be bound here: {helion.first_line(error)}"
+        else:
+            reason = "no entry of its file calls it" if entries else "its file has no test and no main()"
+        emit({"event": "kernel", "file": file, "kernel": kernel_name(kernel), "status": "skipped", "reason": reason})
+
+
+def write_calls(recorder: Recorder, written: set[int], file: str, number: int, out: Path, emit: Emit) -> None:
+    """The calls entry ``number`` recorded, each written to disk (``<kernel>.<entry>.<n>``)."""
+    for recorded in recorder.calls.values():
+        fresh = [call for call in recorded if id(call) not in written]
+        for n, call in enumerate(fresh):
+            written.add(id(call))
+            name = kernel_name(call.kernel)
+            skipped = {"event": "kernel", "file": file, "kernel": name, "entry": call.entry, "status": "skipped"}
             try:
-                stored = calls.write_call(out, file, name, number, call)
+                stored = calls.write_call(out, file, name, f"{number}.{n}", call)
             except Exception as e:  # an argument or a config that does not pickle
-                emit({**skipped_kernel, "entry": call.entry, "reason": f"cannot be recorded: {collect.one_line(e)}"})
+                emit({**skipped, "reason": f"cannot be recorded: {collect.one_line(e)}"})
                 continue
             emit({"event": "call", "file": file, "kernel": name, "folder": stored.folder.name})
 

@@ -98,7 +98,7 @@ def test_corrupt_records_are_one_line(first: Any, tmp_path: Path, capsys: pytest
     out, _, _ = first
     broken = tmp_path / "broken"
     shutil.copytree(out, broken)
-    (judged,) = broken.glob("calls/*/dense_kv_attention.0/judged.json")
+    (judged,) = broken.glob("calls/*/dense_kv_attention.*/judged.json")
     judged.write_text("{not json")
     assert main(["corpus", str(FILES), "--out", str(broken), "--tpu", "v5e"]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]

@@ -59,17 +59,25 @@ class CorpusOptions:
 
 @dataclass
 class _Recording:
-    """One file's recording across the workers it took: the events its workers said (calls
-    on disk among them), entries not to run again (run, or the one a worker died in), and
-    what restarts cost."""
+    """One shard of one file's recording across the workers it took: the events its workers
+    said (calls on disk among them), entries not to run again (run, or the one a worker died
+    in), and what restarts cost. A test file's entries are split into one shard per worker
+    (entry numbers ``shard[0]`` modulo ``shard[1]``), so one long test file keeps every
+    worker busy."""
 
     file: str
+    shard: tuple[int, int] = (0, 1)
     events: list[dict[str, Any]] = field(default_factory=list)
     skip: set[int] = field(default_factory=set)
     restarts: int = 0
+    finished: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"{self.file}#{self.shard[0]}"
 
     def task(self) -> Task:
-        return Task(self.file, {"file": self.file, "skip": sorted(self.skip)})
+        return Task(self.key, {"file": self.file, "skip": sorted(self.skip), "shard": list(self.shard)})
 
     def heard(self, events: Iterable[dict[str, Any]]) -> None:
         for e in events:
@@ -78,27 +86,37 @@ class _Recording:
             if e.get("event") != "where" and not (e.get("event") == "file" and self.restarts):
                 self.events.append(e)
 
-    def record(self) -> tuple[list[dict[str, Any]], list[str]]:
-        """The file's events as one record, and its calls (at most ``MAX_CALLS`` a kernel): the
-        entries' outcomes and seconds summed into one ``entries`` event; a kernel a worker
-        found no call of, where an earlier worker recorded one, is not skipped."""
-        called: dict[str, list[str]] = {}
-        for e in self.events:
-            if e.get("event") == "call" and len(called.setdefault(e["kernel"], [])) < MAX_CALLS:
-                called[e["kernel"]].append(e["folder"])
-        ran = [e for e in self.events if e.get("event") == "ran"]
-        entries = {
-            "event": "entries",
-            "file": self.file,
-            "outcomes": dict(Counter(e["outcome"] for e in ran)),
-            "seconds": {"entries": sum(e["seconds"] for e in ran)},
-        }
-        kept = [
-            e
-            for e in self.events
-            if e.get("event") not in ("ran", "call") and not (e.get("event") == "kernel" and e["kernel"] in called)
-        ]
-        return [*kept, entries], [folder for folders in called.values() for folder in folders]
+
+def file_record(file: str, shards: list[_Recording]) -> tuple[list[dict[str, Any]], list[str]]:
+    """A file's shards as one record, and its calls (at most ``MAX_CALLS`` a kernel): the
+    entries' outcomes and seconds summed into one ``entries`` event; a kernel skipped once
+    per shard said once, and not at all where another shard recorded a call of it."""
+    events = [e for shard in shards for e in shard.events]
+    called: dict[str, list[str]] = {}
+    for e in events:
+        if e.get("event") == "call" and len(called.setdefault(e["kernel"], [])) < MAX_CALLS:
+            called[e["kernel"]].append(e["folder"])
+    ran = [e for e in events if e.get("event") == "ran"]
+    entries = {
+        "event": "entries",
+        "file": file,
+        "outcomes": dict(Counter(e["outcome"] for e in ran)),
+        "seconds": {"entries": sum(e["seconds"] for e in ran)},
+    }
+    skipped: dict[str, dict[str, Any]] = {}
+    for e in events:
+        if e.get("event") == "kernel" and e["kernel"] not in called:
+            seen = skipped.get(e["kernel"])
+            if seen is None or seen["reason"] == "no entry of its file calls it":
+                skipped[e["kernel"]] = e
+    files = [e for e in events if e.get("event") == "file"][:1]
+    rest = [e for e in events if e.get("event") not in ("ran", "call", "kernel", "file")]
+    return [*files, *rest, entries, *skipped.values()], [f for folders in called.values() for f in folders]
+
+
+def shards_of(path: Path, jobs: int) -> int:
+    """A test file's entries go to every worker; a script's one ``main`` to one."""
+    return jobs if path.name.startswith("test_") else 1
 
 
 def worker_limit(timeout: float) -> float:
@@ -109,27 +127,34 @@ def worker_limit(timeout: float) -> float:
 
 def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Callable[[str], None]) -> None:
     """Phase 1: every file not recorded yet under OUT with this seed, recorded."""
-    todo = {str(f): _Recording(str(f)) for f in files if calls.recorded(options.out, str(f), options.seed) is None}
+    todo = [f for f in files if calls.recorded(options.out, str(f), options.seed) is None]
     if len(todo) < len(files):
         say(f"fuzzpass corpus: {len(files) - len(todo)} files recorded by an earlier run under {options.out}")
     if not todo:
         return
+    shards = {
+        str(f): [_Recording(str(f), (i, n)) for i in range(n)] for f in todo for n in [shards_of(f, options.jobs)]
+    }
+    by_key = {state.key: state for states in shards.values() for state in states}
     command = [sys.executable, "-m", "fuzzpass.kernels.record_worker", "--out", str(options.out)]
     command += ["--seed", str(options.seed), "--limit", str(worker_limit(options.timeout))]
 
     def finish(state: _Recording) -> None:
-        events, folders = state.record()
+        state.finished = True
+        if not all(s.finished for s in shards[state.file]):
+            return
+        events, folders = file_record(state.file, shards[state.file])
         calls.write_recorded(options.out, state.file, events, folders, options.seed)
         fired = f", {len(folders)} calls recorded" if folders else ""
         say(f"  recorded {Path(state.file).name}{fired}")
 
     def done(task: Task, events: list[dict[str, Any]]) -> None:
-        state = todo[task.key]
+        state = by_key[task.key]
         state.heard(events)
         finish(state)
 
     def lost(loss: Lost) -> Task | None:
-        state = todo[loss.task.key]
+        state = by_key[loss.task.key]
         state.heard(loss.events)
         where = loss.where
         entry = where.get("entry", "importing the file")
@@ -144,7 +169,7 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
         return None
 
     supervisor = Supervisor(command, options.jobs, options.timeout, log)
-    supervisor.run([state.task() for state in todo.values()], done, lost)
+    supervisor.run([state.task() for state in by_key.values()], done, lost)
 
 
 def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, say: Callable[[str], None]) -> None:

@@ -3,11 +3,14 @@ to disk, judging nothing.
 
 Judging a call (binds, interpret-mode runs, XLA compiles) happens in other processes
 (:mod:`.judge_worker`), so a slow compile never costs a rerun of the file's tests. A task is
-``{"file": PATH, "skip": [ENTRY NUMBERS]}``: the numbers are entries that killed or hung an
-earlier worker. Events: ``where`` as each entry starts (what the parent blames if this
+``{"file": PATH, "skip": [ENTRY NUMBERS]}``: entries an earlier worker ran already, or died
+or hung in. Events: ``where`` as each entry starts (what the parent blames if this
 worker dies), ``file``, then per entry a ``call`` per call it recorded (on disk by then) and
 ``ran`` (its outcome), then ``kernel`` per kernel with no call to judge (and why), then
 ``done``.
+
+A task may name a ``shard`` ``[i, n]``: only the entries whose number is ``i`` modulo ``n``
+run (one long test file split over several workers).
 
 ``python -m fuzzpass.kernels.record_worker --out OUT --seed 0 --limit 240``.
 """
@@ -41,8 +44,11 @@ def seeded(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, limit: float) -> None:
-    """Import ``path`` and run its entries but ``skip``, recording its kernels' calls; after
+def record_file(
+    path: Path, skip: set[int], shard: tuple[int, int], emit: Emit, out: Path, seed: int, limit: float
+) -> None:
+    """Import ``path`` and run its entries of ``shard`` (numbers ``i`` modulo ``n``) but
+    ``skip``, recording its kernels' calls; after
     each entry its new calls are on disk (``call`` events) and its outcome said (``ran``), so
     a worker that dies in a later entry loses that entry alone. Kernels with no call to judge
     end the file (``kernel`` events, skipped with why)."""
@@ -60,7 +66,7 @@ def record_file(path: Path, skip: set[int], emit: Emit, out: Path, seed: int, li
     recorder = Recorder()
     written: set[int] = set()
     for number, entry in enumerate(entries):
-        if number in skip:
+        if number in skip or number % shard[1] != shard[0]:
             continue
         emit({"event": "where", "number": number, "entry": entry.name})
         start = time.perf_counter()
@@ -113,7 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     start_jax()
 
     def handle(task: dict[str, Any], emit: Emit) -> None:
-        record_file(Path(task["file"]), set(task.get("skip", ())), emit, args.out, args.seed, args.limit)
+        shard = tuple(task.get("shard", (0, 1)))
+        record_file(Path(task["file"]), set(task.get("skip", ())), shard, emit, args.out, args.seed, args.limit)
 
     serve(handle)
     return 0

@@ -142,3 +142,34 @@ def test_a_path_that_is_not_python_is_one_line(tmp_path: Path, capsys: pytest.Ca
     assert main(["corpus", str(tmp_path / "nowhere.txt"), "--out", str(tmp_path / "o"), "--tpu", "none"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"fuzzpass: error: corpus: {tmp_path / 'nowhere.txt'}: not a Python file or a directory"]
+
+
+def test_a_test_files_shards_make_one_record() -> None:
+    """A test file's entries split over two workers, one of which died in an entry: one file
+    event, outcomes summed, at most two calls a kernel, a kernel skipped in one shard and
+    called in the other not skipped, and the loss listed."""
+    from fuzzpass.kernels.campaign import _Recording, file_record
+
+    def ran(n: int, outcome: str) -> dict[str, Any]:
+        return {"event": "ran", "number": n, "outcome": outcome, "seconds": 1.5}
+
+    def call(kernel: str, folder: str) -> dict[str, Any]:
+        return {"event": "call", "kernel": kernel, "folder": folder}
+
+    def skipped(kernel: str, reason: str) -> dict[str, Any]:
+        return {"event": "kernel", "kernel": kernel, "status": "skipped", "reason": reason}
+
+    first, second = _Recording("t.py", (0, 2)), _Recording("t.py", (1, 2))
+    first.heard([{"event": "file", "file": "t.py"}, ran(0, "passed"), call("k", "k.0.0"), call("k", "k.0.1")])
+    first.heard([ran(2, "failed"), call("k", "k.2.0"), skipped("j", "no entry of its file calls it")])
+    second.heard([{"event": "file", "file": "t.py"}, {"event": "where", "number": 1}])
+    second.events.append({"event": "lost", "file": "t.py", "entry": "T.test_b", "reason": "the worker died (exit 3)"})
+    second.restarts = 1
+    second.heard([{"event": "file", "file": "t.py"}, ran(3, "passed"), call("j", "j.3.0")])
+    second.heard([skipped("k", "no entry of its file calls it"), skipped("m", "cannot be bound here: E: no")])
+    events, folders = file_record("t.py", [first, second])
+    assert folders == ["k.0.0", "k.0.1", "j.3.0"]
+    assert [e["event"] for e in events] == ["file", "lost", "entries", "kernel"]
+    assert events[2]["outcomes"] == {"passed": 2, "failed": 1} and events[2]["seconds"] == {"entries": 4.5}
+    assert events[3]["kernel"] == "m" and events[3]["reason"] == "cannot be bound here: E: no"
+    assert first.skip == {0, 2} and second.skip == {3}

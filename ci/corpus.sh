@@ -4,10 +4,13 @@
 #   ci/corpus.sh OUT [CORPUS]
 #
 # Checks out Helion's repository at the installed helion's version (tag v<version>, or the
-# checkout HELION_SRC names), then runs `fuzzpass corpus` on its test/test_pallas.py and
-# examples/: every kernel they call, with Helion's pass on and off, in interpret mode on
-# poisoned padding and deviceless for v5e, v6e and tpu7x, the gate audited where the pass
-# fires. Results under OUT (summary.json, kernels.jsonl, findings/, report.html). The kernels
+# checkout HELION_SRC names), then runs `fuzzpass corpus` on its test/test_pallas.py,
+# test/test_pallas_worklist.py (TPU-only: run in TPU interpret mode), test/test_examples.py
+# and examples/: every kernel they call, recorded, then each call judged alone with Helion's
+# pass on and off, in interpret mode on poisoned padding and deviceless for v5e, v6e and
+# tpu7x, the gate audited where the pass fires. Results under OUT (summary.json,
+# kernels.jsonl, findings/, report.html; calls/ lets a rerun under OUT judge only what is new,
+# so a night's run interrupted goes on where it stopped). The kernels
 # where the pass fires and that a case can state become seeds of CORPUS (default
 # fuzzpass-out/corpus, the TPU run's; FUZZPASS_CORPUS, a Redis URL, when set), so the night's
 # `fuzzpass run` mutates real structures. Workers: one per core, or FUZZPASS_CORPUS_JOBS.
@@ -27,7 +30,8 @@ if [ -z "$src" ]; then
 fi
 
 status=0
-fuzzpass corpus "$src/test/test_pallas.py" "$src/examples" --out "$out" --jobs "$jobs" \
+fuzzpass corpus "$src/test/test_pallas.py" "$src/test/test_pallas_worklist.py" "$src/test/test_examples.py" \
+  "$src/examples" --out "$out" --jobs "$jobs" \
   --tpu v5e,v6e,tpu7x --corpus "$corpus" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
   echo "ci/corpus.sh: fuzzpass corpus failed to run (exit $status)" >&2

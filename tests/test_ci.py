@@ -42,20 +42,30 @@ def test_the_fuzz_script_runs_on_the_cpu(tmp_path: Path) -> None:
 
 
 def test_the_corpus_script_runs_on_a_helion_checkout(tmp_path: Path) -> None:
-    """The nightly's Helion step, on a checkout laid out as Helion's (its test file and its
-    examples, here two of the project's own small kernel files): seeds land in the corpus."""
+    """The nightly's Helion step, on a checkout laid out as Helion's (its three test files and
+    its examples, here the project's own small kernel files, the worklist one TPU-only):
+    every path is run, Helion's finding exits 1, and seeds land in the corpus."""
     corpus = ROOT / "tests" / "kernels" / "corpus"
     src = tmp_path / "helion"
     (src / "test").mkdir(parents=True)
     (src / "examples").mkdir()
     shutil.copy(corpus / "head_sum.py", src / "test" / "test_pallas.py")
+    shutil.copy(
+        ROOT / "tests" / "kernels" / "tpu_only" / "worklist_attention.py", src / "test" / "test_pallas_worklist.py"
+    )
+    shutil.copy(corpus / "keeps_eager.py", src / "test" / "test_examples.py")
     shutil.copy(corpus / "proj_example.py", src / "examples" / "proj_example.py")
     (src / "pyproject.toml").write_text("")  # the checkout's root, as Helion's
     env = dict(os.environ, HELION_SRC=str(src), FUZZPASS_CORPUS_JOBS="1")
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     out, seeds = tmp_path / "out", tmp_path / "corpus"
     run = subprocess.run(["bash", str(CI / "corpus.sh"), str(out), str(seeds)], capture_output=True, text=True, env=env)
-    assert run.returncode == 0, run.stderr
-    kernels = json.loads((out / "summary.json").read_text())["corpus"]["kernels"]
-    assert kernels["fired"] == 2 and kernels["compile"]["tpu7x"] == {"compiled": 2, "rejected": 0}
-    assert sorted(p.name for p in (seeds / "seeds").iterdir()) == ["jagged_head_sum.json", "jagged_proj.json"]
+    assert run.returncode == 1, run.stderr  # v5e rejects Helion's eager worklist kernel, not its deferred one
+    corpus_summary = json.loads((out / "summary.json").read_text())["corpus"]
+    (finding,) = corpus_summary["findings"]
+    assert (finding["kind"], finding["kernel"]) == ("helion-compile", "dense_kv_attention")
+    kernels = corpus_summary["kernels"]
+    assert kernels["fired"] == 3 and kernels["numerics_agree"] == 3
+    assert kernels["compile"]["tpu7x"] == {"compiled": 5}  # the three fired, keeps_eager's row_sum twice
+    seeds_added = sorted(p.name for p in (seeds / "seeds").iterdir())
+    assert seeds_added == ["dense_kv_attention.json", "jagged_head_sum.json", "jagged_proj.json"]

@@ -25,6 +25,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO, Any
 
 STARTUP_SECONDS = 180.0
@@ -79,8 +80,10 @@ class Supervisor:
     """``jobs`` workers running ``command``; :meth:`run` gives them tasks until none is left.
 
     ``heard(task, event)`` sees every event as it arrives; ``done(task, events)`` each task
-    its worker finished; ``lost(Lost)`` each task whose worker died or was killed, and may
-    return a task to run next in its place."""
+    its worker finished, and may return a task to run next (what is left of a task whose
+    worker retired part-way); ``lost(Lost)`` each task whose worker died or was killed, and
+    may return a task to run next in its place. A worker that retires (its memory grown past
+    what it allows itself) ends and is replaced by a fresh one."""
 
     command: list[str]
     jobs: int
@@ -91,7 +94,7 @@ class Supervisor:
     def run(
         self,
         tasks: list[Task],
-        done: Callable[[Task, list[dict[str, Any]]], None],
+        done: Callable[[Task, list[dict[str, Any]]], Task | None],
         lost: Callable[[Lost], Task | None],
         heard: Callable[[Task, dict[str, Any]], None] | None = None,
     ) -> None:
@@ -171,8 +174,14 @@ class Supervisor:
                     if event.get("event") == "done":
                         task, events = worker.task, worker.events
                         worker.task = None
-                        done(task, events)
-                        give(worker)
+                        if (again := done(task, events)) is not None:
+                            pending.insert(0, again)
+                        if event.get("retire"):
+                            retire(worker)
+                            if pending and len(workers) < self.jobs:
+                                start()
+                        else:
+                            give(worker)
                         break
                     worker.events.append(event)
                     if heard is not None:
@@ -201,10 +210,28 @@ def _read_lines(worker: _Worker) -> list[str] | None:
 Emit = Callable[[dict[str, Any]], None]
 
 
-def serve(handle: Callable[[dict[str, Any], Emit], None]) -> None:
+def memory_budget(jobs: int) -> int:
+    """Bytes one of ``jobs`` workers may hold before it retires: the machine's memory shared
+    with the parent and the page cache. A process that has run hundreds of tests keeps every
+    kernel it compiled; a fresh one starts small."""
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return total // (jobs + 1)
+
+
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux ``/proc``; 0 where there is none)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def serve(handle: Callable[[dict[str, Any], Emit], bool | None]) -> None:
     """The worker's half: read tasks from stdin, call ``handle(body, emit)`` on each, then say
-    ``done``. Only events go to stdout: what anything else prints, C code included, is sent
-    to stderr (the parent's log)."""
+    ``done``; where ``handle`` returns True the worker retires after that task (its parent
+    starts a fresh one). Only events go to stdout: what anything else prints, C code included,
+    is sent to stderr (the parent's log)."""
     events: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
@@ -215,5 +242,7 @@ def serve(handle: Callable[[dict[str, Any], Emit], None]) -> None:
     emit({"event": "ready"})
     for line in sys.stdin:
         if line.strip():
-            handle(json.loads(line), emit)
-            emit({"event": "done"})
+            retiring = bool(handle(json.loads(line), emit))
+            emit({"event": "done", "retire": retiring})
+            if retiring:
+                return

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.core.files import write_atomically
-from fuzzpass.core.supervisor import Lost, Supervisor, Task
+from fuzzpass.core.supervisor import Lost, Supervisor, Task, memory_budget
 from fuzzpass.judge.signature import Signature, blank_numbers
 from fuzzpass.kernels import calls
 from fuzzpass.kernels.collect import kernel_files
@@ -81,9 +81,11 @@ class _Recording:
 
     def heard(self, events: Iterable[dict[str, Any]]) -> None:
         for e in events:
-            if e.get("event") == "ran":
+            kind = e.get("event")
+            if kind == "ran":
                 self.skip.add(e["number"])
-            if e.get("event") != "where" and not (e.get("event") == "file" and self.restarts):
+            said_before = kind == "file" and any(x.get("event") == "file" for x in self.events)
+            if kind not in ("where", "retire") and not said_before:  # a later worker's import said again
                 self.events.append(e)
 
 
@@ -138,6 +140,7 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
     by_key = {state.key: state for states in shards.values() for state in states}
     command = [sys.executable, "-m", "fuzzpass.kernels.record_worker", "--out", str(options.out)]
     command += ["--seed", str(options.seed), "--limit", str(worker_limit(options.timeout))]
+    command += ["--memory", str(memory_budget(options.jobs))]
 
     def finish(state: _Recording) -> None:
         state.finished = True
@@ -148,10 +151,13 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
         fired = f", {len(folders)} calls recorded" if folders else ""
         say(f"  recorded {Path(state.file).name}{fired}")
 
-    def done(task: Task, events: list[dict[str, Any]]) -> None:
+    def done(task: Task, events: list[dict[str, Any]]) -> Task | None:
         state = by_key[task.key]
         state.heard(events)
+        if any(e.get("event") == "retire" for e in events):  # a fresh worker runs the rest
+            return state.task()
         finish(state)
+        return None
 
     def lost(loss: Lost) -> Task | None:
         state = by_key[loss.task.key]
@@ -182,7 +188,7 @@ def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, sa
         return
     say(f"fuzzpass corpus: judging {len(todo)} calls, each within {options.timeout:.0f} s")
     command = [sys.executable, "-m", "fuzzpass.kernels.judge_worker", "--tpu", ",".join(options.generations)]
-    command += ["--cache", str(options.out / "cache")]
+    command += ["--cache", str(options.out / "cache"), "--memory", str(memory_budget(options.jobs))]
     if options.gate is not None:
         command += ["--gate", ",".join(options.gate)]
     by_key = {str(s.folder): s for s in todo}

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.core.supervisor import Emit, serve
+from fuzzpass.core.supervisor import Emit, memory_budget, resident_bytes, serve
 from fuzzpass.kernels import calls
 from fuzzpass.kernels.judge import judge_call
 from fuzzpass.kernels.record import Call
@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tpu", default="")
     parser.add_argument("--gate", default=None)
     parser.add_argument("--cache", default=None)
+    parser.add_argument("--memory", type=int, default=memory_budget(1), help="bytes held before retiring")
     args = parser.parse_args(argv)
     settings = Settings(
         tuple(g for g in args.tpu.split(",") if g),
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     prepare(settings, Path(args.cache) if args.cache else None)
 
-    def handle(task: dict[str, Any], emit: Emit) -> None:
+    def handle(task: dict[str, Any], emit: Emit) -> bool:
         folder = Path(task["folder"])
         try:
             event = judge_stored(folder, settings)
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             event["reason"] = f"its record cannot be read: {e}"
         calls.write_judged(calls.Stored(folder, task["file"], task["kernel"]), event)
         emit({"event": "judged", "kernel": event["kernel"], "status": event["status"]})
+        return resident_bytes() > args.memory  # retire: a fresh worker judges the next call
 
     serve(handle)
     return 0

@@ -20,10 +20,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.core.supervisor import Emit, serve
+from fuzzpass.core.supervisor import Emit, memory_budget, resident_bytes, serve
 from fuzzpass.kernels import calls, collect
 from fuzzpass.kernels.record import Recorder
 
@@ -44,14 +45,24 @@ def seeded(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one entry may take (seconds, the worker's own alarm) and what the worker may hold
+    (bytes) before it retires between two entries."""
+
+    seconds: float
+    memory: int
+
+
 def record_file(
-    path: Path, skip: set[int], shard: tuple[int, int], emit: Emit, out: Path, seed: int, limit: float
-) -> None:
+    path: Path, skip: set[int], shard: tuple[int, int], emit: Emit, out: Path, seed: int, limits: Limits
+) -> bool:
     """Import ``path`` and run its entries of ``shard`` (numbers ``i`` modulo ``n``) but
-    ``skip``, recording its kernels' calls; after
-    each entry its new calls are on disk (``call`` events) and its outcome said (``ran``), so
-    a worker that dies in a later entry loses that entry alone. Kernels with no call to judge
-    end the file (``kernel`` events, skipped with why)."""
+    ``skip``, recording its kernels' calls; after each entry its new calls are on disk
+    (``call`` events) and its outcome said (``ran``), so a worker that dies in a later entry
+    loses that entry alone. Kernels with no call to judge end the file (``kernel`` events,
+    skipped with why). True where the worker grew past ``limits.memory`` with entries left:
+    it retires (``retire``), and a fresh worker runs the rest."""
     from fuzzpass.backends import helion
 
     file = str(path)
@@ -59,19 +70,22 @@ def record_file(
         module, on_tpu = collect.load(path)
     except BaseException as e:  # an example may call sys.exit or fail on a missing package
         emit({"event": "file", "file": file, "skipped": f"import failed: {collect.one_line(e)}"})
-        return
+        return False
     defined = collect.defined_kernels(module)
     entries = collect.entries(module)
     emit({"event": "file", "file": file, "entries": len(entries), "kernels": sorted(defined), "tpu_only": on_tpu})
     recorder = Recorder()
     written: set[int] = set()
-    for number, entry in enumerate(entries):
-        if number in skip or number % shard[1] != shard[0]:
-            continue
+    mine = [n for n in range(len(entries)) if n not in skip and n % shard[1] == shard[0]]
+    for number in mine:
+        entry = entries[number]
+        if number != mine[0] and (held := resident_bytes()) > limits.memory:
+            emit({"event": "retire", "reason": f"{held / 2**30:.1f} GiB resident before {entry.name}"})
+            return True
         emit({"event": "where", "number": number, "entry": entry.name})
         start = time.perf_counter()
         seeded(seed)
-        with collect.time_limit(limit):
+        with collect.time_limit(limits.seconds):
             outcome, _why = collect.run_entry(entry, recorder, tpu=on_tpu is not None)
         if outcome == "skipped":
             seeded(seed)
@@ -87,6 +101,7 @@ def record_file(
         else:
             reason = "no entry of its file calls it" if entries else "its file has no test and no main()"
         emit({"event": "kernel", "file": file, "kernel": kernel_name(kernel), "status": "skipped", "reason": reason})
+    return False
 
 
 def write_calls(recorder: Recorder, written: set[int], file: str, number: int, out: Path, emit: Emit) -> None:
@@ -110,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--limit", type=float, default=240.0, help="seconds one entry may take")
+    parser.add_argument("--memory", type=int, default=memory_budget(1), help="bytes held before retiring")
     args = parser.parse_args(argv)
     from fuzzpass.backends import helion
     from fuzzpass.backends.environment import start_jax
@@ -118,9 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     _run_default_configs()
     start_jax()
 
-    def handle(task: dict[str, Any], emit: Emit) -> None:
-        shard = tuple(task.get("shard", (0, 1)))
-        record_file(Path(task["file"]), set(task.get("skip", ())), shard, emit, args.out, args.seed, args.limit)
+    limits = Limits(args.limit, args.memory)
+
+    def handle(task: dict[str, Any], emit: Emit) -> bool:
+        i, n = task.get("shard") or (0, 1)
+        return record_file(Path(task["file"]), set(task.get("skip", ())), (i, n), emit, args.out, args.seed, limits)
 
     serve(handle)
     return 0

@@ -33,11 +33,14 @@ def test_each_task_answered_and_a_dead_or_hung_worker_costs_its_task_only(tmp_pa
         lost.append(loss)
         return task(f"{loss.task.key}-again") if loss.task.key == "dies" else None
 
+    def on_done(t: Task, events: list[dict[str, Any]]) -> None:
+        done[t.key] = events
+
     tasks = [task("a"), task("dies", "die"), task("hangs", "hang"), task("b"), task("c")]
-    supervisor(tmp_path).run(tasks, lambda t, events: done.setdefault(t.key, events), on_lost)
+    supervisor(tmp_path).run(tasks, on_done, on_lost)
     assert sorted(done) == ["a", "b", "c", "dies-again"]
     for name, events in done.items():  # only events on stdout: the printed noise went to the log
-        assert events == [{"event": "where", "at": name}, {"event": "answer", "name": name}]
+        assert events == [{"event": "where", "at": name}, {"event": "answer", "name": name, "pid": events[1]["pid"]}]
     why = {loss.task.key: loss.why for loss in lost}
     assert why == {"dies": "the worker died (exit 3)", "hangs": "no answer in 3 s"}
     assert all(loss.where == {"event": "where", "at": loss.task.key} for loss in lost)
@@ -48,3 +51,15 @@ def test_workers_that_cannot_start_stop_the_run_in_one_line(tmp_path: Path) -> N
     broken = supervisor(tmp_path, jobs=1, command=[*COMMAND, "--die-at-start"])
     with pytest.raises(WorkersCannotStart, match=r"^4 workers died before they were ready \(the worker died"):
         broken.run([task("a")], lambda t, e: None, lambda loss: None)
+
+
+def test_a_retiring_worker_is_replaced_and_what_is_left_of_its_task_runs_next(tmp_path: Path) -> None:
+    done: list[tuple[str, int]] = []
+
+    def on_done(t: Task, events: list[dict[str, Any]]) -> Task | None:
+        done.append((t.key, events[-1]["pid"]))
+        return task("rest") if t.key == "part" else None
+
+    supervisor(tmp_path, jobs=1).run([task("part", "retire"), task("other")], on_done, lambda loss: None)
+    assert [key for key, _ in done] == ["part", "rest", "other"]  # the rest first, in a fresh worker
+    assert done[0][1] != done[1][1] == done[2][1]

@@ -11,14 +11,15 @@ from typing import Any
 from fuzzpass.core.supervisor import Emit, serve
 
 
-def handle(task: dict[str, Any], emit: Emit) -> None:
+def handle(task: dict[str, Any], emit: Emit) -> bool:
     emit({"event": "where", "at": task["name"]})
     print("noise a kernel prints")  # to stderr: stdout carries events only
     if task["do"] == "hang":
         time.sleep(600)
     elif task["do"] == "die":
         os._exit(3)
-    emit({"event": "answer", "name": task["name"]})
+    emit({"event": "answer", "name": task["name"], "pid": os.getpid()})
+    return task["do"] == "retire"
 
 
 if __name__ == "__main__":

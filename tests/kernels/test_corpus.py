@@ -173,3 +173,18 @@ def test_a_test_files_shards_make_one_record() -> None:
     assert events[2]["outcomes"] == {"passed": 2, "failed": 1} and events[2]["seconds"] == {"entries": 4.5}
     assert events[3]["kernel"] == "m" and events[3]["reason"] == "cannot be bound here: E: no"
     assert first.skip == {0, 2} and second.skip == {3}
+
+
+def test_a_recording_worker_past_its_memory_retires_between_entries(tmp_path: Path) -> None:
+    """Its first entry runs whatever it holds; before the next it retires, having said what
+    ran and written its calls, so a fresh worker runs only the rest."""
+    from fuzzpass.kernels.record_worker import Limits, record_file
+
+    events: list[dict[str, Any]] = []
+    retired = record_file(CORPUS / "keeps_eager.py", set(), (0, 1), events.append, tmp_path, 0, Limits(60, 0))
+    assert retired
+    kinds = [e["event"] for e in events]
+    assert kinds == ["file", "where", "call", "ran", "retire"]
+    assert events[3] == {"event": "ran", "number": 0, "outcome": "passed", "seconds": events[3]["seconds"]}
+    assert events[4]["reason"].endswith("GiB resident before TestKeeps.test_tpu_only")
+    assert (tmp_path / "calls").is_dir() and any((tmp_path / "calls").rglob("call.pkl"))

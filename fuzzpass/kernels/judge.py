@@ -47,6 +47,7 @@ class Judged:
     file: str
     kernel: str
     entry: str
+    config: str = ""  # the config the file ran it with, as Helion prints it
     decisions: list[dict[str, Any]] = field(default_factory=list)
     fired: bool = False
     diff: str = ""
@@ -83,6 +84,7 @@ class Judged:
             "file": self.file,
             "kernel": self.kernel,
             "entry": self.entry,
+            "config": self.config,
             "status": "checked",
             "verdict": self.verdict,
             "fired": self.fired,
@@ -121,7 +123,7 @@ def judge_call(
 
     helion.install_probe()
     helion._compile_once_per_shape()
-    out = Judged(file, name, call.entry)
+    out = Judged(file, name, call.entry, str(call.config))
     bound: dict[str, Any] = {}
     structure: dict[str, Any] = {}
     for mode in MODES:

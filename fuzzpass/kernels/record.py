@@ -5,9 +5,10 @@ A Helion test binds its kernel through ``code_and_output(kernel, args, **config)
 directly; an example calls it from ``main`` and checks it with ``run_example(kernel, baseline,
 args)`` or ``torch.testing.assert_close``. All of them end in two methods of Helion's runtime:
 ``Kernel.bind(args)`` (what the kernel is called on) and ``BoundKernel.compile_config(config)``
-(which config it runs). :class:`Recorder` wraps both while a file's entry points run, and
-wraps ``torch.testing.assert_close`` to keep the expected value a file compares a recorded
-result with: that is the file's own reference for that call.
+(which config it runs); a test that only reads the generated code ends in
+``BoundKernel.to_code(config)`` (a call with no result). :class:`Recorder` wraps the three
+while a file's entry points run, and wraps ``torch.testing.assert_close`` to keep the expected
+value a file compares a recorded result with: that is the file's own reference for that call.
 """
 
 from __future__ import annotations
@@ -72,22 +73,32 @@ class Recorder:
     entry: str = ""
     _pending: dict[int, tuple[Any, ...]] = field(default_factory=dict)
     _results: list[Call] = field(default_factory=list)
+    _compiling: int = 0  # inside compile_config, whose own code generation is not another call
 
     def _bound(self, kernel: Any, bound: Any, args: tuple[Any, ...]) -> None:
         self.kernels[id(kernel)] = kernel
         self._pending[id(bound)] = clone(tuple(args))
 
-    def _compiled(self, bound: Any, config: Any, compiled: Any) -> Any:
-        kernel = bound.kernel
+    def _kept(self, bound: Any, config: Any) -> Call | None:
+        """The call of ``bound`` with ``config``: kept already, kept now, or None (none kept:
+        the kernel has its calls, or it was bound outside the recording)."""
         args = self._pending.get(id(bound))
         if args is None:
-            return compiled
-        kept = self.calls.setdefault(id(kernel), [])
+            return None
+        kept = self.calls.setdefault(id(bound.kernel), [])
         key = (shape_key(args), str(config))
-        if len(kept) >= MAX_CALLS or any((shape_key(c.args), str(c.config)) == key for c in kept):
+        for call in kept:
+            if (shape_key(call.args), str(call.config)) == key:
+                return call
+        if len(kept) >= MAX_CALLS:
+            return None
+        kept.append(Call(bound.kernel, args, config, self.entry))
+        return kept[-1]
+
+    def _compiled(self, bound: Any, config: Any, compiled: Any) -> Any:
+        call = self._kept(bound, config)
+        if call is None or call.result is not None:
             return compiled
-        call = Call(kernel, args, config, self.entry)
-        kept.append(call)
 
         @functools.wraps(compiled)
         def called(*a: Any, **kw: Any) -> Any:
@@ -110,12 +121,13 @@ class Recorder:
 
     @contextmanager
     def recording(self) -> Iterator[None]:
-        """Helion's ``Kernel.bind``, ``BoundKernel.compile_config`` and torch's
-        ``assert_close`` wrapped to feed this recorder, inside the block only."""
+        """Helion's ``Kernel.bind``, ``BoundKernel.compile_config`` and ``to_code``, and
+        torch's ``assert_close``, wrapped to feed this recorder, inside the block only."""
         import torch
         from helion.runtime.kernel import BoundKernel, Kernel
 
         bind, compile_config, assert_close = Kernel.bind, BoundKernel.compile_config, torch.testing.assert_close
+        to_code = BoundKernel.to_code
         recorder = self
 
         def bind_recorded(kernel: Any, args: Any, *a: Any, **kw: Any) -> Any:
@@ -129,23 +141,41 @@ class Recorder:
             return bound
 
         def compile_recorded(bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
+            recorder._compiling += 1
             try:
                 compiled = compile_config(bound, config, *a, **kw)
             except Exception as e:
                 recorder.bind_errors.setdefault(id(bound.kernel), e)
                 raise
+            finally:
+                recorder._compiling -= 1
             return recorder._compiled(bound, config if config is not None else bound._implicit_config(), compiled)
+
+        def code_recorded(bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
+            """A test that only reads the generated code (``to_code``, ``to_triton_code``)
+            still gives its kernel arguments and a config: a call to judge, with no result."""
+            if recorder._compiling:
+                return to_code(bound, config, *a, **kw)
+            try:
+                code = to_code(bound, config, *a, **kw)
+            except Exception as e:
+                recorder.bind_errors.setdefault(id(bound.kernel), e)
+                raise
+            recorder._kept(bound, config if config is not None else bound._implicit_config())
+            return code
 
         def compared(actual: Any, expected: Any, *a: Any, **kw: Any) -> None:
             recorder._compared(actual, expected, kw)
             assert_close(actual, expected, *a, **kw)
 
         Kernel.bind, BoundKernel.compile_config = bind_recorded, compile_recorded  # type: ignore[method-assign]
+        BoundKernel.to_code = code_recorded  # type: ignore[method-assign]
         torch.testing.assert_close = compared
         try:
             yield
         finally:
             Kernel.bind, BoundKernel.compile_config = bind, compile_config  # type: ignore[method-assign]
+            BoundKernel.to_code = to_code  # type: ignore[method-assign]
             torch.testing.assert_close = assert_close
 
 

@@ -2,7 +2,8 @@
 whether the TPU compiler takes both kernels, and whether deferring paid.
 
 - *Fired*: the Pallas source Helion generates with its pass on differs from the one with it
-  replaced by a no-op (``backends.helion.pass_mode``); the diff is kept.
+  replaced by a no-op (``backends.helion.pass_mode``); the diff is kept. Where the pass
+  deferred no load's mask it changed nothing, and the pass-off bind is not made.
 - *Numerics*, where it fired: both kernels run in interpret mode on the file's own inputs and
   again with NaN past the end of every input (``backends.helion.poisoned_padding``), compared
   with each other and with the file's reference where it compared one. The pass-off kernel
@@ -126,21 +127,23 @@ def judge_call(
     out = Judged(file, name, call.entry, str(call.config))
     bound: dict[str, Any] = {}
     structure: dict[str, Any] = {}
-    for mode in MODES:
-        kernel = helion.copy_kernel(call.kernel)
-        try:
-            with timed(out, "bind"), helion.pass_mode(mode):
-                bound[mode] = kernel.bind(clone(call.args))
-                out.sources[mode] = bound[mode].to_code(call.config)
-        except Exception as e:
-            if mode == "off":
-                raise  # the file's kernel does not bind here: the caller's "skipped"
-            out.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, "helion-on", helion.first_line(e)))
-            return out, structure
-        if mode == "on":
-            out.decisions = [vars(d) for d in helion.decisions()]
-            structure["graphs"] = helion.graphs()
-    out.fired = out.sources["on"] != out.sources["off"]
+
+    def bind(mode: str) -> None:
+        with timed(out, "bind"), helion.pass_mode(mode):
+            bound[mode] = helion.copy_kernel(call.kernel).bind(clone(call.args))
+            out.sources[mode] = bound[mode].to_code(call.config)
+
+    try:
+        bind("on")
+    except Exception as e:
+        bind("off")  # raises where the kernel does not bind here at all: the caller's "skipped"
+        out.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, "helion-on", helion.first_line(e)))
+        return out, structure
+    out.decisions = [vars(d) for d in helion.decisions()]
+    structure["graphs"] = helion.graphs()
+    if helion.defers(helion.decisions()):  # else the pass changed nothing: its pass-off kernel is this one
+        bind("off")
+        out.fired = out.sources["on"] != out.sources["off"]
     if out.fired:
         try:
             structure["blocks"] = block_sizes(bound["on"], call.config)

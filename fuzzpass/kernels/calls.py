@@ -4,7 +4,8 @@ second run under the same OUT judge only what is not judged yet.
 ::
 
     OUT/calls/<file stem>-<hash>/recorded.json      the file's events (entries, kernels skipped)
-    OUT/calls/<file stem>-<hash>/<kernel>.<entry>.<n>/call.pkl    one call: kernel, arguments, config, reference
+    OUT/calls/<file stem>-<hash>/<kernel>.<entry>.<n>/call.pkl    one call: its kernel and config
+    OUT/calls/<file stem>-<hash>/<kernel>.<entry>.<n>/data.pt     its arguments and the file's reference
     OUT/calls/<file stem>-<hash>/<kernel>.<entry>.<n>/judged.json the kernel event its judge wrote
 
 A call is pickled with ``cloudpickle``, its kernel's function by value (a kernel defined inside
@@ -18,6 +19,7 @@ file (:class:`Unreadable`), never a traceback.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import pickle
 import sys
@@ -31,6 +33,10 @@ from fuzzpass.kernels.record import Call
 
 RECORDED = "recorded.json"
 CALL = "call.pkl"
+DATA = "data.pt"
+FILES = (CALL, DATA)
+"""A recorded call's files: the kernel and its config (``cloudpickle``), and its tensors
+(``torch.save``: the one of the two that writes every dtype, float8 included)."""
 JUDGED = "judged.json"
 
 
@@ -59,8 +65,9 @@ class Stored:
 
 
 def write_call(out: Path, file: str, name: str, number: str, call: Call) -> Stored:
-    """Pickle ``call`` (the kernel's function by value) into its folder."""
+    """Write ``call`` into its folder (the kernel's function by value, see :data:`FILES`)."""
     import cloudpickle
+    import torch
 
     kernel = call.kernel
     module = sys.modules.get(getattr(kernel.fn, "__module__", ""), None)
@@ -73,9 +80,7 @@ def write_call(out: Path, file: str, name: str, number: str, call: Call) -> Stor
         "code_file": kernel.fn.__code__.co_filename,
         "configs": kernel.configs,
         "settings": kernel.settings,
-        "args": call.args,
         "config": call.config,
-        "reference": call.reference,
         "tolerance": call.tolerance,
     }
     if module is not None:
@@ -85,18 +90,25 @@ def write_call(out: Path, file: str, name: str, number: str, call: Call) -> Stor
     finally:
         if module is not None:
             cloudpickle.unregister_pickle_by_value(module)
+    data = io.BytesIO()
+    torch.save({"args": call.args, "reference": call.reference}, data)
+    write_atomically(folder / DATA, data.getvalue())
     write_atomically(folder / CALL, blob)
     return Stored(folder, file, name)
 
 
 def read_call(folder: Path) -> tuple[str, str, Call]:
     """The file, kernel name and call pickled in ``folder``, its kernel made again."""
+    import torch
     from helion.runtime.kernel import Kernel
 
-    try:
-        record = pickle.loads((folder / CALL).read_bytes())
-    except Exception as e:
-        raise Unreadable(f"{folder / CALL}: cannot be read ({type(e).__name__}: {e})") from e
+    record: dict[str, Any] = {}
+    for name in FILES:
+        try:
+            loaded = (folder / name).read_bytes()
+            record.update(pickle.loads(loaded) if name == CALL else torch.load(io.BytesIO(loaded), weights_only=False))
+        except Exception as e:
+            raise Unreadable(f"{folder / name}: cannot be read ({type(e).__name__}: {e})") from e
     root = str(checkout_root(Path(record["file"])))
     if root not in sys.path:  # what the kernel's module imported by name resolves as in its file
         sys.path.insert(0, root)

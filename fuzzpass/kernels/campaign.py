@@ -340,7 +340,7 @@ def signature_of(event: dict[str, Any], finding: dict[str, Any]) -> Signature:
 
 
 REPRO = """#!/bin/sh
-# Judges this kernel call again (call.pkl: the kernel, its arguments, config and reference)
+# Judges this kernel call again (call.pkl, data.pt: the kernel, config, arguments, reference)
 # without running its file's tests. Exit 1 while the finding reproduces, 0 once it does not.
 exec python -m fuzzpass.kernels.rejudge "$(dirname "$0")" "$@"
 """
@@ -367,8 +367,8 @@ def write_findings(out: Path, events: list[dict[str, Any]]) -> list[dict[str, An
                 write_atomically(folder / "pass.diff", event["diff"])
             if "text" in (event.get("case") or {}):
                 write_atomically(folder / "case.json", event["case"]["text"])
-            if event.get("call"):
-                write_atomically(folder / calls.CALL, (Path(event["call"]) / calls.CALL).read_bytes())
+            for name in calls.FILES if event.get("call") else ():
+                write_atomically(folder / name, (Path(event["call"]) / name).read_bytes())
             write_atomically(folder / "repro.sh", REPRO)
             (folder / "repro.sh").chmod(0o755)
             listed[sig.slug] = {

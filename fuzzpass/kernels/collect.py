@@ -91,6 +91,8 @@ def load(path: Path) -> tuple[Any, str | None]:
 
 
 def _import(path: Path) -> Any:
+    import helion  # noqa: F401  (the installed Helion, imported before a checkout's root shadows it)
+
     root = str(checkout_root(path))
     if root not in sys.path:
         sys.path.insert(0, root)

@@ -1,6 +1,6 @@
 """A real kernel's finding, judged again from its folder: the repro of ``fuzzpass corpus``.
 
-``OUT/findings/<signature>/`` holds the recorded call (``call.pkl``: the kernel, its arguments,
+``OUT/findings/<signature>/`` holds the recorded call (``call.pkl``, ``data.pt``: the kernel, its arguments,
 its config and the file's reference) and the event that raised the finding (``kernel.json``).
 ``python -m fuzzpass.kernels.rejudge FOLDER`` judges that call again with the generations it
 was judged with, without running the file's tests, and exits 1 while the finding reproduces,

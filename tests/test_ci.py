@@ -56,6 +56,8 @@ def test_the_corpus_script_runs_on_a_helion_checkout(tmp_path: Path) -> None:
     shutil.copy(corpus / "keeps_eager.py", src / "test" / "test_examples.py")
     shutil.copy(corpus / "proj_example.py", src / "examples" / "proj_example.py")
     (src / "pyproject.toml").write_text("")  # the checkout's root, as Helion's
+    (src / "helion").mkdir()  # its own helion package: fuzzpass judges the installed Helion, never this one
+    (src / "helion" / "__init__.py").write_text("raise ImportError('the checkout shadowed the installed helion')\n")
     env = dict(os.environ, HELION_SRC=str(src), FUZZPASS_CORPUS_JOBS="1")
     env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
     out, seeds = tmp_path / "out", tmp_path / "corpus"

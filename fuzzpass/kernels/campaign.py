@@ -272,7 +272,7 @@ def summarize(
     for e in events:
         if e.get("event") == "entries":
             entries.update(e["outcomes"])
-    compile_counts = {gen: dict(Counter(compiled_on(e, gen) for e in checked)) for gen in options.generations}
+    compile_counts = {gen: dict(Counter(compiled_on(e, gen) for e in fired)) for gen in options.generations}
     gated = [e for e in fired if e.get("gate")]
     agrees = {gen: sum(1 for e in gated if gate_agrees(e["gate"], gen)) for gen in options.gate or ()}
     not_audited = {gen: sum(1 for e in gated if gate_agrees(e["gate"], gen) is None) for gen in options.gate or ()}

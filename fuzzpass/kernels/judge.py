@@ -12,8 +12,10 @@ whether the TPU compiler takes both kernels, and whether deferring paid.
   Where plain interpret mode cannot run the pass-off kernel (a jagged worklist's
   data-dependent block sizes), both run in TPU interpret mode (``backends.helion_interpret``);
   where neither can, the numerics are ``not run: <why>``, a limit of the harness.
-- *Compile*: both kernels (one, where the pass changed nothing) through the TPU compiler,
-  deviceless, per generation: ``helion-compile`` / ``helion-tpu-unsupported`` as for a case.
+- *Compile*, where it fired: both kernels through the TPU compiler, deviceless, per
+  generation: ``helion-compile`` / ``helion-tpu-unsupported`` as for a case. Where the pass
+  changed nothing there is nothing of the pass's to compile (and compiling every other kernel
+  of Helion's tree for three generations was most of a run's time).
   A kernel Helion's launcher could not build for a TPU here is ``not run`` on every
   generation, never a verdict of the TPU compiler's.
 - *Gate*, where it fired: both kernels' static schedules on every generation; deferring that
@@ -158,10 +160,10 @@ def judge_call(
             )
         )
         _numerics(out, call, bound)
+        if generations:
+            _compile(out, call, generations, judged_gens)
     else:
         out.sources = {"on": out.sources["on"]}
-    if generations:
-        _compile(out, call, generations, judged_gens)
     return out, structure
 
 

@@ -85,16 +85,16 @@ def gate_cell(event: dict[str, Any], judged: tuple[str, ...] | None) -> str:
 
 
 def _compiled(event: dict[str, Any], gen: str) -> str:
-    """``ok`` (compiled), ``not run`` (not built here, or not asked), ``rejected`` (the one
-    kernel, where the pass changed nothing), or which of the two kernels the compiler
-    rejected (``off-rej``, ``on-rej``, ``both-rej``)."""
+    """``-`` where the pass did not fire (nothing of its to compile), ``ok`` (compiled), ``not
+    run`` (not built here, or not asked), or which of the two kernels the compiler rejected
+    (``off-rej``, ``on-rej``, ``both-rej``)."""
+    if not event["fired"]:
+        return "-"
     outcome = compiled_on(event, gen)
     if outcome != "rejected":
         return {"compiled": "ok"}.get(outcome, outcome)
     per_mode = event["compiles"][gen]
     rejected = [m for m, c in per_mode.items() if c["ok"] is False]
-    if not event["fired"]:
-        return "rejected"
     return "both-rej" if len(rejected) == 2 else f"{rejected[0]}-rej"
 
 
@@ -118,7 +118,7 @@ def closing(summary: dict[str, Any]) -> list[str]:
     compiled = "; ".join(
         f"{g} " + ", ".join(f"{n} {outcome}" for outcome, n in sorted(v.items())) for g, v in k["compile"].items()
     )
-    lines.append(f"compiles (all of a call's kernels): {compiled or 'not asked (--tpu none)'}")
+    lines.append(f"compiles where the pass fired (both kernels): {compiled or 'not asked (--tpu none)'}")
     if k["gate"]["audited"]:
         gate = k["gate"]
         agree = ", ".join(

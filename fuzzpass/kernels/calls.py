@@ -23,6 +23,7 @@ import io
 import json
 import pickle
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,12 +113,34 @@ def read_call(folder: Path) -> tuple[str, str, Call]:
     root = str(checkout_root(Path(record["file"])))
     if root not in sys.path:  # what the kernel's module imported by name resolves as in its file
         sys.path.insert(0, root)
-    fn = record["fn"]
-    fn.__code__ = fn.__code__.replace(co_filename=record["code_file"])
+    fn = in_a_module(record["fn"], record["code_file"])
     kernel = Kernel(fn, configs=record["configs"], settings=record["settings"])
     call = Call(kernel, record["args"], record["config"], record["entry"], None, record["reference"])
     call.tolerance = record["tolerance"]
     return record["file"], record["kernel"], call
+
+
+def in_a_module(fn: Any, code_file: str) -> Any:
+    """``fn`` as unpickled (its globals a bare dict, its code file ``<dynamic-code>``) made a
+    function of a module again: Helion resolves a kernel's globals through
+    ``sys.modules[fn.__globals__["__name__"]]`` and requires that module's dict to be the
+    function's globals. The module is the recorded file's name, registered here (a judging
+    process never imports the file itself)."""
+    name = fn.__globals__.get("__name__") or fn.__module__
+    module = sys.modules.get(name)
+    if module is None or getattr(module, "__fuzzpass_recorded__", False):
+        module = types.ModuleType(name)
+        module.__file__ = code_file
+        module.__fuzzpass_recorded__ = True  # type: ignore[attr-defined]
+        sys.modules[name] = module
+    for key, value in fn.__globals__.items():
+        module.__dict__.setdefault(key, value)
+    rebuilt = types.FunctionType(
+        fn.__code__.replace(co_filename=code_file), module.__dict__, fn.__name__, fn.__defaults__, fn.__closure__
+    )
+    rebuilt.__kwdefaults__, rebuilt.__qualname__, rebuilt.__module__ = fn.__kwdefaults__, fn.__qualname__, name
+    rebuilt.__annotations__, rebuilt.__dict__ = fn.__annotations__, dict(fn.__dict__)
+    return rebuilt
 
 
 def write_recorded(out: Path, file: str, events: list[dict[str, Any]], calls: list[str], seed: int) -> None:

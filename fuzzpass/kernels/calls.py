@@ -41,6 +41,24 @@ FILES = (CALL, DATA)
 JUDGED = "judged.json"
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What a call is judged with: TPU generations and the gate audit's judged generations
+    (None: no audit). Kept in its verdict (``judged_with``): a verdict made with other
+    settings is judged again."""
+
+    generations: tuple[str, ...]
+    gate: tuple[str, ...] | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"generations": list(self.generations), "gate": None if self.gate is None else list(self.gate)}
+
+    @classmethod
+    def from_json(cls, body: dict[str, Any]) -> Settings:
+        gate = body.get("gate")
+        return cls(tuple(body.get("generations") or ()), None if gate is None else tuple(gate))
+
+
 class Unreadable(Exception):
     """A record under OUT/calls that cannot be read (a half-copied or hand-edited OUT)."""
 

@@ -201,15 +201,15 @@ def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, sa
         s = by_key[loss.task.key]
         reason = f"{loss.why} while judged (killed): a limit of the harness, not a result"
         event = {"event": "kernel", "file": s.file, "kernel": s.kernel, "status": "skipped", "reason": reason}
-        calls.write_judged(s, {**event, "killed_after": options.timeout, "judged_with": _judged_with(options)})
+        calls.write_judged(s, {**event, "killed_after": options.timeout, "judged_with": judged_with(options)})
         say(f"  judged {s.kernel} ({Path(s.file).name}): {reason}")
 
     tasks = [Task(str(s.folder), {"folder": str(s.folder), "file": s.file, "kernel": s.kernel}) for s in todo]
     Supervisor(command, options.jobs, options.timeout, log).run(tasks, done, lost)
 
 
-def _judged_with(options: CorpusOptions) -> dict[str, Any]:
-    return {"generations": list(options.generations), "gate": None if options.gate is None else list(options.gate)}
+def judged_with(options: CorpusOptions) -> dict[str, Any]:
+    return calls.Settings(options.generations, options.gate).to_json()
 
 
 def _needs_judging(stored: calls.Stored, options: CorpusOptions) -> bool:
@@ -217,7 +217,7 @@ def _needs_judging(stored: calls.Stored, options: CorpusOptions) -> bool:
     if options.only and stored.kernel not in options.only:
         return False
     event = calls.read_json(stored.judged)
-    if event is None or event.get("judged_with") != _judged_with(options):
+    if event is None or event.get("judged_with") != judged_with(options):
         return True
     return "killed_after" in event and options.timeout > event["killed_after"]
 
@@ -242,7 +242,7 @@ def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, 
 def gathered(options: CorpusOptions, records: list[dict[str, Any]], stored: list[calls.Stored]) -> list[dict[str, Any]]:
     """Every event on disk for these files: their records' and their calls' verdicts (a call
     with none is skipped as not judged, which only ``--only`` leaves)."""
-    events = [e for r in records for e in r["events"] if e.get("event") != "call"]
+    events = [e for r in records for e in r["events"]]
     for s in stored:
         if options.only and s.kernel not in options.only:
             continue

@@ -12,27 +12,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from fuzzpass.core.supervisor import Emit, memory_budget, resident_bytes, serve
 from fuzzpass.kernels import calls
+from fuzzpass.kernels.calls import Settings
 from fuzzpass.kernels.judge import judge_call
 from fuzzpass.kernels.record import Call
 from fuzzpass.kernels.to_case import NotExpressible, to_case
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What every call is judged with: TPU generations and the gate audit's judged
-    generations (None: no audit)."""
-
-    generations: tuple[str, ...]
-    gate: tuple[str, ...] | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"generations": list(self.generations), "gate": None if self.gate is None else list(self.gate)}
 
 
 def judge_stored(folder: Path, settings: Settings) -> dict[str, Any]:

@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.kernels import calls
+from fuzzpass.kernels.calls import Settings
 from fuzzpass.kernels.campaign import signature_of
-from fuzzpass.kernels.judge_worker import Settings, judge_stored, prepare
+from fuzzpass.kernels.judge_worker import judge_stored, prepare
 
 
 def signatures(event: dict[str, Any]) -> set[str]:
@@ -36,8 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     except calls.Unreadable as e:
         print(f"rejudge: error: {e}", file=sys.stderr)
         return 2
-    judged_with = recorded.get("judged_with") or {"generations": [], "gate": None}
-    settings = Settings(tuple(judged_with["generations"]), _gens(judged_with["gate"]))
+    settings = Settings.from_json(recorded.get("judged_with") or {})
     prepare(settings, cache=None)
     try:
         event = judge_stored(args.folder, settings)
@@ -51,10 +51,6 @@ def main(argv: list[str] | None = None) -> int:
     shown = json.dumps({"verdict": event.get("verdict"), "numerics": event.get("numerics")}, indent=1)
     print(f"does not reproduce: {', '.join(sorted(wanted))}\nnow: {shown}")
     return 0
-
-
-def _gens(gate: list[str] | None) -> tuple[str, ...] | None:
-    return None if gate is None else tuple(gate)
 
 
 if __name__ == "__main__":

@@ -259,28 +259,24 @@ def _compare(out: Judged, call: Call, clean: dict[str, Any], poisoned: dict[str,
 
 
 def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: Sequence[str] | None) -> None:
-    """Both kernels (one where the pass changed nothing) through the TPU compiler; with
-    ``judged_gens``, where the pass fired, the gate audit on every generation."""
+    """Both kernels of a call where the pass fired through the TPU compiler; with
+    ``judged_gens``, the gate audit on every generation."""
     from fuzzpass.backends import helion_tpu
 
-    auditing = judged_gens is not None and out.fired
+    auditing = judged_gens is not None
     gens = tuple(dict.fromkeys((*generations, *(GENERATIONS if auditing else ()))))
-    modes = MODES if out.fired else ("on",)
     with timed(out, "compile"):
-        built = {m: helion_tpu.build_call(call.kernel, clone(call.args), call.config, m) for m in modes}
+        built = {m: helion_tpu.build_call(call.kernel, clone(call.args), call.config, m) for m in MODES}
         compiled = {m: helion_tpu.compile_built(b, gens) for m, b in built.items()}
     unbuilt = {m: b.failure for m, b in built.items() if b.failure is not None}
     if unbuilt:  # the harness could not build it: no compiler saw it, so nothing is judged
         out.compiles = {
-            gen: {m: _not_built(unbuilt[m]) if m in unbuilt else _compiled_json(compiled[m][gen]) for m in modes}
+            gen: {m: _not_built(unbuilt[m]) if m in unbuilt else _compiled_json(compiled[m][gen]) for m in MODES}
             for gen in generations
         }
         return
-    compiled.setdefault("off", compiled["on"])
     out.compiles, findings = helion_compiles(compiled, generations)
     out.findings += findings
-    if not out.fired:  # one kernel, compiled once: reported once
-        out.compiles = {gen: {"on": per_mode["on"]} for gen, per_mode in out.compiles.items()}
     if auditing:
         assert judged_gens is not None
         pattern = {"consumer": "helion kernel", "rank": "-", "at_load": "-", "at_consumer": "-"}

@@ -6,7 +6,15 @@
 # BACKEND: interpret (CPU), tpu (a TPU host), helion (production Helion on the CPU, drawn
 # with --policy helion, its kernels also compiled deviceless for v5e, v6e and tpu7x) or
 # helion-gate (the same, with Helion's gate and the reference's audited on static schedules:
-# --check-gate).
+# --check-gate) or helion-main (Helion's main branch, with the last release as the baseline:
+# every case checked by both; a failure the release has not is a helion-regression, which is
+# then bisected to the commit that made it before the morning report, OUT/report.html).
+# helion-main reads FUZZPASS_HELION_REPO (a checkout of Helion to update, default OUT/helion-repo,
+# cloned from FUZZPASS_HELION_URL, default https://github.com/pytorch/helion, on first use) and
+# FUZZPASS_HELION_BASELINE (default: the newest release on pip's index), and bisects from
+# FUZZPASS_HELION_GOOD (default: the baseline's tag, v<release>). FUZZPASS_TPU: the generations
+# Helion's kernels compile for (default v5e,v6e,tpu7x; none: no TPU compiles).
+# FUZZPASS_MINIMIZE_SECONDS: the time to minimize each new finding (default fuzzpass run's).
 # BUDGET: as `fuzzpass run --budget` (60s, 4h).
 # OUT keeps findings/ and corpus/ between runs (default fuzzpass-out): restore it before and
 # save it after, and the next run replays what this one found. The seed is the date unless
@@ -26,18 +34,51 @@ budget="${2:?usage: ci/fuzz.sh BACKEND BUDGET [OUT]}"
 out="${3:-fuzzpass-out}"
 seed="${FUZZPASS_SEED:-$(date -u +%Y%m%d)}"
 policy="mixed"
+tpu="${FUZZPASS_TPU:-v5e,v6e,tpu7x}"
 extra=()
 case "$backend" in
-  helion) policy="helion"; extra=(--tpu v5e,v6e,tpu7x) ;;
-  helion-gate) backend="helion"; policy="helion"; extra=(--tpu v5e,v6e,tpu7x --check-gate) ;;
+  helion) policy="helion"; extra=(--tpu "$tpu") ;;
+  helion-gate) backend="helion"; policy="helion"; extra=(--tpu "$tpu" --check-gate) ;;
+  helion-main)
+    backend="helion"; policy="helion"
+    repo="${FUZZPASS_HELION_REPO:-$out/helion-repo}"
+    if [ ! -d "$repo/.git" ]; then
+      git clone --quiet "${FUZZPASS_HELION_URL:-https://github.com/pytorch/helion}" "$repo"
+    fi
+    git -C "$repo" fetch --quiet --tags origin main
+    git -C "$repo" checkout --quiet --detach FETCH_HEAD
+    release="${FUZZPASS_HELION_BASELINE:-$(python -m pip index versions helion 2>/dev/null \
+      | sed -n 's/^Available versions: \([^,]*\).*/\1/p')}"
+    if [ -z "$release" ]; then echo "ci/fuzz.sh: no Helion release to compare main with" >&2; exit 2; fi
+    extra=(--tpu "$tpu" --helion "$repo" --helion-baseline "$release")
+    ;;
 esac
 if [ -n "${FUZZPASS_RAY_ADDRESS:-}" ]; then extra+=(--ray "$FUZZPASS_RAY_ADDRESS"); fi
 if [ -n "${FUZZPASS_CORPUS:-}" ]; then extra+=(--corpus "$FUZZPASS_CORPUS"); fi
+if [ -n "${FUZZPASS_MINIMIZE_SECONDS:-}" ]; then extra+=(--minimize-seconds "$FUZZPASS_MINIMIZE_SECONDS"); fi
 
 status=0
 fuzzpass run --backend "$backend" --policy "$policy" --budget "$budget" --seed "$seed" \
   --out "$out" --fail-on new "${extra[@]}" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
   echo "ci/fuzz.sh: fuzzpass run failed to run (exit $status)" >&2
+  exit "$status"
+fi
+if [ "${1}" = "helion-main" ]; then
+  # every new regression bisected from the release's tag to main, before the morning report
+  python - "$out/summary.json" <<'PY' | while read -r case; do
+import json, sys
+for f in json.load(open(sys.argv[1]))["findings"]:
+    if f["kind"] == "helion-regression" and f["new"]:
+        print(f["case"])
+PY
+    good="${FUZZPASS_HELION_GOOD:-v$release}"
+    if git -C "$repo" rev-parse --quiet --verify "$good^{commit}" >/dev/null; then
+      fuzzpass bisect "$case" --helion-repo "$repo" --good "$good" --bad HEAD --tpu "$tpu" || true
+    else
+      echo "ci/fuzz.sh: $case not bisected: $repo has no $good" >&2
+    fi
+  done
+  fuzzpass report "$out" >/dev/null
 fi
 exit "$status"

@@ -83,6 +83,7 @@ def parser() -> argparse.ArgumentParser:
         "--mutant", choices=MUTANT_NAMES, help="check a deliberately broken pass instead of the real one"
     )
     _candidate_args(check)
+    _helion_args(check)
 
     run = sub.add_parser("run", help="fuzz: draw cases and check them until the budget is spent")
     _common_run_args(run)
@@ -149,6 +150,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="--backend helion against Helion with this diff applied (fuzzpass propose writes one)",
     )
+    _helion_args(run)
 
     bench = sub.add_parser("bench", help="the dense-KV benchmark table: measured TFLOP/s quoted, static speedups")
     bench.add_argument("--tpu", type=_generations, default=None, metavar="GENS", help="generations (default all)")
@@ -196,6 +198,18 @@ def parser() -> argparse.ArgumentParser:
     propose = sub.add_parser("propose", help="write a candidate pass as a patch against the installed Helion")
     propose.add_argument("candidate", metavar="FILE.py:NAME", help="a candidate pass with helion_edits")
     propose.add_argument("--out", type=Path, default=Path("node_masking.patch"), help="the diff to write")
+    bisect = sub.add_parser("bisect", help="the Helion release or commit where a Helion finding appeared or went")
+    bisect.add_argument("case", type=Path, help="a Helion finding's case.json (its verdict.json beside it)")
+    bisect.add_argument(
+        "--releases",
+        metavar="A..B|A,B,..",
+        help="releases to search, oldest first (default: the two a helion-regression names)",
+    )
+    bisect.add_argument("--helion-repo", type=Path, metavar="PATH", help="search a Helion checkout's commits instead")
+    bisect.add_argument("--good", metavar="REV", help="with --helion-repo: the oldest commit of the range")
+    bisect.add_argument("--bad", metavar="REV", default="HEAD", help="with --helion-repo: the newest (default HEAD)")
+    bisect.add_argument("--tpu", type=_generations, default=(), metavar="GENS", help="TPU compiles (default: none)")
+    bisect.add_argument("--out", type=Path, default=None, help="bisect.log and bisect.json (default: beside CASE)")
     exhaust = sub.add_parser("exhaust", help="check every structure the generators can draw up to K graph nodes")
     exhaust.add_argument(
         "--max-nodes", type=_positive_int, required=True, metavar="K", help="graph nodes, loads and stores included"
@@ -272,6 +286,43 @@ def _common_run_args(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _helion_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--helion",
+        metavar="DIR|VERSION",
+        help="--backend helion against this Helion: a directory holding a helion package (a checkout's root), "
+        "a release fuzzpass installs into its cache, or installed (the default)",
+    )
+    p.add_argument(
+        "--helion-baseline",
+        metavar="DIR|VERSION",
+        help="check every expressible case with this Helion too: what it gets right and --helion wrong is a "
+        "helion-regression finding, what it got wrong and --helion right is counted as fixed",
+    )
+
+
+def _choose_helions(args: argparse.Namespace) -> str | None:
+    """``--helion`` and ``--helion-baseline``: the Helion this process's workers import,
+    chosen before anything imports Helion, and the baseline into ``args.baseline``; why not,
+    or None."""
+    from fuzzpass.backends import helions
+
+    args.baseline = None
+    if (args.helion or args.helion_baseline) and args.backend != "helion":
+        return f"--helion{'-baseline' if args.helion_baseline else ''}: only with --backend helion"
+    try:
+        if args.helion:
+            helions.resolve(args.helion).select()
+        if args.helion_baseline:
+            args.baseline = helions.resolve(args.helion_baseline, "--helion-baseline")
+    except helions.HelionError as e:
+        return str(e)
+    if args.baseline is not None:
+        said = f"Helion {helions.label()}, baseline {args.baseline.label}"
+        print(f"fuzzpass {args.command}: {said}", file=sys.stderr)
+    return None
+
+
 def _finding_args(p: argparse.ArgumentParser) -> None:
     from fuzzpass.backends import BACKENDS
 
@@ -281,6 +332,7 @@ def _finding_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--pass", dest="candidate", metavar="FILE.py:NAME", help="default: the finding's candidate pass, if any"
     )
+    p.add_argument("--helion", metavar="DIR|VERSION", help="with --backend helion: default the Helion it was found on")
 
 
 def _budget(text: str) -> Any:
@@ -344,13 +396,17 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"fuzzpass: {args.case}: {e}", file=sys.stderr)
         return 2
     candidate = _candidate(args)
+    if reason := _choose_helions(args):
+        print(f"fuzzpass: error: {reason}", file=sys.stderr)
+        return 2
     from fuzzpass.backends.environment import start_jax
 
     start_jax(args.backend)
     from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import check_case
-    from fuzzpass.judge.render import render_check
+    from fuzzpass.judge.render import render_baseline, render_check
     from fuzzpass.judge.result import BackendUnavailable
+    from fuzzpass.judge.verdict import Kind
 
     try:
         mutant = under_test(args.mutant, candidate)
@@ -360,14 +416,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     except BackendUnavailable as e:
         print(f"fuzzpass: error: {e}", file=sys.stderr)
         return 2
+    payload = result.to_json()
+    if args.baseline is not None and payload.get("helion"):
+        from fuzzpass.judge.checked import Config, against_baseline
+
+        config = Config(backend="helion", poison=args.poison, generations=args.tpu, baseline=args.baseline)
+        against_baseline(case, config, payload)
     if args.json:
-        payload = result.to_json()
         if args.show_source:
             payload["sources"] = {name: v.source.text for name, v in result.variants.items()}
         print(json.dumps(payload, indent=2))
     else:
         print(render_check(result, show_source=args.show_source))
-    return result.verdict.exit_code
+        if "helion_baseline" in payload:
+            print(render_baseline(payload))
+    return Kind(payload["verdict"]).exit_code
 
 
 def _seed(args: argparse.Namespace) -> int:
@@ -398,7 +461,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.check_gate and (reason := unavailable("tpu-aot")):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
-    if args.helion_patch is not None and (reason := _patch_helion(args)):
+    if reason := _choose_helions(args) or (args.helion_patch is not None and _patch_helion(args)):
         print(f"fuzzpass: error: {reason}", file=sys.stderr)
         return 2
     if reason := workers_unavailable(args.backend, args.jobs, args.ray):
@@ -432,6 +495,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         candidate=candidate,
         gate_rule=args.gate,
         seeds=seeds,
+        baseline=args.baseline,
     )
     if args.replay is not None:
         start_jax(config.backend)  # the findings are checked in this process
@@ -622,9 +686,17 @@ def _open_finding(args: argparse.Namespace) -> Opened | None:
     except FindingError as e:
         print(f"fuzzpass: {e}", file=sys.stderr)
         return None
-    from fuzzpass.backends import schedule
+    from fuzzpass.backends import helions, schedule
     from fuzzpass.backends.environment import start_jax
 
+    try:
+        if args.helion:
+            helions.resolve(args.helion).select()
+        elif opened.helion is not None and not os.environ.get(helions.ENV):  # the Helion it was found on
+            opened.helion.select()
+    except helions.HelionError as e:
+        print(f"fuzzpass: error: {e}", file=sys.stderr)
+        return None
     if opened.config.gate:
         schedule.enable()  # before JAX starts libtpu
     start_jax(opened.config.backend)
@@ -638,7 +710,7 @@ def _to_stderr(line: str) -> None:
 def cmd_minimize(args: argparse.Namespace) -> int:
     if (opened := _open_finding(args)) is None:
         return 2
-    case, config, kind = opened
+    case, config, kind, _ = opened
     from fuzzpass.repro.minimize import minimize, size
 
     print(f"minimizing {args.case} (backend {config.backend}, poison {config.poison}"
@@ -660,7 +732,7 @@ def cmd_minimize(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if (opened := _open_finding(args)) is None:
         return 2
-    case, config, kind = opened
+    case, config, kind, _ = opened
     from fuzzpass.repro import export
 
     command = "fuzzpass " + " ".join(sys.argv[1:])
@@ -679,12 +751,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _patch_helion(args: argparse.Namespace) -> str | None:
     """``--helion-patch``: Helion with the diff applied, copied under ``OUT`` before anything
     imports Helion (every worker imports that copy); why not, or None."""
-    from fuzzpass.backends import helion_patch
+    from fuzzpass.backends import helion_patch, helions
 
     if args.backend != "helion":
         return "--helion-patch: only with --backend helion"
     try:
-        digest = helion_patch.patched_copy(args.helion_patch, args.out.resolve() / "helion-patched")
+        source = helions.resolve(args.helion) if args.helion else None
+        digest = helion_patch.patched_copy(args.helion_patch, args.out.resolve() / "helion-patched", source)
     except helion_patch.PatchError as e:
         return str(e)
     print(f"fuzzpass run: Helion with {args.helion_patch} applied (sha256 {digest[:12]})", file=sys.stderr)
@@ -708,6 +781,32 @@ def cmd_propose(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bisect(args: argparse.Namespace) -> int:
+    from fuzzpass.repro import bisect
+
+    try:
+        finding = bisect.recorded(args.case)
+        if args.helion_repo is not None:
+            if args.good is None:
+                raise bisect.BisectError("--helion-repo: give --good REV, the oldest commit of the range")
+            steps, helion_of = bisect.commits(args.helion_repo, args.good, args.bad), bisect.worktrees(args.helion_repo)
+        else:
+            spec = args.releases or bisect.regression_range(finding)
+            if spec is None:
+                raise bisect.BisectError("--releases: give the range (the finding names no two releases)")
+            steps, helion_of = bisect.releases(spec), bisect.release
+    except bisect.BisectError as e:
+        print(f"fuzzpass: error: {e}", file=sys.stderr)
+        return 2
+    gens = ",".join(args.tpu) or "none"
+    out = args.out or args.case.parent / "bisect"
+    print(f"fuzzpass bisect: {len(steps)} steps from {steps[0].name} to {steps[-1].name}", file=sys.stderr)
+    result = bisect.bisect(finding, args.case, steps, helion_of, out, ["--tpu", gens])
+    print(result.answer)
+    print(f"log: {out / 'bisect.log'}", file=sys.stderr)
+    return 0 if result.boundary else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     commands = {
@@ -722,6 +821,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "exhaust": cmd_exhaust,
         "corpus": cmd_corpus,
         "propose": cmd_propose,
+        "bisect": cmd_bisect,
     }
     return commands[args.command](args)
 

@@ -4,7 +4,9 @@ Each case node becomes one fx node whose target is its op's (``aten.permute.defa
 permute, ``aten.reshape.default`` for a reshape, ``load``/``store``/``_mask_to`` their own).
 Value inputs are fx args, every other field a kwarg. Each node carries in ``meta``:
 ``value`` (:class:`~reference.values.Value`), ``op`` (its table entry), ``spec`` (the case
-node, absent on inserted masks) and ``var`` (its Python name in generated kernels).
+node, absent on inserted masks) and ``var`` (its Python name in generated kernels). Which
+operands a consumer masks is one of Helion's rules in use (``neighbours.current()``: Helion
+1.5.1's ``hl.dot`` masks along K, 1.5.0's masks no operand).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import keyword
 
 import torch.fx
 
+from reference import neighbours
 from reference.errors import SpecError
 from reference.ops import lookup
 from reference.ops.mask import _mask_to
@@ -84,8 +87,11 @@ class _Builder:
             raise e.within(where) from None
         if op.consumer_fill is not None:
             values = [a.meta["value"] for a in args]
-            masks = op.masks_operand or (lambda i, vs: bool(vs[i].tile_names))
-            args = [self.mask_to(a, op.consumer_fill) if masks(i, values) else a for i, a in enumerate(args)]
+            rules = neighbours.current()  # which operands Helion masks is one of its rules (hl.dot's K)
+            args = [
+                self.mask_to(a, op.consumer_fill) if rules.masks_operand(op, i, values) else a
+                for i, a in enumerate(args)
+            ]
         kwargs = {k: v for k, v in node.fields.items() if k not in op.value_fields(node)}
         fx_node = self.graph.create_node("call_function", op.target, tuple(args), kwargs, name=node.out or node.op)
         fx_node.meta.update(value=value, op=op, spec=node)

@@ -131,3 +131,32 @@ def eager_broken(monkeypatch: pytest.MonkeyPatch) -> None:
         return real(spec, mode, *args, **kwargs)
 
     monkeypatch.setattr(fuzzpass.judge.check, "compile_variant", broken)
+
+
+LOST_DEFERRAL = (
+    (
+        "def defer_pallas_load_masks(graph: torch.fx.Graph) -> None:\n",
+        "def defer_pallas_load_masks(graph: torch.fx.Graph) -> None:\n    return  # a release that lost the pass\n",
+    ),
+)
+"""The edit that makes the project's own second Helion: the installed one whose pass defers
+nothing (each load keeps its eager mask), as a release that lost the pass would."""
+
+
+@pytest.fixture(scope="session")
+def lost_deferral_helion(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory holding that second Helion (``--helion DIR``), made as ``--helion-patch``
+    makes one: a copy of the installed package with the diff applied. No network, no release."""
+    import subprocess
+    import sys
+
+    from fuzzpass.backends import helion_patch
+
+    root = tmp_path_factory.mktemp("lost-deferral")
+    (root / "lost.patch").write_text(helion_patch.make_patch(LOST_DEFERRAL))
+    code = (
+        "from pathlib import Path; from fuzzpass.backends import helion_patch; "
+        f"helion_patch.patched_copy(Path({str(root / 'lost.patch')!r}), Path({str(root / 'helion-lost')!r}))"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)  # its own process: it selects the copy
+    return root / "helion-lost"

@@ -41,6 +41,39 @@ def test_the_fuzz_script_runs_on_the_cpu(tmp_path: Path) -> None:
     assert summary["findings"] == []
 
 
+def test_the_fuzz_script_against_helions_main_bisects_its_regression(tmp_path: Path) -> None:
+    """The nightly against Helion's main, on a repository made here: its main has a commit
+    that breaks the pass (it raises), the installed Helion is the baseline. The run finds the
+    regression, bisects it to that commit, and the morning report leads with it."""
+    from fuzzpass.backends import helion_patch
+
+    origin = tmp_path / "origin"
+    shutil.copytree(helion_patch.installed_root() / "helion", origin / "helion", ignore=shutil.ignore_patterns("*.pyc"))
+    git = ["git", "-C", str(origin), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-qm", "the release"], check=True)
+    subprocess.run([*git, "tag", "good"], check=True)
+    node_masking = origin / helion_patch.TARGET
+    head = "def defer_pallas_load_masks(graph: torch.fx.Graph) -> None:\n"
+    node_masking.write_text(node_masking.read_text().replace(head, head + "    raise AssertionError('main broke')\n"))
+    subprocess.run([*git, "commit", "-qam", "break the pass"], check=True)
+    broke = subprocess.run([*git, "rev-parse", "--short=10", "HEAD"], capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, FUZZPASS_SEED="3", FUZZPASS_HELION_URL=str(origin), FUZZPASS_HELION_BASELINE="installed")
+    env.update(FUZZPASS_HELION_GOOD="good", FUZZPASS_TPU="none", FUZZPASS_MINIMIZE_SECONDS="20")
+    env["PATH"] = f"{Path(sys.executable).parent}:{os.environ['PATH']}"
+    out = tmp_path / "out"
+    command = ["bash", str(CI / "fuzz.sh"), "helion-main", "6cases", str(out)]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
+    assert run.returncode == 1, run.stderr
+    (finding,) = json.loads((out / "summary.json").read_text())["findings"]
+    assert finding["kind"] == "helion-regression" and "AssertionError: main broke" in finding["rule"]
+    bisected = json.loads((Path(finding["case"]).parent / "bisect" / "bisect.json").read_text())
+    assert bisected["boundary"][1] == broke and bisected["answer"].endswith("(bad): break the pass")
+    page = (out / "report.html").read_text()
+    assert "bisected: helion-crash (helion-on) broke between" in page
+
+
 def test_the_corpus_script_runs_on_a_helion_checkout(tmp_path: Path) -> None:
     """The nightly's Helion step, on a checkout laid out as Helion's (its three test files and
     its examples, here the project's own small kernel files, the worklist one TPU-only):

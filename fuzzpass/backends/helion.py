@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from fuzzpass.backends import helion_patch
+from fuzzpass.backends import helions
 from fuzzpass.backends.kernel import structural, work_items
 from fuzzpass.core.data import CaseData
 from reference.helion_codegen import KERNEL, HelionSource
@@ -54,7 +54,7 @@ def prepare_environment() -> None:
     os.environ["HELION_PALLAS_INTERPRET"] = "1"
     os.environ["HELION_DISALLOW_AUTOTUNING"] = "1"
     os.environ.setdefault("JAX_PLATFORMS", "cpu")  # interpret mode: libtpu need not look for a chip
-    helion_patch.use()  # ``--helion-patch``: the patched copy, not the installed Helion
+    helions.use()  # ``--helion`` or ``--helion-patch``: that Helion, not the installed one
 
 
 prepare_environment()  # this module is imported only to use Helion, and before Helion is
@@ -63,10 +63,8 @@ prepare_environment()  # this module is imported only to use Helion, and before 
 def versions() -> dict[str, str]:
     from importlib.metadata import version
 
-    found = {name: version(name) for name in ("helion", "jax", "jaxlib", "torch")}
-    if patched := os.environ.get(helion_patch.ENV):
-        found["helion"] += f" with --helion-patch ({patched})"
-    return found
+    found = {name: version(name) for name in ("jax", "jaxlib", "torch")}
+    return {"helion": helions.label(), **found}
 
 
 @dataclass
@@ -92,6 +90,16 @@ class _Probe:
 _probe = _Probe()
 
 
+def launcher_module() -> Any:
+    """The module of Helion's Pallas launchers: ``helion.runtime.pallas.launcher`` since Helion
+    PR #3182, ``helion.runtime`` before it (where a bisection over commits meets it)."""
+    try:
+        from helion.runtime.pallas import launcher
+    except ImportError:
+        import helion.runtime as launcher
+    return launcher
+
+
 @functools.cache
 def _compile_once_per_shape() -> None:
     """Wrap the function Helion's interpret launcher calls in ``jax.jit``.
@@ -102,7 +110,8 @@ def _compile_once_per_shape() -> None:
     same function on the same arrays; only JAX's compile cache is in front of it.
     """
     import jax
-    from helion.runtime.pallas import launcher
+
+    launcher = launcher_module()
 
     real = launcher._PallasInterpretCallable.__init__
 
@@ -121,6 +130,8 @@ def install_probe() -> None:
     from helion._compiler.compile_environment import CompileEnvironment
     from helion.language.memory_ops import load
 
+    if pass_absent():
+        return
     real = device_ir.defer_pallas_load_masks
 
     @functools.wraps(real)
@@ -139,6 +150,15 @@ def install_probe() -> None:
             _probe.loads.append(LoadDecision(node.name, _source_of(node), tiles))
 
     device_ir.defer_pallas_load_masks = probed
+
+
+@functools.cache
+def pass_absent() -> bool:
+    """Whether this Helion predates ``defer_pallas_load_masks`` (a release or commit before
+    PR #2812): it then keeps every load's eager mask, and there is no pass to probe."""
+    import helion._compiler.device_ir as device_ir
+
+    return not hasattr(device_ir, "defer_pallas_load_masks")
 
 
 def _dims(env: Any, node: Any) -> tuple[int | str | None, ...] | None:
@@ -352,7 +372,8 @@ def poisoned_padding() -> Iterator[list[tuple[int, ...]]]:
     The block gets the shapes of the inputs it poisoned: none means the kernel read nothing
     past an input's end, and poison proved nothing (a compact worklist reads exact rows)."""
     import torch
-    from helion.runtime.pallas import launcher
+
+    launcher = launcher_module()
 
     pad = torch.nn.functional.pad
     poisoned: list[tuple[int, ...]] = []

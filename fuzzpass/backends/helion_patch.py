@@ -4,8 +4,9 @@
 ``helion/_compiler/node_masking.py``) into a unified diff a Helion developer applies with
 ``patch -p1`` from ``site-packages``. ``fuzzpass run --backend helion --helion-patch FILE`` runs
 the differential against Helion with that diff applied: the installed package is copied under
-the run's directory, the diff applied there (``whatthepatch``), and that copy is what every
-worker imports (:func:`use`), so the installed Helion is never changed.
+the run's directory (or the ``--helion`` it names), the diff applied there (``whatthepatch``),
+and that copy is what every worker imports (``backends.helions``), so the installed
+Helion is never changed.
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ from __future__ import annotations
 import difflib
 import hashlib
 import importlib.util
-import os
 import shutil
-import sys
 from pathlib import Path
+
+from fuzzpass.backends import helions
+from fuzzpass.backends.helions import Helion
 
 TARGET = "helion/_compiler/node_masking.py"
 """The file a candidate's edits change, relative to ``site-packages``."""
-
-ENV = "FUZZPASS_HELION_PATCHED"
-"""Where the patched copy lives (the directory holding its ``helion/``), for the workers."""
 
 
 class PatchError(ValueError):
@@ -78,9 +77,9 @@ def apply_patch(diff: str, text: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def patched_copy(diff_file: Path, dest: Path) -> str:
-    """Copy the installed Helion under ``dest``, apply ``diff_file`` to it, point the workers at
-    it (:data:`ENV`) and return the diff's sha256 (what a finding records)."""
+def patched_copy(diff_file: Path, dest: Path, source: Helion | None = None) -> str:
+    """Copy ``source`` (default: the installed Helion) under ``dest``, apply ``diff_file`` to
+    it, make it the Helion of the workers and return the diff's sha256 (what a finding records)."""
     try:
         diff = diff_file.read_text()
     except OSError as e:
@@ -88,19 +87,12 @@ def patched_copy(diff_file: Path, dest: Path) -> str:
     target = dest / "helion"
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(installed_root() / "helion", target, ignore=shutil.ignore_patterns("__pycache__"))
+    source = source or helions.installed()
+    shutil.copytree((source.root or installed_root()) / "helion", target, ignore=shutil.ignore_patterns("__pycache__"))
     path = dest / TARGET
     path.write_text(apply_patch(diff, path.read_text()))
-    os.environ[ENV] = str(dest)
-    return hashlib.sha256(diff.encode()).hexdigest()
-
-
-def use() -> str | None:
-    """Put the patched copy (if a run made one) first on ``sys.path``; call before Helion is
-    imported. Returns its directory, or None for the installed Helion."""
-    where = os.environ.get(ENV)
-    if where and where not in sys.path:
-        if "helion" in sys.modules:
-            raise PatchError("--helion-patch: Helion was imported before the patched copy was put in its place")
-        sys.path.insert(0, where)
-    return where
+    digest = hashlib.sha256(diff.encode()).hexdigest()
+    patched = Helion(dest, f"{source.label} with --helion-patch (sha256 {digest[:12]})")
+    (dest / helions.LABEL_FILE).write_text(patched.label + "\n")
+    patched.select()
+    return digest

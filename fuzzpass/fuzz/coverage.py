@@ -85,15 +85,19 @@ def neighbour_counts(given: Counter[str]) -> dict[str, dict[str, int]]:
     return {rule: {b: given[f"{rule}:{b}"] for b in members} for rule, members in NEIGHBOUR_BRANCHES.items()}
 
 
-def neighbour_table(given: Counter[str]) -> list[str]:
-    """Helion's rules beside the pass: per rule, its cases, and every branch with its count."""
+def neighbour_table(given: Counter[str], absent: frozenset[str] = frozenset()) -> list[str]:
+    """Helion's rules beside the pass: per rule, its cases, and every branch with its count;
+    a rule the Helion under test lacks (``absent``) says so instead."""
     lines = [f"{'Helion rule beside the pass':<30}{'cases':>7}  branches"]
     for rule, branch_counts in neighbour_counts(given).items():
         detail = ", ".join(f"{b} {n}" for b, n in branch_counts.items())
+        if rule in absent:
+            detail = "absent in this Helion (the reference models it without the rule)"
         lines.append(f"{rule:<30}{sum(branch_counts.values()):>7}  {detail}")
     return lines
 
 
-def neighbours_missing(given: Counter[str]) -> list[str]:
-    """``rule:branch`` pairs no case took."""
-    return [f"{rule}:{b}" for rule, bs in neighbour_counts(given).items() for b, n in bs.items() if not n]
+def neighbours_missing(given: Counter[str], absent: frozenset[str] = frozenset()) -> list[str]:
+    """``rule:branch`` pairs no case took, but those of rules the Helion under test lacks."""
+    counts = neighbour_counts(given)
+    return [f"{rule}:{b}" for rule, bs in counts.items() if rule not in absent for b, n in bs.items() if not n]

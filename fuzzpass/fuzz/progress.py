@@ -15,7 +15,7 @@ from typing import Any
 from fuzzpass.fuzz.coverage import missing, neighbour_table, neighbours_missing, table
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
-from fuzzpass.fuzz.summary import RunResult
+from fuzzpass.fuzz.summary import BaselineTally, RunResult, helion_label
 
 
 def bar(fraction: float, width: int = 24) -> str:
@@ -86,6 +86,16 @@ class Progress:
             self.drawn = 0
 
 
+def baseline_lines(b: BaselineTally, label: str) -> list[str]:
+    """``--helion-baseline``: how many cases both Helions checked, and what changed between them."""
+    lines = [
+        f"baseline Helion {label}: {b.compared} cases compared, {b.not_run} not run there; "
+        f"{sum(b.regressed.values())} findings regressed since it, {sum(b.fixed.values())} fixed since it"
+    ]
+    lines += [f"  fixed since {label}: {n:>5}  {what}" for what, n in b.fixed.most_common(8)]
+    return lines
+
+
 def summary(r: RunResult) -> str:
     """The closing report: totals, findings, coverage."""
     c = r.options.config
@@ -103,11 +113,15 @@ def summary(r: RunResult) -> str:
     ]
     if c.backend in ("helion", "tpu-aot"):  # the reference's kernels do not run (Helion's are judged, or compiled)
         del lines[2]
+    if c.backend == "helion":
+        lines[-1:-1] = [f"Helion {helion_label()}; the reference models {r.rules}"]
     if r.helion:
         lines[-1:-1] = [
             f"Helion's pass decided as the reference on {r.helion['agree']} of "
             f"{r.helion['agree'] + r.helion['differ']} (load, tile) decisions ({r.helion_agreement:.1%})"
         ]
+    if c.baseline is not None:
+        lines[-1:-1] = baseline_lines(r.baseline, c.baseline.label)
     if r.findings:
         lines.append(f"{'finding':<72}{'count':>7}  first case")
         for f in r.findings:
@@ -116,7 +130,7 @@ def summary(r: RunResult) -> str:
                 lines.append(f"{'':<79}  repro: {f.repro}")
     else:
         lines.append("no findings")
-    lines += ["", *table(r.reasons, r.options.config.gate_rule), "", *neighbour_table(r.neighbours)]
+    lines += ["", *table(r.reasons, r.options.config.gate_rule), "", *neighbour_table(r.neighbours, r.absent_rules)]
     if r.exhaust is not None:
         lines += ["", *r.exhaust.lines()]
     if compiles := r.compiles.table():
@@ -127,7 +141,7 @@ def summary(r: RunResult) -> str:
         lines.append(f"one case of each rejection of every variant: {r.options.out / 'unsupported'}/")
     if gaps := missing(r.reasons, c.gate_rule):
         lines.append(f"reasons never given: {', '.join(gaps)}")
-    if gaps := neighbours_missing(r.neighbours):
+    if gaps := neighbours_missing(r.neighbours, r.absent_rules):
         lines.append(f"branches of Helion's rules never taken: {', '.join(gaps)}")
     lines.append(f"summary: {r.options.out / 'summary.json'}")
     return "\n".join(lines)

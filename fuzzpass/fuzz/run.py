@@ -177,6 +177,7 @@ class Run:
             r.neighbours.update(neighbours_of(checked.report))
             r.stages.update(checked.report.get("stages", {}))
             r.helion.update(helion_agreement(checked.report))
+            r.baseline.add(checked.report)
             gens = DEFAULT_GENERATIONS if self.o.config.generations is None else self.o.config.generations
             r.compiles.add(checked.report, gens)
             r.helion_compiles.add_helion(checked.report)

@@ -59,6 +59,7 @@ class RunResult:
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
     exhaust: Tally | None = None  # ``fuzzpass exhaust``: structures per size, and how many were checked
+    baseline: BaselineTally = field(default_factory=lambda: BaselineTally())  # ``--helion-baseline``
 
     def compile_cache(self) -> str | None:
         """Where the workers keep compiled programs, or why no cache on disk can serve them."""
@@ -90,7 +91,9 @@ class RunResult:
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,
             "check_forced": c.check_forced,  # the pass under test's forced kernel checked too (``mutants``)
-            "versions": dict(versions()),
+            "versions": dict(versions(), **({"helion": helion_label()} if c.backend == "helion" else {})),
+            "helion_rules": self.rules,
+            "helion_baseline": self.baseline.to_json(c.baseline.label) if c.baseline else None,
             "stopped": self.stopped,
             "cases": self.cases,
             "seconds": round(self.seconds, 2),
@@ -115,6 +118,25 @@ class RunResult:
             "timeline": [list(point) for point in self.timeline],
         }
 
+    @property
+    def absent_rules(self) -> frozenset[str]:
+        """Helion's rules beside the pass that the Helion under test lacks (``--backend helion``)."""
+        if self.options.config.backend != "helion":
+            return frozenset()
+        from fuzzpass.backends import helion_rules
+        from reference.neighbours import RULES
+
+        return frozenset(RULES) - helion_rules.imported()
+
+    @property
+    def rules(self) -> str | None:
+        """Which of Helion's rules beside the pass the reference modelled (``--backend helion``)."""
+        if self.options.config.backend != "helion":
+            return None
+        from fuzzpass.backends import helion_rules
+
+        return helion_rules.describe(helion_rules.imported())
+
     def mark_time(self) -> None:
         """One point of the timeline the morning report draws (cases and findings over the
         run's time): a point per summary written, every ten seconds or so, thinned to at most
@@ -128,6 +150,44 @@ class RunResult:
         """The share of (load, tile) decisions on which Helion's pass and the reference agree."""
         total = self.helion["agree"] + self.helion["differ"]
         return round(self.helion["agree"] / total, 4) if total else None
+
+
+def helion_label() -> str:
+    from fuzzpass.backends import helions
+
+    return helions.label()
+
+
+@dataclass
+class BaselineTally:
+    """``--helion-baseline``: cases the baseline checked, or could not; and per signature of
+    what the Helion under test fixed since it (counted, never a finding) or broke."""
+
+    compared: int = 0
+    not_run: int = 0
+    fixed: Counter[str] = field(default_factory=Counter)
+    regressed: Counter[str] = field(default_factory=Counter)
+
+    def add(self, report: dict[str, Any]) -> None:
+        if (b := report.get("helion_baseline")) is None:
+            return
+        if b["verdict"].startswith("not run"):
+            self.not_run += 1
+            return
+        self.compared += 1
+        pattern = f" | {b['pattern']}" if b.get("pattern") else ""
+        self.fixed.update(f"{f['kind']} ({f['variant']}){pattern}" for f in b["fixed"])
+        self.regressed.update(f"{f['kind']} ({f['variant']}){pattern}" for f in b["regressed"])
+
+    def to_json(self, label: str) -> dict[str, Any]:
+        return {
+            "helion": label,
+            "compared": self.compared,
+            "not_run": self.not_run,
+            "fixed_cases": sum(self.fixed.values()),
+            "fixed": dict(self.fixed.most_common()),
+            "regressed": dict(self.regressed.most_common()),
+        }
 
 
 def helion_agreement(report: dict[str, Any]) -> Counter[str]:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch.fx
 
+from fuzzpass.backends import helion_rules
 from fuzzpass.core.case import Case
 from fuzzpass.core.data import CaseData, draw
 from fuzzpass.core.expect import RELAYOUTS, expect_forced, expect_from_spec
@@ -30,7 +31,7 @@ from reference import mosaic
 from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
 from reference.graph import regrouping_reshape
-from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META, UnknownMayNotBeFinite
+from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META, Neighbours, UnknownMayNotBeFinite
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
 
@@ -151,29 +152,36 @@ def check_case(
     deferred variant; ``gate`` audits the pass's choice on static schedules, judging these
     generations; ``forced``, without ``gate``: the mutant's forced kernel is checked where it
     differs from the reference's (:func:`check_forced`); ``gate_rule`` is the reference
-    pass's profitability gate. A gate that reads
+    pass's profitability gate. Against Helion (``backend`` "helion", no mutant) both
+    variants have the rules of the Helion this process imports (``backends.helion_rules``),
+    the case's expectation still Helion 1.5.1's. A gate that reads
     the target generation (``reference.gates.TARGETED``) compiles the deferred variant for the
     first of ``generations`` (none: not known), and the audit each generation's own."""
     from fuzzpass.backends import tpu_aot
 
     result = CheckResult(case=case, poison=poison)
     target = generations[0] if generations else None
+    # Against Helion, the reference has the rules of the Helion imported: a fresh set per compile
+    rules = helion_rules.modelled if backend == "helion" and mutant is None else Neighbours
+    eager_rules, deferred_rules = rules(), rules()
     try:
         with stage("codegen"):
-            result.variants["eager"] = compile_variant(case.spec, "off", title=f"{case.name}: eager (Before)")
-            title = f"{case.name}: deferred (After)"
+            eager_title, title = f"{case.name}: eager (Before)", f"{case.name}: deferred (After)"
+            result.variants["eager"] = compile_variant(case.spec, "off", title=eager_title, rules=eager_rules)
             result.variants["deferred"] = (
                 mutant.compile(case.spec, title)
                 if mutant
-                else compile_variant(case.spec, title=title, gate=gate_rule, generation=target)
+                else compile_variant(case.spec, title=title, gate=gate_rule, generation=target, rules=deferred_rules)
             )
+            # The case's expectation follows Helion 1.5.1's rules (an hl.dot masking along K among them)
+            oracle = result.variants["deferred"]
+            if mutant is None and deferred_rules.absent:
+                oracle = compile_variant(case.spec, title=title, gate=gate_rule, generation=target)
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
     relayouts = mutant.deferral.relayout_ops if mutant else RELAYOUTS
-    result.findings += check_decisions(
-        case, result.variants["deferred"], gate_rule if mutant is None else "positional", relayouts
-    )
+    result.findings += check_decisions(case, oracle, gate_rule if mutant is None else "positional", relayouts)
     result.findings += check_discharge(result.variants["deferred"])
 
     with stage("data"):

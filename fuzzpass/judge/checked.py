@@ -14,11 +14,12 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from fuzzpass.backends.helions import Helion
 from fuzzpass.core import profile
 from fuzzpass.core.case import Case
 from fuzzpass.judge.candidate import Candidate, under_test
 from fuzzpass.judge.check import check_case
-from fuzzpass.judge.signature import Signature, rule, signature
+from fuzzpass.judge.signature import Signature, pattern, rule, signature
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -41,6 +42,9 @@ class Config:
     check_forced: bool = False
     """Without ``gate``: the forced kernel of the pass under test checked too, where it is not
     the reference's (``fuzzpass mutants``: what the gate audit adds, without its compiles)."""
+    baseline: Helion | None = None
+    """``--helion-baseline``: the Helion every expressible case is checked by too, and compared
+    with (``judge.helion_baseline``)."""
 
     @property
     def pass_label(self) -> str | None:
@@ -102,6 +106,8 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
             forced=config.check_forced,
         )
         report = result.to_json()
+        if config.baseline is not None and report.get("helion"):
+            against_baseline(case, config, report)
     except Exception as e:
         last = traceback.extract_tb(e.__traceback__)[-1]
         where = f"{Path(last.filename).name}:{last.lineno}"
@@ -114,6 +120,21 @@ def check(case: Case, config: Config, oracle: dict[str, dict[str, str]] | None =
     report["gate_rule"] = config.gate_rule
     report["stages"] = profile.take()
     return Checked(case.dumps(), report["verdict"], signature(report, case.spec), report, time.perf_counter() - start)
+
+
+def against_baseline(case: Case, config: Config, report: dict[str, Any]) -> None:
+    """``report`` (the Helion under test) beside the baseline Helion's check of ``case``."""
+    from fuzzpass.backends import helions
+    from fuzzpass.judge import helion_baseline
+
+    assert config.baseline is not None
+    settings = helion_baseline.Settings(config.poison, config.generations, config.gate, config.gate_rule)
+    child = helion_baseline.baseline_for(config.baseline.env(), config.baseline.label, settings)
+    with profile.stage("helion-baseline"):
+        theirs = child.report(case)
+    helion_baseline.compare(report, theirs, helions.label(), config.baseline.label)
+    report["helion_baseline"]["pattern"] = pattern(case.spec)
+    report["helion_baseline"]["source"] = config.baseline.to_json()
 
 
 def unchecked_report(case: Case, kind: str, stage: str, message: str) -> dict[str, Any]:

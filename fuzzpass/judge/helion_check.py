@@ -50,7 +50,7 @@ def run_helion(
     """Translate, bind and run ``result.case`` through Helion, and compile its kernels for
     ``generations`` (None: the default ones where libtpu is installed); ``gate``: audit
     Helion's gate too, judging these generations. Findings into ``result``."""
-    from fuzzpass.backends import helion
+    from fuzzpass.backends import helion, helion_rules, helions
     from fuzzpass.judge.ground_truth import ground_truth
 
     case = result.case
@@ -60,6 +60,8 @@ def run_helion(
         result.findings.append(Finding(Kind.INEXPRESSIBLE, Stage.TRANSLATE, None, str(e)))
         return
     report: dict[str, Any] = {"versions": helion.versions(), "kernel": source.text, "pallas": {}}
+    report["rules"] = helion_rules.describe(helion_rules.imported())  # the rules the reference modelled
+    report["source"] = helions.current().to_json()  # which Helion: minimize and export import it again
     result.helion = report
     runs: dict[str, helion.HelionRun] = {}
     for mode in helion.MODES:
@@ -139,6 +141,7 @@ def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None
     Pallas source Helion generated: a load whose every tile is deferred must not multiply a
     mask in. (A kept load need not show one: Helion masks nothing that only a clamped store
     reads.)"""
+    from fuzzpass.backends import helion
     from fuzzpass.backends.helion import eager_loads
 
     assert result.helion is not None
@@ -146,6 +149,9 @@ def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None
     reference = result.deferred
     loads = [(n.out, n["src"]) for n in case.spec.graph if n.op == "load"]
     theirs = match_loads(loads, run.loads, source.names)
+    if helion.pass_absent():  # a Helion from before the pass: every load keeps its eager mask
+        result.helion["pass"] = "absent: this Helion has no defer_pallas_load_masks"
+        theirs = {out: [] for out, _ in loads if out in live_outs(case.spec)}
     eager = eager_loads(run.pallas)
     inconsistent = []
     for out, src in loads:

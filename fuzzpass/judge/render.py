@@ -82,3 +82,13 @@ def _helion_lines(helion: dict[str, Any]) -> list[str]:
     elif tpu:
         lines.append(f"    TPU compiles of Helion's kernels: {tpu}")
     return lines
+
+
+def render_baseline(report: dict[str, Any]) -> str:
+    """What ``--helion-baseline`` added to a check: the baseline's verdict, what regressed
+    since it (findings) and what was fixed (counted, never a finding)."""
+    b = report["helion_baseline"]
+    lines = [f"baseline Helion {b['helion']}: {b['verdict']}"]
+    lines += [f"  regressed since it: {f['kind']} ({f['variant']}): {f['message']}" for f in b["regressed"]]
+    lines += [f"  fixed since it: {f['kind']} ({f['variant']}): {f['message']}" for f in b["fixed"]]
+    return "\n".join(lines)

@@ -87,6 +87,9 @@ def rule(report: dict[str, Any]) -> str:
         return "eager variant"
     if verdict == "helion-decision":
         return helion_decision_rule(report)
+    if verdict == "helion-regression" and finding is not None:  # the rule of what regressed
+        broken, _, versions = finding["message"].split(": ")[0].partition(", ")  # "<kind>, right in A, wrong in B"
+        return f"{broken}: {rule(dict(report, verdict=broken))}; {versions}"
     if verdict == "helion-mismatch":
         deferred = any(report["helion"]["deferred"].values())
         return f"{finding['variant'] if finding else '-'}, {'deferred' if deferred else 'nothing deferred'}"
@@ -134,6 +137,6 @@ def signature(report: dict[str, Any], spec: KernelSpec) -> Signature | None:
     (:data:`~fuzzpass.judge.verdict.UNSUPPORTED`: counted by a run, never a finding)."""
     if not Kind(report["verdict"]).is_defect:
         return None
-    if report["verdict"] == "helion-crash":  # Helion's message names the fault; the ops around it do not
-        return Signature("helion-crash", rule(report), "any")
+    if report["verdict"] == "helion-crash" or rule(report).startswith("helion-crash"):
+        return Signature(report["verdict"], rule(report), "any")  # Helion's message names the fault, not the ops
     return Signature(report["verdict"], rule(report), pattern(spec))

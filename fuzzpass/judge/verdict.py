@@ -29,6 +29,7 @@ class Kind(Enum):
     HELION_COMPILE = "helion-compile"  # on a TPU generation, Mosaic rejects one of Helion's kernels (on/off)
     HELION_TPU_UNSUPPORTED = "helion-tpu-unsupported"  # Mosaic rejects both of Helion's kernels alike
     HELION_GATE = "helion-gate"  # on a TPU generation's static schedule, Helion's choice costs more than the other
+    HELION_REGRESSION = "helion-regression"  # a Helion finding the baseline Helion has not (``--helion-baseline``)
     INEXPRESSIBLE = "inexpressible"  # Helion's language cannot state the case: nothing to compare
     BASELINE_UNSTATED = "baseline-unstated"  # the eager kernel misses a meaning no positional mask states
     HELION_KNOWN = "helion-known"  # the eager kernel is wrong by a documented bug of Helion's rules, modelled
@@ -91,6 +92,7 @@ SEVERITY = (
     Kind.BASELINE_MISMATCH,
     Kind.NONFINITE_LEAK,
     Kind.MISMATCH,
+    Kind.HELION_REGRESSION,
     Kind.HELION_CRASH,
     Kind.HELION_DECISION,
     Kind.HELION_MISMATCH,

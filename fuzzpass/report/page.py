@@ -165,7 +165,10 @@ def findings_section(run: RunDir, dest: Path) -> list[str]:
         nodes = f"{f.nodes} &rarr; {f.minimized_nodes}" if f.minimized_nodes is not None else f"{f.nodes or '?'}"
         files = " ".join(link(f.file(n), dest) for n in ("case.json", "shrunk.json", "minimized.json", "repro.py"))
         first = f"{f.first_at_s} s" if f.first_at_s is not None else ""
-        rows.append(f'<tr class="finding" id="finding-{i}"><td>{badge}</td><td><code>{escape(f.signature)}</code></td>'
+        signature = f"<code>{escape(f.signature)}</code>"
+        if f.bisected:
+            signature += f'<div class="bisected">bisected: {escape(f.bisected)}</div>'
+        rows.append(f'<tr class="finding" id="finding-{i}"><td>{badge}</td><td>{signature}</td>'
                     f"<td>{escape(f.kind)}</td><td>{f.count or ''}</td><td>{first}</td><td>{nodes}</td>"
                     f"<td>{files}</td></tr>")  # fmt: skip
     out.append(f'<table id="findings"><tr>{head}</tr>{"".join(rows)}</table>')
@@ -255,4 +258,12 @@ def helion_section(s: dict[str, Any]) -> list[str]:
     if not decisions:
         return []
     rows = [(k, escape(str(v))) for k, v in decisions.items()]
-    return ["<h2>Helion's agreement with the reference</h2>", table(rows, "helion")]
+    out = ["<h2>Helion's agreement with the reference</h2>", table(rows, "helion")]
+    if b := s.get("helion_baseline"):
+        out.append(f"<h2>Helion {escape(str((s.get('versions') or {}).get('helion')))} "
+                   f"against the baseline {escape(b['helion'])}</h2>")  # fmt: skip
+        rows = [("cases compared", str(b["compared"])), ("not run on the baseline", str(b["not_run"]))]
+        rows += [(f"regressed: {k}", str(v)) for k, v in b["regressed"].items()]
+        rows += [(f"fixed (no finding): {k}", str(v)) for k, v in b["fixed"].items()]
+        out.append(table(rows, "helion-baseline"))
+    return out

@@ -25,6 +25,7 @@ class FindingView:
     candidate: dict[str, str] | None = None  # the candidate pass it was found on (file, name, sha256)
     nodes: int | None = None  # graph nodes of the case as found
     minimized_nodes: int | None = None
+    bisected: str | None = None  # ``fuzzpass bisect``'s answer (``bisect/bisect.json`` beside the case)
 
     def file(self, name: str) -> Path | None:
         path = self.directory / name
@@ -54,6 +55,14 @@ def read_json(path: Path, missing: list[str], what: str) -> Any:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         missing.append(f"{what}: {path.name} cannot be read ({type(e).__name__}: {str(e).splitlines()[0]})")
         return None
+
+
+def bisected(path: Path, missing: list[str]) -> str | None:
+    """What ``fuzzpass bisect`` said of a finding, or None where it was not bisected."""
+    if not path.is_file():
+        return None
+    found = read_json(path, missing, f"the bisection of {path.parent.parent.name}")
+    return str(found.get("answer")) if isinstance(found, dict) else None
 
 
 def nodes(path: Path) -> int | None:
@@ -126,11 +135,18 @@ def load(out: Path) -> RunDir:
                 candidate=verdict.get("pass"),
                 nodes=nodes(directory / "case.json"),
                 minimized_nodes=nodes(directory / "minimized.json"),
+                bisected=bisected(directory / "bisect" / "bisect.json", run.missing),
             )
         )
     for name in set(recorded) - {d.name for d in directories}:
         run.missing.append(f"finding {name}: in summary.json, but its directory is not under findings/")
-    run.findings.sort(key=lambda f: (f.new is not True, f.first_at_s if f.first_at_s is not None else float("inf")))
+    run.findings.sort(  # Helion's regressions first (the nightly against Helion's main), then new ones
+        key=lambda f: (
+            f.kind != "helion-regression",
+            f.new is not True,
+            f.first_at_s if f.first_at_s is not None else float("inf"),
+        )
+    )
     run.gate = read_lines(out / "gate.jsonl", run.missing, "the gate audit")
     run.kernels = read_lines(out / "kernels.jsonl", run.missing, "the real kernels")
     if run.kernels is None and isinstance((run.summary or {}).get("corpus"), dict):

@@ -146,6 +146,9 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
     if sig is None:
         raise ValueError(f"{case.name} passes under {config}: there is no finding to export")
     finding = next(f for f in report["findings"] if f["kind"] == report["verdict"])
+    if finding["kind"] == "helion-regression":  # the repro checks what regressed, on the Helion it runs with
+        broke = finding["message"].split(",")[0]
+        finding = next(f for f in report["findings"] if f["kind"] == broke and f["variant"] == finding["variant"])
     if finding["kind"] == "decision" and finding["variant"] == "forced":
         decisions = forced_decisions(case, config)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -208,7 +211,7 @@ def _write_helion_repro(
         arrays[f"input_{i}"] = data.inputs[src].astype(np.float32)
     _add_truth(case, data, arrays)
     mode = "off" if finding["variant"] == "helion-off" else "on"
-    facts: dict[str, Any] = {"kind": report["verdict"], "mode": mode, "reference": report["deferred"],
+    facts: dict[str, Any] = {"kind": finding["kind"], "mode": mode, "reference": report["deferred"],
                              "names": source.names}  # fmt: skip
     gate = report["helion"].get("gate")  # Helion's audit, or why there is none
     if tpu := _tpu_facts(finding, gate if isinstance(gate, dict) else None):

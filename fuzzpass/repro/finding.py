@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from fuzzpass.backends.helions import Helion, HelionError, resolve
 from fuzzpass.core.case import Case, CaseError, load_case
 from fuzzpass.judge.candidate import Candidate, CandidateError
 from fuzzpass.judge.checked import Config
@@ -23,11 +24,13 @@ class FindingError(ValueError):
 
 class Opened(NamedTuple):
     """A finding's case, the config it failed under, and its kind (None without a
-    ``verdict.json``: whatever the case's check finds first)."""
+    ``verdict.json``: whatever the case's check finds first); ``helion``: the Helion it was
+    found on (None: not recorded, or the installed one)."""
 
     case: Case
     config: Config
     kind: str | None
+    helion: Helion | None = None
 
 
 def open_finding(
@@ -74,8 +77,26 @@ def open_finding(
         candidate=candidate,
         gate_rule=recorded.get("gate_rule") or "positional",
         check_forced=check_forced,
+        baseline=recorded_helion((recorded.get("helion_baseline") or {}).get("source")),
     )
-    return Opened(case, config, kind)
+    return Opened(case, config, kind, recorded_helion((recorded.get("helion") or {}).get("source")))
+
+
+def recorded_helion(source: dict[str, Any] | None) -> Helion | None:
+    """The Helion a finding names (``helions.Helion.to_json``), or None where it names none.
+    A release whose directory is gone (the finding came from another machine) is found, or
+    installed, in this machine's cache; any other Helion that is gone is a FindingError."""
+    if not source:
+        return None
+    helion = Helion.from_json(source)
+    if helion.root is None or helion.root.is_dir():
+        return helion
+    try:
+        return resolve(helion.label, "the finding's Helion")
+    except HelionError:
+        raise FindingError(
+            f"the Helion it was found on ({helion.label}, {helion.root}) is not here: give --helion"
+        ) from None
 
 
 def recorded_backend(recorded: dict[str, Any]) -> str:

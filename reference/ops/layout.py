@@ -2,8 +2,9 @@
 ``unsqueeze``, ``subscript`` (``x[:, None]``) and ``expand``.
 
 All pass the masked value through (a padded lane moves, it does not change), as Helion's
-lowerings do (``passthrough_masked_value``). Only ``permute``
-is a *relayout* Helion 1.5.1's pass defers a mask through: it moves whole axes, so the set of
+lowerings do (``passthrough_masked_value``), but an ``expand`` that broadcasts onto lanes that
+may be masked (Helion 1.5.1's ``expand_masked_value``, ``reference/neighbours.py``). Only
+``permute`` is a *relayout* Helion 1.5.1's pass defers a mask through: it moves whole axes, so the set of
 padded lanes along the masked axis is the same set after it. ``reshape`` can regroup elements
 so that a per-axis mask afterwards selects other elements than the eager mask did (Helion's
 counterexample: a ``[B, 2]`` tile with 3 valid rows reshaped to ``[2, B]``). ``squeeze``,
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 import torch.fx
 
+from reference import neighbours
 from reference.errors import SpecError
 from reference.ops.base import T64, Emitter, F64Context, HelionWriter, Inexpressible, MaskedValue, Op, register
 from reference.values import Value
@@ -327,6 +329,13 @@ def expand_shape(node: NodeSpec, args: list[Value], spec: KernelSpec) -> Value:
     return Value((*x.shape[:dim], size, *x.shape[dim + 1 :]), x.tiles, x.dtype)
 
 
+def expand_masked_value(node: torch.fx.Node, inputs: list[MaskedValue]) -> MaskedValue:
+    """Helion's rule (``reference/neighbours.py``): unknown where the expand broadcasts its
+    input onto lanes that may be masked, else the input's."""
+    (x,) = (a for a in node.args if isinstance(a, torch.fx.Node))
+    return neighbours.current().expand_masked_value(x.meta["value"], node.meta["value"], inputs[0])
+
+
 def expand_pallas(node: torch.fx.Node, args: list[str], ctx: Emitter) -> list[str]:
     return [f"{ctx.var(node)} = jnp.broadcast_to({args[0]}, {node.meta['value'].shape})"]
 
@@ -353,7 +362,7 @@ register(
         target=torch.ops.aten.expand.default,
         family="layout",
         shape=expand_shape,
-        masked_value=passthrough_masked_value,
+        masked_value=expand_masked_value,
         pallas=expand_pallas,
         f64=expand_f64,
         helion=expand_helion,

@@ -77,8 +77,8 @@ def test_patched_helion_decides_as_the_candidate_and_its_kernel_stops_the_leak(
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
     case_file = tmp_path / "case.json"
     case_file.write_text(Case(name="candidate", seed=3, spec=s, expect_deferred=None).dumps())  # type: ignore[arg-type]
-    env[helion_patch.ENV] = str(helion_patch_dir)
     cmd = [sys.executable, "-m", "fuzzpass", "check", str(case_file), "--backend", "helion", "--pass", CANDIDATE]
+    cmd += ["--helion", str(helion_patch_dir)]  # the copy says what it is: ``... with --helion-patch``
     done = subprocess.run([*cmd, "--json", "--tpu", "none"], capture_output=True, text=True, env=env, timeout=600)
     report = json.loads(done.stdout)
     assert done.returncode == 0, report["findings"]
@@ -86,3 +86,21 @@ def test_patched_helion_decides_as_the_candidate_and_its_kernel_stops_the_leak(
     assert report["helion"]["deferred"] == {"x": ["t0"]}
     assert report["helion"]["comparisons"]["on"]["nonfinite"] is False
     assert report["helion"]["comparisons"]["off"]["nonfinite"] is True
+
+
+def test_run_with_helion_patch_runs_every_worker_on_the_patched_copy(
+    lost_deferral_helion: Path, tmp_path: Path
+) -> None:
+    """``fuzzpass run --helion-patch``: the copy is made under OUT and every worker imports it
+    (its pass defers nothing there, so a case the reference defers is a ``helion-decision``)."""
+    patch = lost_deferral_helion.parent / "lost.patch"
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "fuzzpass", "run", "--backend", "helion", "--helion-patch", str(patch)]
+    cmd += ["--policy", "deferrable", "--budget", "8cases", "--jobs", "1", "--seed", "3", "--tpu", "none"]
+    done = subprocess.run([*cmd, "--no-minimize", "--out", str(out)], capture_output=True, text=True, timeout=600)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (out / "helion-patched" / helion_patch.TARGET).is_file()
+    assert "with --helion-patch (sha256 " in summary["versions"]["helion"]
+    assert summary["cases"] == 8 and done.returncode == 1, done.stderr
+    assert {f["kind"] for f in summary["findings"]} == {"helion-decision"}
+    assert all("Helion keeps where the reference defers" in f["rule"] for f in summary["findings"])

@@ -161,6 +161,31 @@ def test_a_helion_run_shows_helions_agreement_compiles_and_gate(tmp_path: Path) 
     assert "Invalid vector type for load" in page
 
 
+def test_a_run_against_a_baseline_helion_shows_regressions_first_with_their_range(tmp_path: Path) -> None:
+    """The nightly against Helion's main: its regressions lead the findings, each with what
+    ``fuzzpass bisect`` said, and the baseline's table counts what was fixed (no finding)."""
+    findings = []
+    for name, kind, first in (("m", "helion-mismatch", 1.0), ("r", "helion-regression", 9.0)):
+        (tmp_path / "findings" / name).mkdir(parents=True)
+        (tmp_path / "findings" / name / "verdict.json").write_text(json.dumps({"verdict": kind, "findings": []}))
+        case = str(tmp_path / "findings" / name / "case.json")
+        findings.append({"signature": f"{kind} | x | y", "kind": kind, "case": case, "new": True, "first_at_s": first})
+    (tmp_path / "findings" / "r" / "bisect").mkdir()
+    answer = "helion-crash (helion-on) broke between 1.5.0 (good) and 1.5.1 (bad)"
+    (tmp_path / "findings" / "r" / "bisect" / "bisect.json").write_text(json.dumps({"answer": answer}))
+    baseline = {"helion": "1.5.0", "compared": 985, "not_run": 0, "fixed_cases": 2,
+                "regressed": {"helion-crash (helion-on) | any": 1},
+                "fixed": {"helion-mismatch (helion-off) | permute>add>sum": 8}}  # fmt: skip
+    summary = {"seed": 5, "backend": "helion", "findings": findings, "versions": {"helion": "1.5.1"},
+               "helion_decisions": {"agree": 999, "differ": 0, "rate": 1.0}, "helion_baseline": baseline}  # fmt: skip
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    page = write_report(tmp_path).read_text()
+    assert page.index("helion-regression | x | y") < page.index("helion-mismatch | x | y")  # found later, shown first
+    assert f'<div class="bisected">bisected: {answer}</div>' in page
+    assert "<h2>Helion 1.5.1 against the baseline 1.5.0</h2>" in page
+    assert "<th>fixed (no finding): helion-mismatch (helion-off) | permute&gt;add&gt;sum</th><td>8</td>" in page
+
+
 DIFF = """--- pass off
 +++ pass on
 @@ -3,4 +3,4 @@

@@ -1,0 +1,190 @@
+"""``--helion-baseline``: every expressible case checked by a second Helion too, and compared.
+
+Two Helions cannot share a process (both are the package ``helion``), so the baseline runs in
+a child process of each worker (:class:`BaselineHelion`, started on first use), which imports
+the baseline Helion and checks each case it is sent exactly as the worker checks it with the
+Helion under test: the same case, so the same data (drawn from the case's seed), the same
+reference (with the rules of the baseline's own Helion), the same judge.
+
+:func:`compare` then sets Helion's findings side by side. One the Helion under test has and
+the baseline has not (a crash, a mismatch, a lost deferral, a kernel Mosaic now rejects) is a
+``helion-regression`` finding naming both versions; one the baseline has and the Helion under
+test has not is *fixed*: recorded in the report, counted by the run, never a finding. A
+baseline that could not check the case (it died, or cannot state it) is ``not run`` with its
+reason, and the Helion under test's findings stand as they are.
+
+``python -m fuzzpass.judge.helion_baseline`` is the child (a ``core.supervisor.serve`` worker).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from fuzzpass.core.case import Case, parse_case
+from fuzzpass.judge.verdict import SEVERITY, Finding, Kind, Stage
+
+HELION_KINDS = frozenset(
+    {Kind.HELION_CRASH, Kind.HELION_DECISION, Kind.HELION_MISMATCH, Kind.HELION_COMPILE, Kind.HELION_GATE}
+)
+"""Helion's own findings: what a release can break or fix."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the child checks a case: the worker's own settings for the Helion backend."""
+
+    poison: str
+    generations: tuple[str, ...] | None
+    gate: tuple[str, ...] | None
+    gate_rule: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"poison": self.poison, "generations": self.generations, "gate": self.gate, "gate_rule": self.gate_rule}
+
+
+class BaselineHelion:
+    """The baseline Helion in a child process: :meth:`report` checks one case there."""
+
+    def __init__(self, env: dict[str, str], label: str, settings: Settings) -> None:
+        self.env, self.label, self.settings = env, label, settings
+        self.proc: subprocess.Popen[str] | None = None
+        self.broken: str | None = None
+
+    def _start(self) -> subprocess.Popen[str]:
+        env = {**os.environ, **self.env, "FUZZPASS_BASELINE_SETTINGS": json.dumps(self.settings.to_json())}
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "fuzzpass.judge.helion_baseline"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=env,
+            text=True,
+            bufsize=1,
+        )
+        if self._read(proc).get("event") != "ready":
+            proc.kill()
+            raise RuntimeError(f"the baseline Helion {self.label} did not start (its output is in this log)")
+        return proc
+
+    @staticmethod
+    def _read(proc: subprocess.Popen[str]) -> dict[str, Any]:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        return json.loads(line) if line else {"event": "exit", "code": proc.wait()}
+
+    def report(self, case: Case) -> dict[str, Any] | str:
+        """The baseline's report on ``case``, or why it has none (one line)."""
+        if self.broken:
+            return self.broken
+        try:
+            if self.proc is None or self.proc.poll() is not None:
+                self.proc = self._start()
+            assert self.proc.stdin is not None
+            self.proc.stdin.write(json.dumps({"case": case.dumps()}) + "\n")
+            self.proc.stdin.flush()
+            report: dict[str, Any] | str = f"the baseline Helion {self.label} died checking it"
+            while (event := self._read(self.proc)).get("event") not in ("done", "exit"):
+                if event.get("event") == "report":
+                    report = event["report"]
+            return report
+        except (OSError, RuntimeError, ValueError) as e:
+            self.broken = f"the baseline Helion {self.label} cannot run: {e}"
+            return self.broken
+
+
+_BASELINES: dict[tuple[str, ...], BaselineHelion] = {}
+
+
+def baseline_for(env: dict[str, str], label: str, settings: Settings) -> BaselineHelion:
+    """This process's child for that baseline (one per worker, kept for the worker's life)."""
+    key = (*sorted(env.items()), label, json.dumps(settings.to_json()))
+    if key not in _BASELINES:
+        _BASELINES[key] = BaselineHelion(env, label, settings)
+    return _BASELINES[key]
+
+
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two Helion findings are the same failure: kind, variant and (a compile or gate
+    finding) the generation it names."""
+    if (a["kind"], a["variant"], a["stage"]) != (b["kind"], b["variant"], b["stage"]):
+        return False
+    if a["kind"] in (Kind.HELION_COMPILE.value, Kind.HELION_GATE.value):
+        return a["message"].split(":")[0] == b["message"].split(":")[0]
+    return True
+
+
+def compare(report: dict[str, Any], baseline: dict[str, Any] | str, under: str, label: str) -> None:
+    """Set ``report`` (the Helion under test, called ``under``) beside ``baseline`` (the
+    baseline's report, called ``label``, or why there is none): ``helion-regression`` findings
+    into ``report``, and ``report["helion_baseline"]`` saying what was compared and what was fixed."""
+    kinds = {k.value for k in HELION_KINDS}
+    if isinstance(baseline, str) or baseline["verdict"] in ("inexpressible", "invalid"):
+        why = baseline if isinstance(baseline, str) else f"{label}: {baseline['findings'][0]['message']}"
+        report["helion_baseline"] = {"helion": label, "verdict": f"not run: {why}", "fixed": [], "regressed": []}
+        return
+    ours = [f for f in report["findings"] if f["kind"] in kinds]
+    theirs = [f for f in baseline["findings"] if f["kind"] in kinds]
+    regressed = [f for f in ours if not any(_same(f, t) for t in theirs)]
+    fixed = [t for t in theirs if not any(_same(t, f) for f in ours)]
+    for f in regressed:
+        message = f"{f['kind']}, right in {label}, wrong in {under}: {f['message']}"
+        report["findings"].append(Finding(Kind.HELION_REGRESSION, Stage(f["stage"]), f["variant"], message).to_json())
+    found = {Kind(f["kind"]) for f in report["findings"]}
+    report["verdict"] = next((k for k in SEVERITY if k in found), Kind.PASS).value
+    report["helion_baseline"] = {
+        "helion": label,
+        "verdict": baseline["verdict"],
+        "fixed": fixed,
+        "regressed": regressed,
+        "deferred": (baseline.get("helion") or {}).get("deferred"),
+    }
+
+
+def _orphan_watch() -> None:
+    """End this child when the worker that started it is gone (killed mid-case)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def main() -> None:
+    """The child: import the baseline Helion, then check each case sent on stdin."""
+    from fuzzpass.backends.environment import start_jax
+    from fuzzpass.core.supervisor import Emit, serve
+    from fuzzpass.judge.check import check_case
+
+    _orphan_watch()
+    settings = json.loads(os.environ["FUZZPASS_BASELINE_SETTINGS"])
+    start_jax("helion")
+
+    def handle(body: dict[str, Any], emit: Emit) -> None:
+        case = parse_case(json.loads(body["case"]))
+        try:
+            result = check_case(
+                case,
+                backend="helion",
+                poison=settings["poison"],
+                generations=settings["generations"],
+                gate=settings["gate"],
+                gate_rule=settings["gate_rule"],
+            )
+            emit({"event": "report", "report": result.to_json()})
+        except Exception as e:  # the worker's harness-crash finding covers ours; here: no baseline
+            emit({"event": "report", "report": f"the baseline's check raised {type(e).__name__}: {e}"})
+
+    serve(handle)
+
+
+if __name__ == "__main__":
+    main()

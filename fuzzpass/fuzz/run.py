@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.backends import chips
+from fuzzpass.backends import chips, helions
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.core.case import load_case, parse_case
 from fuzzpass.core.files import write_atomically
@@ -128,7 +128,7 @@ class Run:
                 self.o.shrink_seconds,
                 self.outbox,
                 None if self.o.ray else os.getpid(),
-                chips.environment(index) if self.o.config.backend == "tpu" and not self.o.ray else {},
+                self.environment(index),
                 str(self.o.compile_cache) if self.o.compile_cache else None,
                 (self.tally.plan, self.o.jobs) if self.tally is not None else None,  # enumerated once, here
             ),
@@ -136,6 +136,13 @@ class Run:
         )
         process.start()
         self.workers[index] = _Worker(index, incarnation, process, disabled, quota)
+
+    def environment(self, index: int) -> dict[str, str]:
+        """What worker ``index`` sets before JAX starts: its TPU chip (a process worker of the
+        tpu backend) and the Helion it imports (``--helion``: a Ray actor does not inherit it)."""
+        backend = self.o.config.backend
+        env = chips.environment(index) if backend == "tpu" and not self.o.ray else {}
+        return {**env, **helions.current().env()} if backend == "helion" else env
 
     def replace(self, w: _Worker, kind: str, message: str) -> None:
         """Record what ``w`` was checking as a ``kind`` finding; start its successor."""

@@ -57,6 +57,14 @@ def blank_numbers(message: str) -> str:
     return re.sub(r"[0-9]+", "#", message)
 
 
+def crash_words(message: str) -> str:
+    """A crash's message without its details (parenthesised asides, what it got, numbers):
+    two crashes that say the same thing of different shapes are one."""
+    while re.search(r"\([^()]*\)", message):
+        message = re.sub(r" ?\([^()]*\)", "", message)
+    return blank_numbers(message.split(", got")[0])
+
+
 def pattern(spec: KernelSpec) -> str:
     """The op kinds of ``spec`` in order of first appearance, loads and stores left out."""
     kinds = dict.fromkeys(n.op for n in spec.graph if n.op not in ("load", "store"))
@@ -93,12 +101,8 @@ def rule(report: dict[str, Any]) -> str:
     if verdict == "helion-mismatch":
         deferred = any(report["helion"]["deferred"].values())
         return f"{finding['variant'] if finding else '-'}, {'deferred' if deferred else 'nothing deferred'}"
-    if verdict == "helion-crash" and finding is not None:  # the message without its details
-        message = finding["message"]
-        while re.search(r"\([^()]*\)", message):
-            message = re.sub(r" ?\([^()]*\)", "", message)
-        message = blank_numbers(message.split(", got")[0])
-        return f"{finding['stage']}/{finding['variant']}: {message}"[:120]
+    if verdict == "helion-crash" and finding is not None:
+        return f"{finding['stage']}/{finding['variant']}: {crash_words(finding['message'])}"[:120]
     if finding is None:
         return ""
     message = finding["message"]

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.backends.helions import Helion, HelionError, resolve
-from fuzzpass.judge.signature import blank_numbers
+from fuzzpass.judge.signature import crash_words
 
 STEP_TIMEOUT = 900.0
 """Seconds one step may take (a first install, Helion's bind, interpret mode)."""
@@ -71,17 +71,10 @@ class Target:
         if (f["kind"], f["variant"], f["stage"]) != (self.kind, self.variant, self.stage):
             return False
         if self.kind == "helion-crash":
-            return _crash(f["message"]) == _crash(self.message)
+            return crash_words(f["message"]) == crash_words(self.message)
         if self.kind in ("helion-compile", "helion-gate"):  # the same generation
             return f["message"].split(":")[0] == self.message.split(":")[0]
         return True
-
-
-def _crash(message: str) -> str:
-    """A crash's message without its numbers and parenthesised details."""
-    while re.search(r"\([^()]*\)", message):
-        message = re.sub(r" ?\([^()]*\)", "", message)
-    return blank_numbers(message)[:100]
 
 
 def state_of(report: dict[str, Any] | None, target: Target) -> tuple[str, str]:

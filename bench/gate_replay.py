@@ -3,7 +3,7 @@
 
 A ``--check-gate`` run's ``gate.jsonl`` holds, per audited case, its case file and the eager
 and forced kernels' bundles per generation. Replaying it compiles only what a gate chooses
-(per generation for a gate that reads the target, ``reference.gates.TARGETED``), reading the
+(per generation for a gate that reads the target, a ``targeted`` gate of ``reference.gates``), reading the
 run's own compile outcomes first (``RUN_DIR/cache/outcomes``), and prints how often each gate
 agrees on v5e, v6e and tpu7x, and the cases where it does not. The agreement is
 ``fuzzpass.judge.gate.agrees``'s, as ``gate-report`` counts it; a gate fitted on one run is

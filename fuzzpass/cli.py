@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fuzzpass.backends import BACKENDS, TPU_AOT, backend, unavailable
+from fuzzpass.backends import DEFAULT as DEFAULT_BACKEND
 from fuzzpass.core.data import POISONS
 
 if TYPE_CHECKING:
@@ -58,7 +60,6 @@ def _generations(text: str) -> tuple[str, ...]:
 
 
 def parser() -> argparse.ArgumentParser:
-    from fuzzpass.backends import BACKENDS
 
     top = _Parser(prog="fuzzpass", description="Differential testing of defer_pallas_load_masks.")
     sub = top.add_subparsers(dest="command", required=True, parser_class=_Parser)
@@ -88,7 +89,7 @@ def parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="fuzz: draw cases and check them until the budget is spent")
     _common_run_args(run)
     run.add_argument("--budget", type=_budget, default="60s", help="seconds (120, 10m, 2h) or cases (500cases)")
-    run.add_argument("--backend", choices=BACKENDS, default="interpret", help="where to run (default: interpret)")
+    run.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="where to run (default: interpret)")
     run.add_argument("--poison", choices=POISONS, default="nan", help="what lies past the end of every input")
     run.add_argument("--out", type=Path, default=Path("fuzzpass-out"), help="findings, corpus, logs, summary.json")
     run.add_argument("--mutant", choices=MUTANT_NAMES, help="fuzz a deliberately broken pass")
@@ -217,7 +218,9 @@ def parser() -> argparse.ArgumentParser:
     exhaust.add_argument("--seed", type=int, default=None, help="seeds the repros' data (default: random, printed)")
     exhaust.add_argument("--jobs", type=_positive_int, default=None, help="worker processes (default: cores)")
     exhaust.add_argument("--budget", type=_budget, default=None, help="stop early: seconds or cases (default: none)")
-    exhaust.add_argument("--backend", choices=BACKENDS, default="interpret", help="where to run (default: interpret)")
+    exhaust.add_argument(
+        "--backend", choices=BACKENDS, default=DEFAULT_BACKEND, help="where to run (default: interpret)"
+    )
     exhaust.add_argument("--poison", choices=POISONS, default="nan", help="what lies past the end of every input")
     exhaust.add_argument("--out", type=Path, default=Path("fuzzpass-exhaust"), help="findings, logs, summary.json")
     exhaust.add_argument("--mutant", choices=MUTANT_NAMES, help="check a deliberately broken pass")
@@ -256,6 +259,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _candidate_args(p: argparse.ArgumentParser) -> None:
+    from reference.gates import DEFAULT as DEFAULT_GATE
+    from reference.gates import GATES
+
     p.add_argument(
         "--pass",
         dest="candidate",
@@ -264,8 +270,8 @@ def _candidate_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--gate",
-        choices=("positional", "layout", "generation"),
-        default="positional",
+        choices=tuple(GATES),
+        default=DEFAULT_GATE,
         help="the reference pass's profitability gate (default positional: Helion's; generation: "
         "layout told the target generation, the first of --tpu)",
     )
@@ -308,7 +314,7 @@ def _choose_helions(args: argparse.Namespace) -> str | None:
     from fuzzpass.backends import helions
 
     args.baseline = None
-    if (args.helion or args.helion_baseline) and args.backend != "helion":
+    if (args.helion or args.helion_baseline) and not backend(args.backend).helion:
         return f"--helion{'-baseline' if args.helion_baseline else ''}: only with --backend helion"
     try:
         if args.helion:
@@ -324,8 +330,6 @@ def _choose_helions(args: argparse.Namespace) -> str | None:
 
 
 def _finding_args(p: argparse.ArgumentParser) -> None:
-    from fuzzpass.backends import BACKENDS
-
     p.add_argument("--backend", choices=BACKENDS, help="default: the finding's, else interpret")
     p.add_argument("--poison", choices=POISONS, help="default: the finding's (its verdict.json), else nan")
     p.add_argument("--mutant", choices=MUTANT_NAMES, help="default: the finding's mutant, if any")
@@ -440,12 +444,10 @@ def _seed(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import unavailable
     from fuzzpass.backends.environment import prepare_environment, start_jax
     from fuzzpass.fuzz.corpus import CorpusError
     from fuzzpass.fuzz.options import (
         GATE_TIMEOUT,
-        MINIMIZE_SECONDS,
         TIMEOUT,
         Options,
         corpus_seeds,
@@ -458,7 +460,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from fuzzpass.judge.checked import Config
     from fuzzpass.judge.gate import GENERATIONS
 
-    if args.check_gate and (reason := unavailable("tpu-aot")):
+    if args.check_gate and (reason := unavailable(TPU_AOT)):
         print(f"fuzzpass: error: --check-gate: {reason}", file=sys.stderr)
         return 2
     if reason := _choose_helions(args) or (args.helion_patch is not None and _patch_helion(args)):
@@ -512,7 +514,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         not args.no_swarm,
         args.stop_at_first,
         progress=not args.quiet,
-        minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or MINIMIZE_SECONDS[args.backend],
+        minimize_seconds=0.0 if args.no_minimize else args.minimize_seconds or backend(args.backend).minimize_seconds,
         ray=args.ray,
         compile_cache=args.compile_cache or args.out / "cache",
         corpus=args.corpus,
@@ -534,7 +536,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_exhaust(args: argparse.Namespace) -> int:
     from fuzzpass.backends.environment import prepare_environment
-    from fuzzpass.fuzz.options import MINIMIZE_SECONDS, TIMEOUT, Budget, Options, workers_unavailable
+    from fuzzpass.fuzz.options import TIMEOUT, Budget, Options, workers_unavailable
     from fuzzpass.fuzz.run import run
     from fuzzpass.judge.checked import Config
 
@@ -560,7 +562,7 @@ def cmd_exhaust(args: argparse.Namespace) -> int:
         use_swarm=False,
         stop_at_first=args.stop_at_first,
         progress=not args.quiet,
-        minimize_seconds=0.0 if args.no_minimize else MINIMIZE_SECONDS[args.backend],
+        minimize_seconds=0.0 if args.no_minimize else backend(args.backend).minimize_seconds,
         compile_cache=args.out / "cache",
         exhaust=args.max_nodes,
         exhaust_policy=args.policy,
@@ -638,10 +640,10 @@ def cmd_mutants(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from fuzzpass.backends import schedule, unavailable
+    from fuzzpass.backends import schedule
     from fuzzpass.backends.environment import start_jax
 
-    if reason := unavailable("tpu-aot"):
+    if reason := unavailable(TPU_AOT):
         print(f"fuzzpass: error: bench: {reason}", file=sys.stderr)
         return 2
     schedule.enable()
@@ -753,7 +755,7 @@ def _patch_helion(args: argparse.Namespace) -> str | None:
     imports Helion (every worker imports that copy); why not, or None."""
     from fuzzpass.backends import helion_patch, helions
 
-    if args.backend != "helion":
+    if not backend(args.backend).helion:
         return "--helion-patch: only with --backend helion"
     try:
         source = helions.resolve(args.helion) if args.helion else None

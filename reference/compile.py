@@ -15,6 +15,7 @@ import torch.fx
 
 from reference.codegen import KernelSource, generate
 from reference.defer import LoadDecision, MaskDeferral, Mode
+from reference.gates import DEFAULT as DEFAULT_GATE
 from reference.graph import build_graph
 from reference.masking import recompute_masked_values, remove_unnecessary_masking
 from reference.neighbours import Neighbours, using
@@ -47,7 +48,7 @@ def compile_variant(
     mode: Mode = "on",
     deferral: MaskDeferral | None = None,
     title: str = "",
-    gate: str = "positional",
+    gate: str = DEFAULT_GATE,
     rules: Neighbours | None = None,
     generation: str | None = None,
 ) -> Variant:

@@ -41,8 +41,7 @@ from typing import Literal
 import torch
 import torch.fx
 
-from reference import neighbours
-from reference.gates import GATES, MINOR_MOVES
+from reference import gates, neighbours
 from reference.masking import recompute_masked_values
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
 from reference.ops import lookup
@@ -107,12 +106,12 @@ class MaskDeferral:
     relayout_ops: frozenset[str] = RELAYOUT_OPS
     """The case ops this pass defers through; Helion's rules beside it walk the same ones."""
 
-    def __init__(self, mode: Mode = "on", gate: str = "positional", generation: str | None = None) -> None:
+    def __init__(self, mode: Mode = "on", gate: str = gates.DEFAULT, generation: str | None = None) -> None:
         self.mode = mode
         self.gate = gate  # a name of ``reference.gates.GATES``
         self.generation = generation
         """The TPU generation the kernel is compiled for, as Helion's Pallas backend knows it
-        when it compiles (None: not known); only a gate of ``reference.gates.TARGETED`` reads it."""
+        when it compiles (None: not known); only a ``targeted`` gate (``reference.gates``) reads it."""
         self.relayout_targets = relayout_targets(self.relayout_ops)
 
     # -- where a tile dim sits -----------------------------------------------------------
@@ -227,7 +226,7 @@ class MaskDeferral:
         ``force`` mode only that a permute moved the axis (the slow direction passes too)."""
         if self.mode == "force":
             return "deferred" if self.moved(load, tile, consumers) else "axis-not-moved"
-        return GATES[self.gate](self, load, tile, consumers)
+        return gates.gate(self.gate).decide(self, load, tile, consumers)
 
     # -- the pass ------------------------------------------------------------------------
 
@@ -237,7 +236,7 @@ class MaskDeferral:
             return "mode-off", []
         if self.dim_index(load, tile) is None:  # the tile fills two dims: which one is masked where?
             return "tile-not-unique", []
-        if self.mode == "on" and not self.is_major_dim(load, tile) and self.gate not in MINOR_MOVES:
+        if self.mode == "on" and not self.is_major_dim(load, tile) and not gates.gate(self.gate).minor_moves:
             return self.passes_gate(load, tile, []), []
         if not self.all_uses_remask(load, tile, {}):
             return self.why_unsafe(load, tile), []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import torch.fx
@@ -42,7 +43,49 @@ class Positions(Protocol):
     def value(self, node: torch.fx.Node) -> Value: ...
 
 
-Gate = Callable[[Positions, torch.fx.Node, str, list[torch.fx.Node]], Reason]
+Decide = Callable[[Positions, torch.fx.Node, str, list[torch.fx.Node]], Reason]
+"""A gate's rule: given the pass's predicates, the load, the tile and its consumer masks,
+``deferred`` or the reason it refuses."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One profitability gate, as ``--gate NAME`` names it: its rule and what the rest of the
+    harness needs to know of it, in one record beside the rule (as the op table's entries)."""
+
+    name: str
+    decide: Decide
+    reasons: tuple[Reason, ...]
+    """The refusals it can give: a run's coverage lists those of the gate it ran."""
+    targeted: bool = False
+    """It reads the target generation (``Positions.generation``): the audit compiles its
+    choice once per generation."""
+    minor_moves: bool = False
+    """It may defer a tile already in the last two dims at the load: the pass asks it only
+    after its safety proof, with the consumers, as it asks every gate of a major tile."""
+
+
+GATES: dict[str, Gate] = {}
+"""Gate name -> gate (``--gate``), in registration order."""
+
+DEFAULT = "positional"
+"""The reference's gate: Helion's pass as written."""
+
+
+def register(gate: Gate) -> Gate:
+    """Add ``gate`` to :data:`GATES`; a second gate of one name is refused."""
+    if gate.name in GATES:
+        raise ValueError(f"gate {gate.name!r} is registered twice")
+    GATES[gate.name] = gate
+    return gate
+
+
+def gate(name: str) -> Gate:
+    """The gate called ``name`` (a KeyError names the known ones)."""
+    try:
+        return GATES[name]
+    except KeyError:
+        raise KeyError(f"no gate {name!r} (known: {', '.join(GATES)})") from None
 
 
 def positional(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:
@@ -63,6 +106,8 @@ def positional(p: Positions, load: torch.fx.Node, tile: str, consumers: list[tor
         return "not-last-two-at-consumer"
     return "deferred"
 
+
+register(Gate("positional", positional, ("rank-2", "last-two-at-load", "axis-not-moved", "not-last-two-at-consumer")))
 
 SELECT_VREGS = 64
 """The most vector registers the selects a deferral adds may cover (``layout``): fitted on the
@@ -102,6 +147,16 @@ def layout(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.f
         return "select-too-large"
     return "deferred"
 
+
+LAYOUT_REASONS: tuple[Reason, ...] = (
+    "rank-2",
+    "last-two-at-load",
+    "axis-not-moved",
+    "one-row-block",
+    "select-too-large",
+)
+
+register(Gate("layout", layout, LAYOUT_REASONS))
 
 NARROW_LANES = 2
 """The widest lane dim at which a consumer's selects are still weighed against
@@ -154,31 +209,9 @@ def by_generation(p: Positions, load: torch.fx.Node, tile: str, consumers: list[
     return "deferred"
 
 
+register(Gate("generation", by_generation, LAYOUT_REASONS, targeted=True, minor_moves=True))
+
+
 def sublane_to_lane(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> bool:
     """The tile in the sublane dim at the load and in the lane dim at every consumer."""
     return p.from_end(load, tile) == 1 and all(p.from_end(c, tile) == 0 for c in consumers)
-
-
-GATES: dict[str, Gate] = {"positional": positional, "layout": layout, "generation": by_generation}
-"""Gate name -> gate (``--gate``). ``positional`` is the default: the reference states Helion's pass."""
-
-GATE_REASONS: dict[str, tuple[Reason, ...]] = {
-    "positional": ("rank-2", "last-two-at-load", "axis-not-moved", "not-last-two-at-consumer"),
-    "layout": ("rank-2", "last-two-at-load", "axis-not-moved", "one-row-block", "select-too-large"),
-    "generation": (
-        "rank-2",
-        "last-two-at-load",
-        "axis-not-moved",
-        "one-row-block",
-        "select-too-large",
-    ),
-}
-"""The refusals each gate can give: a run's coverage lists those of the gate it ran."""
-
-TARGETED: frozenset[str] = frozenset({"generation"})
-"""The gates that read the target generation (``Positions.generation``): the audit compiles
-their choice once per generation."""
-
-MINOR_MOVES: frozenset[str] = frozenset({"generation"})
-"""The gates that may defer a tile already in the last two dims at the load: the pass asks
-them only after its safety proof, with the consumers, as it asks every gate of a major tile."""

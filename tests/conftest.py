@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import subprocess
 import threading
+import time
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -49,19 +53,76 @@ def seeds(request: pytest.FixtureRequest) -> int:
     return int(request.config.getoption("--fuzzpass-seeds"))
 
 
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """A Redis server in this process (fakeredis' TCP server) that runs' worker processes and
-    Ray actors reach as they would a real one."""
-    from fakeredis import TcpFakeServer
+NO_REDIS_SERVER = "no redis-server on PATH: fakeredis stands in (apt-get install redis-server)"
+"""Why the Redis corpus tests ran against fakeredis: the reason of the warning and of the skip
+of the test that asserts a real server answered."""
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A Redis server for this session (one per xdist worker) on a free loopback port, as a
+    user's nightly meets it: Debian's ``redis-server`` in its own process and ``--dir``, nothing
+    saved to disk. Where none is installed, fakeredis' TCP server in this process stands in,
+    with a warning (:data:`NO_REDIS_SERVER`)."""
+    import redis
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    server = TcpFakeServer(("127.0.0.1", port), server_type="redis")
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"redis://127.0.0.1:{port}/0"
-    server.shutdown()
+    url = f"redis://127.0.0.1:{port}/0"
+    binary = shutil.which("redis-server")
+    if binary is None:
+        from fakeredis import TcpFakeServer
+
+        warnings.warn(NO_REDIS_SERVER, pytest.PytestWarning, stacklevel=1)
+        fake = TcpFakeServer(("127.0.0.1", port), server_type="redis")
+        threading.Thread(target=fake.serve_forever, daemon=True).start()
+        yield url
+        fake.shutdown()
+        return
+    folder = tmp_path_factory.mktemp("redis")
+    log = folder / "redis-server.log"
+    command = [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+               "--daemonize", "no", "--dir", str(folder)]  # fmt: skip
+    with log.open("w") as out:
+        server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1) as client:
+            deadline = time.monotonic() + 20
+            while not answers_ping(client):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    why = "never answered PING in 20 s" if server.returncode is None else f"exited {server.returncode}"
+                    pytest.fail(f"redis-server on port {port} {why}: see {log}", pytrace=False)
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def answers_ping(client: Any) -> bool:
+    """Whether the server behind ``client`` answers PING now (not yet listening: no)."""
+    import redis
+
+    try:
+        return bool(client.ping())
+    except (redis.ConnectionError, redis.TimeoutError):
+        return False
+
+
+@pytest.fixture
+def redis_url(redis_server: str) -> str:
+    """The session's Redis server (:func:`redis_server`), emptied for this test: runs' worker
+    processes and Ray actors reach it as a nightly's hosts reach theirs."""
+    import redis
+
+    with redis.Redis.from_url(redis_server) as client:
+        client.flushall()
+    return redis_server
 
 
 @pytest.fixture

@@ -9,6 +9,8 @@ Every import counts, those inside functions too: a lazy import is still a depend
 from __future__ import annotations
 
 import ast
+import importlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,40 @@ def test_lower_packages_know_nothing_of_the_harness(module: str) -> None:
 def test_the_package_top_level_stays_small() -> None:
     top = sorted(p.name for p in (ROOT / "fuzzpass").glob("*.py"))
     assert len(top) <= TOP_LEVEL_MODULES, top
+
+
+def names_compared(path: Path, names: Iterable[str]) -> list[str]:
+    """Where ``path`` compares a value with one of ``names`` (a gate's, a backend's) written as
+    a string, or takes one as a default: the name belongs to its record (``reference.gates``,
+    ``fuzzpass.backends``), so every such place would silently miss a record renamed, added,
+    or given a new property there."""
+    names = set(names)
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            operands = [node.left, *node.comparators]
+        elif isinstance(node, ast.arguments):
+            operands = [*node.defaults, *(d for d in node.kw_defaults if d is not None)]
+        else:
+            continue
+        for operand in operands:
+            for leaf in ast.walk(operand):
+                if isinstance(leaf, ast.Constant) and leaf.value in names:
+                    found.append(f"{path.name}:{leaf.lineno}: {leaf.value!r}")
+    return found
+
+
+@pytest.mark.parametrize(("registry", "records"), [("reference.gates", "GATES"), ("fuzzpass.backends", "BACKENDS")])
+def test_no_gate_or_backend_name_is_compared_as_a_string_outside_its_registry(registry: str, records: str) -> None:
+    names = getattr(importlib.import_module(registry), records)
+    found = [hit for name, path in MODULES.items() if name != registry for hit in names_compared(path, names)]
+    assert found == []
+
+
+def test_the_name_check_finds_one(tmp_path: Path) -> None:
+    probe = tmp_path / "probe.py"
+    probe.write_text('def f(gate: str = "layout") -> bool:\n    return gate != "positional"\n')
+    assert sorted(names_compared(probe, ["layout", "positional"])) == [
+        "probe.py:1: 'layout'",
+        "probe.py:2: 'positional'",
+    ]

@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from fuzzpass.backends import backend as named
+
 
 def prepare_environment() -> None:
     """Settings libtpu reads once, when JAX starts it: call before JAX picks a backend.
@@ -35,7 +37,7 @@ def start_jax(backend: str | None = None) -> None:
     which only spawns workers, never calls this. With the ``helion`` backend, Helion's
     environment comes first (``JAX_PLATFORMS=cpu`` among it): its interpret-mode kernels need
     no libtpu, which then starts only if something compiles for a TPU."""
-    if backend == "helion":
+    if backend is not None and named(backend).helion:
         from fuzzpass.backends import helion  # noqa: F401  importing it sets Helion's environment
 
     prepare_environment()
@@ -47,20 +49,11 @@ def start_jax(backend: str | None = None) -> None:
         jax.devices()
 
 
-UNCACHED = {
-    "interpret-tpu": "TPU interpret mode calls back into Python for every memory access: no "
-    "executable of it can be written to disk, JAX's or fuzzpass's",
-}
-"""Backends whose programs no cache on disk can serve, and why (measured with jax 0.10.2),
-unless the process also audits the gate, whose deviceless compiles are kept."""
-
-
 def compile_cache_unused(backend: str, reads_schedules: bool) -> str | None:
     """Why a compile cache on disk serves nothing in a process of ``backend`` (that reads
     static schedules for the gate audit, or not), or None."""
-    if backend in UNCACHED and not reads_schedules:
-        return UNCACHED[backend]
-    return None
+    uncached = named(backend).uncached
+    return uncached if uncached and not reads_schedules else None
 
 
 def exit_process(code: int) -> None:
@@ -101,9 +94,9 @@ def use_compile_cache(directory: Path, backend: str) -> str | None:
     if reason := compile_cache_unused(backend, schedule.enabled()):
         return reason
     outcomes.keep_in(directory / "outcomes")
-    if backend == "interpret":
+    if named(backend).numerics == "generic":
         executables.keep_in(directory / "kernels")
-    if backend == "tpu" and not schedule.enabled():
+    if named(backend).numerics == "device" and not schedule.enabled():
         import jax
 
         directory.mkdir(parents=True, exist_ok=True)

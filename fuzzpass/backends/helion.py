@@ -197,13 +197,15 @@ def decisions() -> list[LoadDecision]:
 
 @contextmanager
 def pass_mode(mode: str) -> Iterator[None]:
-    """Helion's pass ``on``, ``off`` or ``force`` for the binds inside the block; what it decided is in
-    ``_probe.loads`` after them."""
+    """Helion's pass ``on``, ``off`` or ``force`` for the binds inside the block, and the mode
+    that was in force again after it (blocks nest); what it decided is in ``_probe.loads``
+    after them."""
+    before = _probe.mode
     _probe.mode, _probe.loads, _probe.graphs = mode, [], []
     try:
         yield
     finally:
-        _probe.mode = "on"
+        _probe.mode = before
 
 
 def first_line(e: BaseException) -> str:

@@ -39,7 +39,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from fuzzpass.backends import helion, tpu_aot
+from fuzzpass.backends import helion, tpu, tpu_aot
 from fuzzpass.backends.kernel import structural
 from fuzzpass.core.data import CaseData
 from reference.helion_codegen import HelionSource
@@ -127,7 +127,7 @@ def _chip_vmem(pltpu: Any, interpret: bool) -> int:
     import jax
 
     device = jax.config.jax_default_device
-    if getattr(device, "platform", None) == "tpu":
+    if getattr(device, "platform", None) == tpu.PLATFORM:
         return int(pltpu.get_tpu_info().vmem_capacity_bytes)
     return NO_CHIP_VMEM
 

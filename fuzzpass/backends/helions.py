@@ -33,6 +33,9 @@ LABEL_ENV = "FUZZPASS_HELION_LABEL"
 LABEL_FILE = "fuzzpass-helion.txt"
 """Beside a copy fuzzpass made (``--helion-patch``): what that copy is, for a later ``--helion DIR``."""
 
+PACKAGE = "helion"
+"""The import name every Helion shares (why two cannot share a process)."""
+
 RELEASE = re.compile(r"^\d+(\.\d+){1,2}([a-z]+\d*)?$")
 """A version as PyPI spells Helion's releases."""
 
@@ -143,7 +146,7 @@ def use() -> str | None:
     if not where:
         return None
     if where not in sys.path:
-        if "helion" in sys.modules:
+        if PACKAGE in sys.modules:
             raise HelionError(f"{ENV}: Helion was imported before {where} was put in its place")
         sys.path.insert(0, where)
     return where

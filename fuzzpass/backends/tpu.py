@@ -11,6 +11,9 @@ from fuzzpass.backends.kernel import bucketed_grid, call_args, empty_outputs, ji
 from fuzzpass.core.data import CaseData
 from reference.codegen import KernelSource
 
+PLATFORM = "tpu"
+"""What JAX calls a TPU device's platform (``Device.platform``)."""
+
 
 def unavailable() -> str | None:
     """Why this backend cannot run here, or None on a TPU host."""
@@ -20,7 +23,7 @@ def unavailable() -> str | None:
         platform = jax.devices()[0].platform
     except RuntimeError as e:
         return f"no JAX devices: {e}"
-    return None if platform == "tpu" else f"no TPU on this machine (JAX runs on {platform})"
+    return None if platform == PLATFORM else f"no TPU on this machine (JAX runs on {platform})"
 
 
 def run(source: KernelSource, data: CaseData, dtype: str) -> dict[str, np.ndarray]:  # TPU-only

@@ -35,6 +35,7 @@ from typing import Any
 
 from hypothesis.database import ExampleDatabase
 
+from fuzzpass import backends
 from fuzzpass.fuzz.corpus import is_redis, open_corpus
 
 
@@ -183,7 +184,9 @@ class WorkerActor:
     """Runs one worker function (a Ray actor; its process ends with it)."""
 
     def run(self, target: Callable[..., None], args: tuple[Any, ...], backend: str) -> None:
-        if backend == "tpu":  # TPU-only: the chip Ray gave this actor, laid out as fuzzpass.backends.chips does
+        if backends.backend(
+            backend
+        ).on_chips:  # TPU-only: the chip Ray gave this actor, laid out as fuzzpass.backends.chips does
             import os
 
             import ray
@@ -247,7 +250,7 @@ class Cluster:
         here = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=False)
         self.backend = backend
         self.per_worker: dict[str, Any] = (
-            {"num_cpus": 0, "resources": {"TPU": 1}} if backend == "tpu" else {"num_cpus": 1}
+            {"num_cpus": 0, "resources": {"TPU": 1}} if backends.backend(backend).on_chips else {"num_cpus": 1}
         )
         mailbox = ray.remote(Mailbox).options(num_cpus=0, scheduling_strategy=here).remote()
         self.queue, self.post = Inbox(mailbox), Post(mailbox)
@@ -260,7 +263,7 @@ class Cluster:
         """Workers the cluster has room for: its chips with ``--backend tpu``, else its CPUs."""
         import ray
 
-        return int(ray.cluster_resources().get("TPU" if self.backend == "tpu" else "CPU", 0))
+        return int(ray.cluster_resources().get("TPU" if backends.backend(self.backend).on_chips else "CPU", 0))
 
     def Process(self, target: Callable[..., None], args: tuple[Any, ...], daemon: bool = True) -> ActorProcess:
         """A worker actor, not yet started (``multiprocessing``'s ``Process``, as the run calls it)."""

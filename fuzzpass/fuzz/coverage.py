@@ -15,12 +15,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from reference.gates import GATE_REASONS
+from reference import gates
+from reference.gates import DEFAULT
 from reference.neighbours import BRANCHES as NEIGHBOUR_BRANCHES
 
 BRANCHES: dict[str, tuple[str, ...]] = {
     "deferred": ("deferred",),
-    "gate": (),  # the refusals of the run's gate: ``reference.gates.GATE_REASONS``
+    "gate": (),  # the refusals of the run's gate: its ``reasons`` (``reference.gates``)
     "tile-not-unique": ("tile-not-unique",),
     "reshape": ("reshape",),
     "second-use": ("second-use",),
@@ -30,13 +31,13 @@ BRANCHES: dict[str, tuple[str, ...]] = {
 """Branch -> the pass's reasons it covers; the gate's reasons depend on the gate."""
 
 
-def branches_of(gate: str = "positional") -> dict[str, tuple[str, ...]]:
+def branches_of(gate: str = DEFAULT) -> dict[str, tuple[str, ...]]:
     """:data:`BRANCHES` with the ``gate`` branch filled in: every reason the pass can give with
     that gate exactly once (``mode-off`` is the eager variant's, not a decision)."""
-    return {b: GATE_REASONS[gate] if b == "gate" else members for b, members in BRANCHES.items()}
+    return {b: gates.gate(gate).reasons if b == "gate" else members for b, members in BRANCHES.items()}
 
 
-def reasons(gate: str = "positional") -> tuple[str, ...]:
+def reasons(gate: str = DEFAULT) -> tuple[str, ...]:
     return tuple(r for members in branches_of(gate).values() for r in members)
 
 
@@ -46,24 +47,24 @@ def reasons_of(report: dict) -> Iterable[str]:
         yield from tiles.values()
 
 
-def counts(given: Counter[str], gate: str = "positional") -> dict[str, int]:
+def counts(given: Counter[str], gate: str = DEFAULT) -> dict[str, int]:
     """Every reason's count, zeros included, in branch order; a reason this gate does not give
     (another gate's, or a candidate pass's own) after them."""
     known = {r: given[r] for r in reasons(gate)}
     return known | {r: n for r, n in sorted(given.items()) if r not in known}
 
 
-def branches(given: Counter[str], gate: str = "positional") -> dict[str, int]:
+def branches(given: Counter[str], gate: str = DEFAULT) -> dict[str, int]:
     """Reason counts summed per branch, in :data:`BRANCHES` order."""
     return {branch: sum(given[r] for r in members) for branch, members in branches_of(gate).items()}
 
 
-def missing(given: Counter[str], gate: str = "positional") -> list[str]:
+def missing(given: Counter[str], gate: str = DEFAULT) -> list[str]:
     """Reasons no case was given."""
     return [r for r in reasons(gate) if not given[r]]
 
 
-def table(given: Counter[str], gate: str = "positional") -> list[str]:
+def table(given: Counter[str], gate: str = DEFAULT) -> list[str]:
     """The coverage table as lines: branch, count, share, and every reason under it with its
     count (zeros too)."""
     total = sum(given.values()) or 1

@@ -69,24 +69,21 @@ TIMEOUT, GATE_TIMEOUT = 60.0, 300.0
 kernels for five generations (six with ``--backend helion``), a large structure's first
 instance for minutes on a busy 2-core machine."""
 
-MINIMIZE_SECONDS = {"interpret": 60.0, "interpret-tpu": 120.0, "tpu-aot": 60.0, "tpu": 60.0, "helion": 240.0}
-"""A run's default time to shrink, minimize and export one finding: a Helion check binds a
-new shape for almost every step, so it gets four times as long."""
-
 
 def workers_unavailable(backend: str, jobs: int | None, ray: str | None) -> str | None:
     """Why a run's workers cannot start here (the option at fault first), or None. A run's
     parent never starts JAX: for ``--backend tpu`` it counts this host's chips
     (``backends.chips``) instead of asking JAX, which would take every chip; with ``--ray``
     the chips are the cluster's nodes'."""
-    from fuzzpass.backends import chips, unavailable
+    from fuzzpass.backends import backend as named
+    from fuzzpass.backends import chips
     from fuzzpass.fuzz.cluster import unavailable as cluster_unavailable
 
     if ray is not None and (reason := cluster_unavailable()):
         return f"--ray: {reason}"
     reason = None
-    if backend != "tpu":
-        reason = unavailable(backend)
+    if not named(backend).on_chips:
+        reason = named(backend).unavailable()
     elif ray is None:
         reason = chips.unavailable(jobs)
     return f"--backend {backend}: {reason}" if reason else None
@@ -124,14 +121,17 @@ def default_policy(backend: str) -> str:
     """What ``fuzzpass run`` draws when ``--policy`` is not given: with ``--backend helion``
     only cases Helion can state (``helion``), since a case it cannot state compares nothing
     (``inexpressible``); else ``mixed``."""
-    return "helion" if backend == "helion" else "mixed"
+    from fuzzpass.backends import backend as named
+
+    return named(backend).policy
 
 
 def default_jobs(backend: str, ray: str | None) -> int | None:
     """Workers when ``--jobs`` is not given: one per core, or per TPU chip with ``--backend
     tpu``; None with ``--ray``, which sizes the run from its cluster once joined."""
+    from fuzzpass.backends import backend as named
     from fuzzpass.backends import chips
 
     if ray is not None:
         return None
-    return chips.count() if backend == "tpu" else os.cpu_count() or 1
+    return chips.count() if named(backend).on_chips else os.cpu_count() or 1

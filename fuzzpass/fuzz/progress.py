@@ -12,10 +12,12 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from fuzzpass.backends import backend
 from fuzzpass.fuzz.coverage import missing, neighbour_table, neighbours_missing, table
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
 from fuzzpass.fuzz.summary import BaselineTally, RunResult, helion_label
+from reference.gates import DEFAULT as DEFAULT_GATE
 
 
 def bar(fraction: float, width: int = 24) -> str:
@@ -104,16 +106,16 @@ def summary(r: RunResult) -> str:
         f"fuzzpass {'exhaust' if r.exhaust else 'run'}: seed {c.seed}, policy {c.policy}, backend {c.backend}, "
         f"poison {c.poison}"
         + (f", pass {c.pass_label}" if c.pass_label else "")
-        + (f", gate {c.gate_rule}" if c.gate_rule != "positional" else "")
+        + (f", gate {c.gate_rule}" if c.gate_rule != DEFAULT_GATE else "")
         + (f", {len(c.seeds)} seed structures from real kernels" if c.seeds else ""),
         f"{r.cases} cases in {r.seconds:.1f} s ({rate:.1f} cases/s), stopped by {r.stopped}; "
         f"verdicts: {', '.join(f'{k} {v}' for k, v in sorted(r.verdicts.items())) or 'none'}",
         f"eager variant leaked NaN/Inf under nan poison in {r.eager_nonfinite} cases (the baseline's known hazard)",
         "",
     ]
-    if c.backend in ("helion", "tpu-aot"):  # the reference's kernels do not run (Helion's are judged, or compiled)
+    if backend(c.backend).numerics is None:  # the reference's kernels do not run (Helion's are judged, or compiled)
         del lines[2]
-    if c.backend == "helion":
+    if backend(c.backend).helion:
         lines[-1:-1] = [f"Helion {helion_label()}; the reference models {r.rules}"]
     if r.helion:
         lines[-1:-1] = [

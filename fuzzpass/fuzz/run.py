@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.backends import chips, helions
+from fuzzpass.backends import backend, chips, helions
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.core.case import load_case, parse_case
 from fuzzpass.core.files import write_atomically
@@ -140,9 +140,9 @@ class Run:
     def environment(self, index: int) -> dict[str, str]:
         """What worker ``index`` sets before JAX starts: its TPU chip (a process worker of the
         tpu backend) and the Helion it imports (``--helion``: a Ray actor does not inherit it)."""
-        backend = self.o.config.backend
-        env = chips.environment(index) if backend == "tpu" and not self.o.ray else {}
-        return {**env, **helions.current().env()} if backend == "helion" else env
+        runs_on = backend(self.o.config.backend)
+        env = chips.environment(index) if runs_on.on_chips and not self.o.ray else {}
+        return {**env, **helions.current().env()} if runs_on.helion else env
 
     def replace(self, w: _Worker, kind: str, message: str) -> None:
         """Record what ``w`` was checking as a ``kind`` finding; start its successor."""

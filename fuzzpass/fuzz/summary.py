@@ -7,6 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from fuzzpass.backends import backend
 from fuzzpass.fuzz.compiles import CompileTally
 from fuzzpass.fuzz.coverage import branches, counts, neighbour_counts
 from fuzzpass.fuzz.exhaust import Tally
@@ -91,7 +92,7 @@ class RunResult:
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,
             "check_forced": c.check_forced,  # the pass under test's forced kernel checked too (``mutants``)
-            "versions": dict(versions(), **({"helion": helion_label()} if c.backend == "helion" else {})),
+            "versions": dict(versions(), **({"helion": helion_label()} if backend(c.backend).helion else {})),
             "helion_rules": self.rules,
             "helion_baseline": self.baseline.to_json(c.baseline.label) if c.baseline else None,
             "stopped": self.stopped,
@@ -121,7 +122,7 @@ class RunResult:
     @property
     def absent_rules(self) -> frozenset[str]:
         """Helion's rules beside the pass that the Helion under test lacks (``--backend helion``)."""
-        if self.options.config.backend != "helion":
+        if not backend(self.options.config.backend).helion:
             return frozenset()
         from fuzzpass.backends import helion_rules
         from reference.neighbours import RULES
@@ -131,7 +132,7 @@ class RunResult:
     @property
     def rules(self) -> str | None:
         """Which of Helion's rules beside the pass the reference modelled (``--backend helion``)."""
-        if self.options.config.backend != "helion":
+        if not backend(self.options.config.backend).helion:
             return None
         from fuzzpass.backends import helion_rules
 

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch.fx
 
+from fuzzpass.backends import DEFAULT as DEFAULT_BACKEND
+from fuzzpass.backends import backend as named
 from fuzzpass.backends import helion_rules
 from fuzzpass.core.case import Case
 from fuzzpass.core.data import CaseData, draw
@@ -30,6 +32,7 @@ from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
 from reference import mosaic
 from reference.codegen import KernelSource
 from reference.compile import Variant, compile_variant
+from reference.gates import DEFAULT as DEFAULT_GATE
 from reference.graph import regrouping_reshape
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META, Neighbours, UnknownMayNotBeFinite
 from reference.ops.mask import _mask_to
@@ -40,7 +43,7 @@ Runner = Callable[[KernelSource, CaseData, str], dict[str, np.ndarray]]
 
 
 def check_decisions(
-    case: Case, deferred: Variant, gate_rule: str = "positional", relayouts: frozenset[str] = RELAYOUTS
+    case: Case, deferred: Variant, gate_rule: str = DEFAULT_GATE, relayouts: frozenset[str] = RELAYOUTS
 ) -> list[Finding]:
     """The pass's choice per load against the case's ``expect.deferred`` (Helion's positional
     gate). Under another gate only safety is the oracle's to judge, profitability the gate
@@ -48,7 +51,7 @@ def check_decisions(
     pass that defers through more ops than Helion's (``relayouts``, a candidate's) is held to
     the same rules over its own relayouts, derived from the case's nodes."""
     got = deferred.deferred()
-    if gate_rule != "positional":
+    if gate_rule != DEFAULT_GATE:
         allowed = expect_forced(case.spec, relayouts)
         unsafe = [
             f"{load}: deferred {tiles}, which only {sorted(t for t, ok in allowed.get(load, {}).items() if ok)} may be"
@@ -144,7 +147,7 @@ def check_case(
     generations: Sequence[str] | None = None,
     mutant: Mutant | None = None,
     gate: Sequence[str] | None = None,
-    gate_rule: str = "positional",
+    gate_rule: str = DEFAULT_GATE,
     forced: bool = False,
 ) -> CheckResult:
     """Check ``case``. ``backend`` None runs interpret numerics plus, where libtpu is
@@ -155,14 +158,15 @@ def check_case(
     pass's profitability gate. Against Helion (``backend`` "helion", no mutant) both
     variants have the rules of the Helion this process imports (``backends.helion_rules``),
     the case's expectation still Helion 1.5.1's. A gate that reads
-    the target generation (``reference.gates.TARGETED``) compiles the deferred variant for the
+    the target generation (a ``targeted`` gate of ``reference.gates``) compiles the deferred variant for the
     first of ``generations`` (none: not known), and the audit each generation's own."""
     from fuzzpass.backends import tpu_aot
 
+    runs_on = named(backend) if backend is not None else None
     result = CheckResult(case=case, poison=poison)
     target = generations[0] if generations else None
     # Against Helion, the reference has the rules of the Helion imported: a fresh set per compile
-    rules = helion_rules.modelled if backend == "helion" and mutant is None else Neighbours
+    rules = helion_rules.modelled if runs_on and runs_on.helion and mutant is None else Neighbours
     eager_rules, deferred_rules = rules(), rules()
     try:
         with stage("codegen"):
@@ -181,7 +185,7 @@ def check_case(
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
     relayouts = mutant.deferral.relayout_ops if mutant else RELAYOUTS
-    result.findings += check_decisions(case, oracle, gate_rule if mutant is None else "positional", relayouts)
+    result.findings += check_decisions(case, oracle, gate_rule if mutant is None else DEFAULT_GATE, relayouts)
     result.findings += check_discharge(result.variants["deferred"])
 
     with stage("data"):
@@ -196,14 +200,14 @@ def check_case(
         result.findings += check_forced_decisions(case, forcing, relayouts)
         result.findings += result.gate.findings if result.gate else []
         check_audited(result, data)
-    if backend == "helion":
+    if runs_on and runs_on.helion:
         run_helion(result, data, generations, gate)
         return result
-    numerics = backend or "interpret"
-    if numerics in ("interpret", "interpret-tpu", "tpu"):
-        run_numerics(result, numerics, data)
+    numerics = runs_on or named(DEFAULT_BACKEND)
+    if numerics.numerics is not None:
+        run_numerics(result, numerics.name, data)
     gens = tpu_aot.DEFAULT_GENERATIONS if generations is None else tuple(generations)  # (): none asked for
-    if gens and (backend == "tpu-aot" or (backend is None and tpu_aot.unavailable() is None)):
+    if gens and ((runs_on and runs_on.deviceless) or (runs_on is None and tpu_aot.unavailable() is None)):
         run_tpu_compiles(result, gens, data)
     elif backend is None:
         result.backends["tpu-aot"] = f"skipped: {tpu_aot.unavailable() or 'no TPU generation asked for'}"
@@ -311,18 +315,18 @@ def run_numerics(result: CheckResult, backend: str, data: CaseData) -> None:
     from fuzzpass.backends import interpret, tpu
     from fuzzpass.judge.ground_truth import ground_truth
 
-    if backend == "tpu" and (reason := tpu.unavailable()):
-        raise BackendUnavailable(f"--backend tpu: {reason}")
+    where = named(backend).numerics
+    if where == "device" and (reason := tpu.unavailable()):
+        raise BackendUnavailable(f"--backend {backend}: {reason}")
     with stage("ground-truth"):
         truth = {dst: t for dst, (_, t) in ground_truth(result.case, data).items()}
-    if backend == "tpu":
+    if where == "device":
         result.findings += numerics(result, tpu.run, truth, data)
         result.backends[backend] = "ran"
         return
-    first = "tpu" if backend == "interpret-tpu" else "generic"
-    found = numerics(result, functools.partial(interpret.run, interpreter=first), truth, data)
+    found = numerics(result, functools.partial(interpret.run, interpreter=where), truth, data)
     result.backends[backend] = "ran"
-    if found and first == "generic":
+    if found and where == "generic":
         screened = verdict_of(found).value
         found = numerics(result, functools.partial(interpret.run, interpreter="tpu"), truth, data)
         result.backends[backend] = f"generic interpreter: {screened}; TPU interpret mode: {verdict_of(found).value}"

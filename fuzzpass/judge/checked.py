@@ -14,12 +14,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from fuzzpass.backends import backend
 from fuzzpass.backends.helions import Helion
 from fuzzpass.core import profile
 from fuzzpass.core.case import Case
 from fuzzpass.judge.candidate import Candidate, under_test
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.signature import Signature, pattern, rule, signature
+from reference.gates import DEFAULT as DEFAULT_GATE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,7 +37,7 @@ class Config:
     seed: int = 0
     gate: tuple[str, ...] | None = None  # audit the gate, judging these generations (``--check-gate``)
     candidate: Candidate | None = None  # ``--pass FILE.py:NAME``: the pass under test instead of the reference
-    gate_rule: str = "positional"  # ``--gate``: the reference pass's profitability gate (``reference.gates``)
+    gate_rule: str = DEFAULT_GATE  # ``--gate``: the reference pass's profitability gate (``reference.gates``)
     seeds: tuple[str, ...] = ()
     """Seed cases' texts (the corpus's ``seeds``: real kernels' structures, ``fuzzpass corpus``):
     every other segment of an explorer mutates one of them instead of drawing a structure."""
@@ -54,7 +56,7 @@ class Config:
     @property
     def compiles_for_tpu(self) -> bool:
         """Whether cases meet the TPU compiler (so only structures it can build are drawn)."""
-        return self.backend in ("tpu-aot", "tpu") or self.gate is not None
+        return backend(self.backend).compiles_for_tpu or self.gate is not None
 
 
 @dataclass

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fuzzpass.judge.verdict import Finding, Kind, Stage
-from reference import mosaic
+from reference import gates, mosaic
 from reference.compile import Variant, compile_variant
-from reference.gates import GATES, TARGETED
+from reference.gates import GATES
 
 GENERATIONS = ("v4", "v5e", "v5p", "v6e", "tpu7x")
 
@@ -38,7 +38,7 @@ class GateRecord:
     by: str = "reference"
     choices: dict[str, str] = field(default_factory=dict)
     """Per generation, where the pass's gate reads the target generation
-    (``reference.gates.TARGETED``): the choice of the variant compiled for it."""
+    (a ``targeted`` gate of ``reference.gates``): the choice of the variant compiled for it."""
     counts: dict[str, dict[str, int | None]] = field(default_factory=dict)  # gen -> variant -> bundles
     rejected: dict[str, dict[str, str]] = field(default_factory=dict)  # gen -> variant -> compiler message
     findings: list[Finding] = field(default_factory=list)
@@ -132,10 +132,11 @@ def audit(
     record.kernels = distinct(
         [eager, deferred], {"forced": forced} | {label(n, g): v for n, per in by_gate.items() for g, v in per.items()}
     )
-    if gate_rule in TARGETED:
+    targeted = gate_rule is not None and gates.gate(gate_rule).targeted  # None: the deferred kernel is a mutant's
+    if targeted:
         record.choices = {gen: choice_of(v) for gen, v in by_gate[gate_rule].items()}
     for gen in GENERATIONS:
-        mine = by_gate[gate_rule][gen] if gate_rule in TARGETED else deferred
+        mine = by_gate[gate_rule][gen] if targeted else deferred  # type: ignore[index]
         baseline = tpu_aot.compile_for(eager.source, data, case.spec.dtype, gen)
         others = {"deferred": mine, "forced": forced} if baseline.ok else {}
         compiled = {name: tpu_aot.compile_for(v.source, data, case.spec.dtype, gen) for name, v in others.items()}
@@ -154,7 +155,7 @@ def audit(
 def label(gate: str, gen: str) -> str:
     """A gate's kernel as a finding names it: ``gate layout``, or with the generation it was
     compiled for where the gate reads it (``gate generation (v6e)``)."""
-    return f"gate {gate} ({gen})" if gate in TARGETED else f"gate {gate}"
+    return f"gate {gate} ({gen})" if gates.gate(gate).targeted else f"gate {gate}"
 
 
 def distinct(known: list[Variant], named: dict[str, Variant]) -> dict[str, Variant]:
@@ -174,8 +175,8 @@ def distinct(known: list[Variant], named: dict[str, Variant]) -> dict[str, Varia
 
 def variants_of(case: Any, gate: str) -> dict[str, Variant]:
     """The reference pass under ``gate``, per generation: one variant for all unless the gate
-    reads the target generation (``reference.gates.TARGETED``)."""
-    if gate not in TARGETED:
+    reads the target generation (a ``targeted`` gate of ``reference.gates``)."""
+    if not gates.gate(gate).targeted:
         one = compile_variant(case.spec, gate=gate, title=f"{case.name}: gate {gate}")
         return dict.fromkeys(GENERATIONS, one)
     title = f"{case.name}: gate {gate}"

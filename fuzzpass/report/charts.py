@@ -1,7 +1,8 @@
 """The report's charts, drawn by matplotlib as inline SVG: decision coverage, cases and findings
 over the run's time, TPU compiles per generation, and the gate audit's scatter per generation.
 
-Each function returns an SVG document as text, or None when the run has nothing to draw. Text
+Each function returns an SVG document, or None when the run has nothing to draw. The document
+is ``Markup``: matplotlib escaped its text, so the page's templates put it in as it is. Text
 stays text (``svg.fonttype: none``: no glyph outlines, no font to fetch), and ids are salted
 with a constant, so the same run gives the same bytes.
 """
@@ -12,6 +13,8 @@ import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+from markupsafe import Markup
 
 from fuzzpass.judge.gate import GENERATIONS, MARGIN, choice_on, chosen_and_other
 
@@ -37,14 +40,15 @@ def figure(width: float, height: float) -> Iterator[Any]:
         yield Figure(figsize=(width, height), layout="constrained")
 
 
-def svg(fig: Any) -> str:
+def svg(fig: Any) -> Markup:
+    """The figure as an inline SVG document, trusted: matplotlib wrote it and escaped its text."""
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None})
     text = buffer.getvalue()
-    return text[text.index("<svg") :]  # the document's prolog is not needed inline
+    return Markup(text[text.index("<svg") :])  # the document's prolog is not needed inline
 
 
-def coverage(branches: dict[str, int]) -> str | None:
+def coverage(branches: dict[str, int]) -> Markup | None:
     """A bar per branch of the pass: how many decisions took it (zero bars included)."""
     if not branches:
         return None
@@ -59,7 +63,7 @@ def coverage(branches: dict[str, int]) -> str | None:
         return svg(fig)
 
 
-def timeline(points: Sequence[Sequence[float]]) -> str | None:
+def timeline(points: Sequence[Sequence[float]]) -> Markup | None:
     """Cases checked and findings recorded over the run's seconds."""
     if len(points) < 2:
         return None
@@ -77,7 +81,7 @@ def timeline(points: Sequence[Sequence[float]]) -> str | None:
         return svg(fig)
 
 
-def compiles(tallies: dict[str, dict[str, dict[str, Any]]]) -> str | None:
+def compiles(tallies: dict[str, dict[str, dict[str, Any]]]) -> Markup | None:
     """Per TPU generation, cases compiled, rejected as a finding, and rejected as a limit of
     codegen or Mosaic: one group of bars per generation, one panel per kernel source."""
     present = {name: t for name, t in tallies.items() if t and any(sum(g[k] for k in KINDS) for g in t.values())}
@@ -97,7 +101,7 @@ def compiles(tallies: dict[str, dict[str, dict[str, Any]]]) -> str | None:
         return svg(fig)
 
 
-def gate(records: list[dict[str, Any]], judged: Sequence[str] | None) -> str | None:
+def gate(records: list[dict[str, Any]], judged: Sequence[str] | None) -> Markup | None:
     """Per generation, each audited case as a point: the bundles of the other choice against
     those of the pass's choice (Helion's gate in its own colour where it was audited), the line
     of equal cost and the margin drawn; a point past the margin on a judged generation is a

@@ -27,14 +27,16 @@ from typing import Any
 
 import numpy as np
 
+from fuzzpass.backends import DEFAULT as DEFAULT_BACKEND
+from fuzzpass.backends import backend
 from fuzzpass.core.case import Case
 from fuzzpass.judge.checked import Config
 from fuzzpass.judge.gate import choice_on
 from fuzzpass.judge.oracle import ATOL, MARGIN
 from fuzzpass.judge.signature import signature
+from reference import gates
 from reference.codegen import KernelSource
 from reference.compile import compile_variant
-from reference.gates import TARGETED
 
 TEMPLATE = Path(__file__).with_name("templates") / "repro.py.tmpl"
 """The repro script, with ``$$placeholders`` (``string.Template``) for what one finding fills in."""
@@ -64,7 +66,7 @@ def _finding(case: Case, config: Config, kind: str | None = None) -> tuple[Any, 
 
     result = check_case(
         case,
-        backend=config.backend if config.backend in ("helion", "tpu-aot") else "interpret",
+        backend=config.backend if backend(config.backend).numerics is None else DEFAULT_BACKEND,
         poison=config.poison,
         mutant=under_test(config.mutant, config.candidate),
         generations=config.generations,
@@ -152,7 +154,7 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
     if finding["kind"] == "decision" and finding["variant"] == "forced":
         decisions = forced_decisions(case, config)
     path.parent.mkdir(parents=True, exist_ok=True)
-    if config.backend == "helion":
+    if backend(config.backend).helion:
         return _write_helion_repro(case, config, path, command, report, finding, str(sig))
     packed, meta = _packed(case, config, result.variants["eager"].source)
     data_line = _data_line(packed, path)
@@ -295,7 +297,7 @@ def _generation(finding: dict[str, Any]) -> str:
 def _deferred_source(result: Any, case: Case, config: Config, finding: dict[str, Any]) -> str:
     """The kernel the finding is about, as the repro's DEFERRED: a kernel of the gate audit
     where the finding names one (``forced``, ``gate layout``); for a ``gate`` finding under a
-    gate that reads the target generation (``reference.gates.TARGETED``), the one compiled
+    gate that reads the target generation (a ``targeted`` gate of ``reference.gates``), the one compiled
     for the finding's generation; else the check's deferred variant."""
     from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import forced_variant
@@ -305,7 +307,7 @@ def _deferred_source(result: Any, case: Case, config: Config, finding: dict[str,
     kernels = result.gate.kernels if result.gate else {}
     if finding["variant"] in kernels:
         return kernels[finding["variant"]].source.text
-    if finding["kind"] != "gate" or config.gate_rule not in TARGETED or config.mutant or config.candidate:
+    if finding["kind"] != "gate" or not gates.gate(config.gate_rule).targeted or config.mutant or config.candidate:
         return result.variants["deferred"].source.text
     gen = _generation(finding)
     title = f"{case.name}: deferred ({gen})"

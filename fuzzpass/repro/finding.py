@@ -16,6 +16,7 @@ from fuzzpass.backends.helions import Helion, HelionError, resolve
 from fuzzpass.core.case import Case, CaseError, load_case
 from fuzzpass.judge.candidate import Candidate, CandidateError
 from fuzzpass.judge.checked import Config
+from reference.gates import DEFAULT as DEFAULT_GATE
 
 
 class FindingError(ValueError):
@@ -75,7 +76,7 @@ def open_finding(
         generations=generations,
         gate=gate,
         candidate=candidate,
-        gate_rule=recorded.get("gate_rule") or "positional",
+        gate_rule=recorded.get("gate_rule") or DEFAULT_GATE,
         check_forced=check_forced,
         baseline=recorded_helion((recorded.get("helion_baseline") or {}).get("source")),
     )

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from fuzzpass.backends import backend as named
 from fuzzpass.backends import chips
-from fuzzpass.backends.environment import UNCACHED, compile_cache_unused
+from fuzzpass.backends.environment import compile_cache_unused
 
 PROGRAM = """
 import sys, warnings
@@ -72,7 +73,7 @@ def test_a_run_records_where_its_cache_is_or_why_it_has_none(tmp_path: Path, bac
     if backend == "interpret":
         assert summary["compile_cache"] == str(tmp_path / "cache") and kernels
     else:
-        assert summary["compile_cache"] == f"unused: {UNCACHED['interpret-tpu']}" and not kernels
+        assert summary["compile_cache"] == f"unused: {named(backend).uncached}" and not kernels
 
 
 def test_a_tpu_aot_rerun_reads_every_compile_back(tmp_path: Path) -> None:

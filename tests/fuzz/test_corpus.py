@@ -6,15 +6,19 @@ a corpus that cannot be opened is one line and exit 2."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis.database import InMemoryExampleDatabase
 
 from fuzzpass.fuzz.corpus import KEY_PREFIX, CorpusError, LastingCorpus, open_corpus, shown
+from tests.conftest import NO_REDIS_SERVER
 
 
 def fuzzpass_run(out: Path, seed: int, *extra: str) -> tuple[int, dict[str, Any], str]:
@@ -74,6 +78,19 @@ def test_runs_on_two_hosts_share_a_redis_corpus(tmp_path: Path, redis_url: str) 
     code, second, stderr = fuzzpass_run(tmp_path / "host-b", 2, "--budget", "4cases", "--corpus", redis_url)
     assert code == 1, stderr  # replayed from the shared corpus: new to this host's --out
     assert signatures(second) == signatures(first) and [f["new"] for f in second["findings"]] == [True]
+
+
+def test_where_redis_server_is_installed_the_redis_corpus_tests_run_against_it(redis_url: str) -> None:
+    """CI installs Debian's redis-server (``.ci/run``): fakeredis must not stand in there unseen."""
+    import redis
+
+    if shutil.which("redis-server") is None:
+        pytest.skip(NO_REDIS_SERVER)
+    with redis.Redis.from_url(redis_url, decode_responses=True) as client:
+        hello = client.execute_command("HELLO")  # fakeredis answers "server": "fakeredis", and has no INFO
+        info = client.info("server")
+    assert hello["server"] == "redis" and info["redis_version"]
+    assert info["tcp_port"] == urlsplit(redis_url).port and info["process_id"] != os.getpid()
 
 
 @pytest.mark.parametrize(

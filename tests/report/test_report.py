@@ -5,7 +5,8 @@ kernels side by side, charts that are SVGs with data in them, and it made no net
 run that left little behind (no findings, no ``gate.jsonl``, an unreadable ``verdict.json``, no
 ``summary.json``) renders with what exists and says what is missing. A ``fuzzpass corpus`` run's
 directory (written by hand) has its "Real kernels" section: counts, fired calls first, the pass's
-diff lines marked, skips by reason, findings linked, a broken ``kernels.jsonl`` line said at the top."""
+diff lines marked, skips by reason, findings linked, a broken ``kernels.jsonl`` line said at the top.
+A signature or message that is markup (``<script>``, ``&``) shows as that text: escaped once."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
 import pytest
+from markupsafe import escape
 
 from fuzzpass.report.write import write_report
 
@@ -186,6 +189,57 @@ def test_a_run_against_a_baseline_helion_shows_regressions_first_with_their_rang
     assert "<th>fixed (no finding): helion-mismatch (helion-off) | permute&gt;add&gt;sum</th><td>8</td>" in page
 
 
+class _Text(HTMLParser):
+    """The text of a page (character references decoded) and the tags it opens."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.text = ""
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.text += data
+
+
+def shown(page: str) -> _Text:
+    parser = _Text()
+    parser.feed(page)
+    return parser
+
+
+MARKUP = '<script>alert("x")</script> & a<b'
+"""A value that is markup: shown as text, it is escaped exactly once (``&amp;`` once, no
+``&amp;lt;``), and no tag of it reaches the page."""
+
+
+def test_a_findings_signature_with_markup_in_it_is_shown_as_text_escaped_once(tmp_path: Path) -> None:
+    (tmp_path / "findings" / "f").mkdir(parents=True)
+    (tmp_path / "findings" / "f" / "verdict.json").write_text(json.dumps({"verdict": "mismatch"}))
+    finding = {"signature": f"mismatch | {MARKUP}", "kind": "mismatch", "case": str(tmp_path / "findings" / "f" / "x")}
+    (tmp_path / "summary.json").write_text(json.dumps({"seed": 1, "findings": [finding], "verdicts": {MARKUP: 1}}))
+    page = write_report(tmp_path).read_text()
+    assert "<script" not in page and "&amp;lt;" not in page and "&amp;amp;" not in page
+    assert f"<code>mismatch | {escape(MARKUP)}</code>" in row(page, "finding-0")
+    text = shown(page)
+    assert text.text.count(f"mismatch | {MARKUP}") == 2  # its row and its kernels' summary, as it is
+    assert f"{MARKUP} 1" in text.text and "script" not in text.tags  # the run's verdicts
+
+
+def test_a_real_kernels_finding_message_with_markup_in_it_is_shown_as_text_escaped_once(tmp_path: Path) -> None:
+    corpus = corpus_run(tmp_path)
+    events = [json.loads(line) for line in (corpus / "kernels.jsonl").read_text().splitlines()]
+    events[1]["findings"][0]["message"] = MARKUP
+    (corpus / "kernels.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    page = write_report(corpus).read_text()
+    assert "<script" not in page and "&amp;lt;" not in page and "&amp;amp;" not in page
+    assert f"<b>helion-mismatch</b> (run, helion-on): {escape(MARKUP)}</li>" in page
+    text = shown(page)
+    assert f"(run, helion-on): {MARKUP}" in text.text and "script" not in text.tags
+
+
 DIFF = """--- pass off
 +++ pass on
 @@ -3,4 +3,4 @@
@@ -262,12 +316,12 @@ def test_a_corpus_run_shows_its_real_kernels_counts_rows_diffs_skips_and_finding
     assert "fuzzpass corpus /src/helion/test/test_k.py --seed 0 --tpu v5e,v6e" in page  # its rerun
     assert "<th>kernels found</th><td>40</td>" in section and "30 (31 calls checked)" in section
     assert "<li>7: no entry of its file calls it</li>" in section
-    assert "1 not imported<ul><li>1: import failed: ModuleNotFoundError: No module named &#x27;triton&#x27;" in section
+    assert "1 not imported<ul><li>1: import failed: ModuleNotFoundError: No module named &#39;triton&#39;" in section
     assert 'agree 3, <span class="bad">differ 1</span>' in section
     assert '<span class="bad">1</span><ul><li>test_k.py: test_b: the worker died (exit 3)</li></ul>' in section
     assert "v5e 25 of 30 (5 rejected), v6e 29 of 30 (1 rejected)" in section
     assert '<span class="ok">v5e 4 of 4</span>, <span class="bad">v6e 3 of 4</span>' in section
-    assert "3 of 4 fired<ul><li>1: the mask&#x27;s consumer aten.mul.Tensor has no op</li>" in section
+    assert "3 of 4 fired<ul><li>1: the mask&#39;s consumer aten.mul.Tensor has no op</li>" in section
     assert "0.25 kernels/s" in section and "entries 30%, bind 20%, run 10%, compile 40%" in section
     first, second = row(page, "real-kernel-0"), row(page, "real-kernel-1")  # fired first, though listed second
     assert "jagged_proj" in first and "<td>yes</td>" in first and "add_one" in second and "<td>no</td>" in second
@@ -283,7 +337,7 @@ def test_a_corpus_run_shows_its_real_kernels_counts_rows_diffs_skips_and_finding
     assert '<span class="del">-    x = jnp.where(mask, x_ref[...], 0)\n</span>' in details
     assert '<span class="add">+    x = x_ref[...]\n</span>' in details
     assert "     y = x &lt; 1.0 and x &gt; -1.0\n" in details  # context: escaped, unmarked
-    assert "Not a case: the mask&#x27;s consumer aten.mul.Tensor has no op." in details
+    assert "Not a case: the mask&#39;s consumer aten.mul.Tensor has no op." in details
     assert "<b>helion-mismatch</b> (run, helion-on): poison leaks" in details and "mask of b0 deferred" in details
     skipped = section[section.index('id="real-kernels-skipped"') :]
     assert "<li><b>1</b> no entry of its file calls it: <code>unused_kernel</code> (test_k.py)</li>" in skipped

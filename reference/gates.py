@@ -19,6 +19,7 @@ from typing import Protocol
 import torch.fx
 
 from reference.reasons import Reason
+from reference.registry import Registry
 from reference.values import Value, sublane_tile
 
 
@@ -65,27 +66,15 @@ class Gate:
     after its safety proof, with the consumers, as it asks every gate of a major tile."""
 
 
-GATES: dict[str, Gate] = {}
+GATES: Registry[Gate] = Registry("gate")
 """Gate name -> gate (``--gate``), in registration order."""
 
 DEFAULT = "positional"
 """The reference's gate: Helion's pass as written."""
 
 
-def register(gate: Gate) -> Gate:
-    """Add ``gate`` to :data:`GATES`; a second gate of one name is refused."""
-    if gate.name in GATES:
-        raise ValueError(f"gate {gate.name!r} is registered twice")
-    GATES[gate.name] = gate
-    return gate
-
-
-def gate(name: str) -> Gate:
-    """The gate called ``name`` (a KeyError names the known ones)."""
-    try:
-        return GATES[name]
-    except KeyError:
-        raise KeyError(f"no gate {name!r} (known: {', '.join(GATES)})") from None
+register = GATES.register
+gate = GATES.lookup
 
 
 def positional(p: Positions, load: torch.fx.Node, tile: str, consumers: list[torch.fx.Node]) -> Reason:

@@ -54,6 +54,7 @@ import torch
 import torch.fx
 
 from reference.ops.contraction import hl_dot
+from reference.registry import Registry
 from reference.values import Value
 
 if TYPE_CHECKING:
@@ -107,16 +108,10 @@ MATMUL_OPS = "helion/language/matmul_ops.py"
 ATEN_LOWERING = "helion/_compiler/aten_lowering.py"
 
 
-def _registry(*rules: Rule) -> dict[str, Rule]:
-    found: dict[str, Rule] = {}
-    for rule in rules:
-        if rule.name in found:
-            raise ValueError(f"rule {rule.name!r} is registered twice")
-        found[rule.name] = rule
-    return found
+RULES: Registry[Rule] = Registry("rule")
+"""The rules a Helion may lack, by name: all of them are Helion 1.5.1's, none is 1.5.0's."""
 
-
-RULES: dict[str, Rule] = _registry(
+for _rule in (
     Rule(
         "dots_zeroed_by_partner",
         NODE_MASKING,
@@ -144,8 +139,8 @@ RULES: dict[str, Rule] = _registry(
         r"^def expand_masked_value\b",
         "an expand passes its input's masked value through",
     ),
-)
-"""The rules a Helion may lack, by name: all of them are Helion 1.5.1's, none is 1.5.0's."""
+):
+    RULES.register(_rule)
 
 
 class Neighbours:
@@ -154,20 +149,12 @@ class Neighbours:
     decide."""
 
     def __init__(self, absent: Iterable[str] = ()) -> None:
-        absent = frozenset(absent)
-        if unknown := sorted(absent - RULES.keys()):
-            raise ValueError(f"unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})")
-        self.absent: frozenset[str] = absent
+        self.absent: frozenset[str] = RULES.only_known(absent)
         """The rules of :data:`RULES` this Helion lacks."""
         self.taken: set[str] = set()
         self.relayouts: frozenset[object] = RELAYOUTS
         """What :meth:`source` walks back through: the pass's relayouts (``compile_variant``
         sets the pass's own, as Helion's rules and pass share ``_RELAYOUT_TARGETS``)."""
-
-    @property
-    def present(self) -> frozenset[str]:
-        """The rules of :data:`RULES` this Helion has."""
-        return frozenset(RULES.keys() - self.absent)
 
     def has(self, rule: str) -> bool:
         assert rule in RULES, f"unknown rule {rule!r}"
@@ -300,10 +287,7 @@ class UnknownMayNotBeFinite(Neighbours):
 def for_helion(present: Iterable[str]) -> Neighbours:
     """The rules of a Helion that has the rules ``present`` of :data:`RULES` and lacks the
     others (a ValueError names an unknown one)."""
-    present = frozenset(present)
-    if unknown := sorted(present - RULES.keys()):
-        raise ValueError(f"unknown rule {', '.join(unknown)} (known: {', '.join(RULES)})")
-    return Neighbours(absent=RULES.keys() - present)
+    return Neighbours(absent=RULES.keys() - RULES.only_known(present))
 
 
 _CURRENT: ContextVar[Neighbours | None] = ContextVar("neighbours", default=None)

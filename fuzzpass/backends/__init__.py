@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 
+from reference.registry import Registry
+
 
 @dataclass(frozen=True)
 class Backend:
@@ -53,26 +55,13 @@ class Backend:
         return importlib.import_module(self.module).unavailable()
 
 
-BACKENDS: dict[str, Backend] = {}
+BACKENDS: Registry[Backend] = Registry("backend")
 """Backend name -> record (``--backend``), in registration order."""
 
 DEFAULT = "interpret"
 
-
-def register(backend: Backend) -> Backend:
-    """Add ``backend`` to :data:`BACKENDS`; a second backend of one name is refused."""
-    if backend.name in BACKENDS:
-        raise ValueError(f"backend {backend.name!r} is registered twice")
-    BACKENDS[backend.name] = backend
-    return backend
-
-
-def backend(name: str) -> Backend:
-    """The backend called ``name`` (a KeyError names the known ones)."""
-    try:
-        return BACKENDS[name]
-    except KeyError:
-        raise KeyError(f"no backend {name!r} (known: {', '.join(BACKENDS)})") from None
+register = BACKENDS.register
+backend = BACKENDS.lookup
 
 
 def unavailable(name: str) -> str | None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
+from reference.registry import Registry
 from reference.values import Value
 
 if TYPE_CHECKING:
@@ -154,24 +155,11 @@ class Op:
         return tuple(f for f, kind in self.fields.items() if kind == "value" and f in node.fields)
 
 
-REGISTRY: dict[str, Op] = {}
+REGISTRY: Registry[Op] = Registry("op")
+"""The op table: each op registered beside its code (a second op of one name is a bug)."""
 
-
-def register(op: Op) -> Op:
-    """Add ``op`` to the table; a second op of the same name is a bug, not an override."""
-    if op.name in REGISTRY:
-        raise ValueError(f"op {op.name!r} is registered twice")
-    REGISTRY[op.name] = op
-    return op
-
-
-def lookup(name: str) -> Op:
-    """The op called ``name``; an unknown name raises an error that names it."""
-    try:
-        return REGISTRY[name]
-    except KeyError:
-        known = ", ".join(sorted(n for n in REGISTRY if not n.startswith("_")))
-        raise KeyError(f"unknown op {name!r} (known: {known})") from None
+register = REGISTRY.register
+lookup = REGISTRY.lookup
 
 
 def rounding(dtype: str, value: np.ndarray, ulps: float = 1.0) -> np.ndarray:

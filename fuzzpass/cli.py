@@ -788,15 +788,7 @@ def cmd_bisect(args: argparse.Namespace) -> int:
 
     try:
         finding = bisect.recorded(args.case)
-        if args.helion_repo is not None:
-            if args.good is None:
-                raise bisect.BisectError("--helion-repo: give --good REV, the oldest commit of the range")
-            steps, helion_of = bisect.commits(args.helion_repo, args.good, args.bad), bisect.worktrees(args.helion_repo)
-        else:
-            spec = args.releases or bisect.regression_range(finding)
-            if spec is None:
-                raise bisect.BisectError("--releases: give the range (the finding names no two releases)")
-            steps, helion_of = bisect.releases(spec), bisect.release
+        steps, helion_of = bisect.plan(finding, args.releases, args.helion_repo, args.good, args.bad)
     except bisect.BisectError as e:
         print(f"fuzzpass: error: {e}", file=sys.stderr)
         return 2

@@ -60,8 +60,10 @@ def imported_root() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))).parent
 
 
+@functools.cache
 def imported() -> frozenset[str]:
-    """The rules of the Helion this process imports (all of them where there is none)."""
+    """The rules of the Helion this process imports (all of them where there is none): found
+    once, as a process imports one Helion for its life, and every check asks."""
     root = imported_root()
     return present(root) if root is not None else frozenset(RULES)
 

@@ -131,11 +131,12 @@ def version_of(root: Path) -> str:
         return (root / LABEL_FILE).read_text().strip()
     for info in sorted(root.glob("helion-*.dist-info")):
         return info.name.removeprefix("helion-").removesuffix(".dist-info")
-    described = subprocess.run(
-        ["git", "-C", str(root), "describe", "--tags", "--always", "--dirty"], capture_output=True, text=True
-    )
-    if described.returncode == 0 and (root / ".git").exists():
-        return described.stdout.strip()
+    if (root / ".git").exists():  # a checkout or a worktree of one
+        described = subprocess.run(
+            ["git", "-C", str(root), "describe", "--tags", "--always", "--dirty"], capture_output=True, text=True
+        )
+        if described.returncode == 0:
+            return described.stdout.strip()
     return root.name
 
 

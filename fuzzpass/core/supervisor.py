@@ -22,6 +22,7 @@ import os
 import selectors
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -246,3 +247,15 @@ def serve(handle: Callable[[dict[str, Any], Emit], bool | None]) -> None:
             emit({"event": "done", "retire": retiring})
             if retiring:
                 return
+
+
+def orphan_watch(parent: int) -> None:
+    """End this process when ``parent`` is gone (killed without a chance to stop it), instead
+    of working on, unseen, for ever: a ``fuzzpass run`` worker, a baseline Helion's child."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True).start()

@@ -184,9 +184,7 @@ class WorkerActor:
     """Runs one worker function (a Ray actor; its process ends with it)."""
 
     def run(self, target: Callable[..., None], args: tuple[Any, ...], backend: str) -> None:
-        if backends.backend(
-            backend
-        ).on_chips:  # TPU-only: the chip Ray gave this actor, laid out as fuzzpass.backends.chips does
+        if backends.backend(backend).on_chips:  # TPU-only: the chip Ray gave this actor, laid out as chips does
             import os
 
             import ray

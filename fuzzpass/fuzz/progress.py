@@ -12,11 +12,11 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from fuzzpass.backends import backend
+from fuzzpass.backends import backend, helions
 from fuzzpass.fuzz.coverage import missing, neighbour_table, neighbours_missing, table
 from fuzzpass.fuzz.options import Options
 from fuzzpass.fuzz.store import Finding
-from fuzzpass.fuzz.summary import BaselineTally, RunResult, helion_label
+from fuzzpass.fuzz.summary import BaselineTally, RunResult
 from reference.gates import DEFAULT as DEFAULT_GATE
 
 
@@ -116,7 +116,7 @@ def summary(r: RunResult) -> str:
     if backend(c.backend).numerics is None:  # the reference's kernels do not run (Helion's are judged, or compiled)
         del lines[2]
     if backend(c.backend).helion:
-        lines[-1:-1] = [f"Helion {helion_label()}; the reference models {r.rules}"]
+        lines[-1:-1] = [f"Helion {helions.label()}; the reference models {r.rules}"]
     if r.helion:
         lines[-1:-1] = [
             f"Helion's pass decided as the reference on {r.helion['agree']} of "

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from fuzzpass.backends import backend
+from fuzzpass.backends import backend, helions
 from fuzzpass.fuzz.compiles import CompileTally
 from fuzzpass.fuzz.coverage import branches, counts, neighbour_counts
 from fuzzpass.fuzz.exhaust import Tally
@@ -36,6 +36,38 @@ def versions() -> dict[str, str | None]:
 
 
 @dataclass
+class BaselineTally:
+    """``--helion-baseline``: cases the baseline checked, or could not; and per signature of
+    what the Helion under test fixed since it (counted, never a finding) or broke."""
+
+    compared: int = 0
+    not_run: int = 0
+    fixed: Counter[str] = field(default_factory=Counter)
+    regressed: Counter[str] = field(default_factory=Counter)
+
+    def add(self, report: dict[str, Any]) -> None:
+        if (b := report.get("helion_baseline")) is None:
+            return
+        if b["verdict"].startswith("not run"):
+            self.not_run += 1
+            return
+        self.compared += 1
+        pattern = f" | {b['pattern']}" if b.get("pattern") else ""
+        self.fixed.update(f"{f['kind']} ({f['variant']}){pattern}" for f in b["fixed"])
+        self.regressed.update(f"{f['kind']} ({f['variant']}){pattern}" for f in b["regressed"])
+
+    def to_json(self, label: str) -> dict[str, Any]:
+        return {
+            "helion": label,
+            "compared": self.compared,
+            "not_run": self.not_run,
+            "fixed_cases": sum(self.fixed.values()),
+            "fixed": dict(self.fixed.most_common()),
+            "regressed": dict(self.regressed.most_common()),
+        }
+
+
+@dataclass
 class RunResult:
     """What a run did: the summary written to ``--out/summary.json``."""
 
@@ -60,7 +92,7 @@ class RunResult:
     workers: list[dict[str, Any]] = field(default_factory=list)
     stopped: str = ""
     exhaust: Tally | None = None  # ``fuzzpass exhaust``: structures per size, and how many were checked
-    baseline: BaselineTally = field(default_factory=lambda: BaselineTally())  # ``--helion-baseline``
+    baseline: BaselineTally = field(default_factory=BaselineTally)  # ``--helion-baseline``
 
     def compile_cache(self) -> str | None:
         """Where the workers keep compiled programs, or why no cache on disk can serve them."""
@@ -92,7 +124,7 @@ class RunResult:
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,
             "check_forced": c.check_forced,  # the pass under test's forced kernel checked too (``mutants``)
-            "versions": dict(versions(), **({"helion": helion_label()} if backend(c.backend).helion else {})),
+            "versions": dict(versions(), **({"helion": helions.label()} if backend(c.backend).helion else {})),
             "helion_rules": self.rules,
             "helion_baseline": self.baseline.to_json(c.baseline.label) if c.baseline else None,
             "stopped": self.stopped,
@@ -151,44 +183,6 @@ class RunResult:
         """The share of (load, tile) decisions on which Helion's pass and the reference agree."""
         total = self.helion["agree"] + self.helion["differ"]
         return round(self.helion["agree"] / total, 4) if total else None
-
-
-def helion_label() -> str:
-    from fuzzpass.backends import helions
-
-    return helions.label()
-
-
-@dataclass
-class BaselineTally:
-    """``--helion-baseline``: cases the baseline checked, or could not; and per signature of
-    what the Helion under test fixed since it (counted, never a finding) or broke."""
-
-    compared: int = 0
-    not_run: int = 0
-    fixed: Counter[str] = field(default_factory=Counter)
-    regressed: Counter[str] = field(default_factory=Counter)
-
-    def add(self, report: dict[str, Any]) -> None:
-        if (b := report.get("helion_baseline")) is None:
-            return
-        if b["verdict"].startswith("not run"):
-            self.not_run += 1
-            return
-        self.compared += 1
-        pattern = f" | {b['pattern']}" if b.get("pattern") else ""
-        self.fixed.update(f"{f['kind']} ({f['variant']}){pattern}" for f in b["fixed"])
-        self.regressed.update(f"{f['kind']} ({f['variant']}){pattern}" for f in b["regressed"])
-
-    def to_json(self, label: str) -> dict[str, Any]:
-        return {
-            "helion": label,
-            "compared": self.compared,
-            "not_run": self.not_run,
-            "fixed_cases": sum(self.fixed.values()),
-            "fixed": dict(self.fixed.most_common()),
-            "regressed": dict(self.regressed.most_common()),
-        }
 
 
 def helion_agreement(report: dict[str, Any]) -> Counter[str]:

@@ -10,29 +10,16 @@ It sets libtpu's environment before JAX starts.
 from __future__ import annotations
 
 import os
-import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from fuzzpass.core.case import Case
+from fuzzpass.core.supervisor import orphan_watch
 from fuzzpass.fuzz.corpus import open_corpus
 from fuzzpass.fuzz.exhaust import Plan, cases
 from fuzzpass.fuzz.explorer import Explorer
 from fuzzpass.judge.checked import Checked, Config, check
 from fuzzpass.judge.signature import Signature
-
-
-def orphan_watch(parent: int) -> None:
-    """End this worker when its parent is gone (killed without a chance to stop it), instead
-    of fuzzing on, unseen, for ever."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(3)
-
-    threading.Thread(target=watch, daemon=True).start()
 
 
 def worker_main(

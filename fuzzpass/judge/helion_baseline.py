@@ -22,13 +22,11 @@ import json
 import os
 import subprocess
 import sys
-import threading
-import time
 from dataclasses import dataclass
 from typing import Any
 
 from fuzzpass.core.case import Case, parse_case
-from fuzzpass.judge.verdict import SEVERITY, Finding, Kind, Stage
+from fuzzpass.judge.verdict import Finding, Kind, Regression, Stage, verdict_of
 
 HELION_KINDS = frozenset(
     {Kind.HELION_CRASH, Kind.HELION_DECISION, Kind.HELION_MISMATCH, Kind.HELION_COMPILE, Kind.HELION_GATE}
@@ -109,8 +107,8 @@ def baseline_for(env: dict[str, str], label: str, settings: Settings) -> Baselin
     return _BASELINES[key]
 
 
-def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Two Helion findings are the same failure: kind, variant and (a compile or gate
+def same_failure(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Two Helion findings are the same failure: kind, variant, stage and (a compile or gate
     finding) the generation it names."""
     if (a["kind"], a["variant"], a["stage"]) != (b["kind"], b["variant"], b["stage"]):
         return False
@@ -130,13 +128,12 @@ def compare(report: dict[str, Any], baseline: dict[str, Any] | str, under: str, 
         return
     ours = [f for f in report["findings"] if f["kind"] in kinds]
     theirs = [f for f in baseline["findings"] if f["kind"] in kinds]
-    regressed = [f for f in ours if not any(_same(f, t) for t in theirs)]
-    fixed = [t for t in theirs if not any(_same(t, f) for f in ours)]
+    regressed = [f for f in ours if not any(same_failure(f, t) for t in theirs)]
+    fixed = [t for t in theirs if not any(same_failure(t, f) for f in ours)]
     for f in regressed:
-        message = f"{f['kind']}, right in {label}, wrong in {under}: {f['message']}"
+        message = Regression(f["kind"], label, under, f["message"]).text()
         report["findings"].append(Finding(Kind.HELION_REGRESSION, Stage(f["stage"]), f["variant"], message).to_json())
-    found = {Kind(f["kind"]) for f in report["findings"]}
-    report["verdict"] = next((k for k in SEVERITY if k in found), Kind.PASS).value
+    report["verdict"] = verdict_of([Finding.from_json(f) for f in report["findings"]]).value
     report["helion_baseline"] = {
         "helion": label,
         "verdict": baseline["verdict"],
@@ -146,25 +143,13 @@ def compare(report: dict[str, Any], baseline: dict[str, Any] | str, under: str, 
     }
 
 
-def _orphan_watch() -> None:
-    """End this child when the worker that started it is gone (killed mid-case)."""
-    parent = os.getppid()
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(3)
-
-    threading.Thread(target=watch, daemon=True).start()
-
-
 def main() -> None:
     """The child: import the baseline Helion, then check each case sent on stdin."""
     from fuzzpass.backends.environment import start_jax
-    from fuzzpass.core.supervisor import Emit, serve
+    from fuzzpass.core.supervisor import Emit, orphan_watch, serve
     from fuzzpass.judge.check import check_case
 
-    _orphan_watch()
+    orphan_watch(os.getppid())  # the worker that started it gone (killed mid-case): end too
     settings = json.loads(os.environ["FUZZPASS_BASELINE_SETTINGS"])
     start_jax("helion")
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from fuzzpass.judge.verdict import Kind
+from fuzzpass.judge.verdict import Kind, Regression
 from reference.spec import KernelSpec
 
 
@@ -96,8 +96,8 @@ def rule(report: dict[str, Any]) -> str:
     if verdict == "helion-decision":
         return helion_decision_rule(report)
     if verdict == "helion-regression" and finding is not None:  # the rule of what regressed
-        broken, _, versions = finding["message"].split(": ")[0].partition(", ")  # "<kind>, right in A, wrong in B"
-        return f"{broken}: {rule(dict(report, verdict=broken))}; {versions}"
+        regressed = Regression.parse(finding["message"])
+        return f"{regressed.kind}: {rule(dict(report, verdict=regressed.kind))}; {regressed.versions}"
     if verdict == "helion-mismatch":
         deferred = any(report["helion"]["deferred"].values())
         return f"{finding['variant'] if finding else '-'}, {'deferred' if deferred else 'nothing deferred'}"

@@ -82,6 +82,35 @@ class Finding:
     def to_json(self) -> dict[str, str | None]:
         return {"kind": self.kind.value, "stage": self.stage.value, "variant": self.variant, "message": self.message}
 
+    @classmethod
+    def from_json(cls, data: dict[str, str | None]) -> Finding:
+        return cls(Kind(data["kind"]), Stage(data["stage"]), data["variant"], str(data["message"]))
+
+
+@dataclass(frozen=True)
+class Regression:
+    """What a ``helion-regression`` finding's message says, written and read only here:
+    ``<kind>, right in <baseline>, wrong in <under test>: <the regressed finding's message>``."""
+
+    kind: str
+    right_in: str
+    wrong_in: str
+    message: str
+
+    @property
+    def versions(self) -> str:
+        return f"right in {self.right_in}, wrong in {self.wrong_in}"
+
+    def text(self) -> str:
+        return f"{self.kind}, {self.versions}: {self.message}"
+
+    @classmethod
+    def parse(cls, text: str) -> Regression:
+        head, _, message = text.partition(": ")
+        kind, _, versions = head.partition(", right in ")
+        right_in, _, wrong_in = versions.partition(", wrong in ")
+        return cls(kind, right_in, wrong_in, message)
+
 
 SEVERITY = (
     Kind.INVALID,

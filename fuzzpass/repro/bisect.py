@@ -35,7 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.backends.helions import Helion, HelionError, resolve
+from fuzzpass.judge.helion_baseline import same_failure
 from fuzzpass.judge.signature import crash_words
+from fuzzpass.judge.verdict import Kind, Regression
 
 STEP_TIMEOUT = 900.0
 """Seconds one step may take (a first install, Helion's bind, interpret mode)."""
@@ -59,22 +61,20 @@ class Target:
         """The failure ``finding`` (from a ``verdict.json``) names; for a ``helion-regression``,
         the one that regressed (its message: ``<kind>, right in A, wrong in B: <message>``)."""
         kind, message = finding["kind"], finding["message"]
-        if kind == "helion-regression":
-            head, _, message = message.partition(": ")
-            kind = head.split(", ")[0]
+        if kind == Kind.HELION_REGRESSION.value:
+            regressed = Regression.parse(message)
+            kind, message = regressed.kind, regressed.message
         return cls(kind, finding["variant"], finding["stage"], message)
 
     def found_in(self, report: dict[str, Any]) -> bool:
         return any(self.is_(f) for f in report.get("findings", []))
 
     def is_(self, f: dict[str, Any]) -> bool:
-        if (f["kind"], f["variant"], f["stage"]) != (self.kind, self.variant, self.stage):
+        """The same failure as a baseline comparison means it (``same_failure``), and for a
+        crash the same message with its details blanked: another crash is not this one."""
+        if not same_failure(f, asdict(self)):
             return False
-        if self.kind == "helion-crash":
-            return crash_words(f["message"]) == crash_words(self.message)
-        if self.kind in ("helion-compile", "helion-gate"):  # the same generation
-            return f["message"].split(":")[0] == self.message.split(":")[0]
-        return True
+        return self.kind != Kind.HELION_CRASH.value or crash_words(f["message"]) == crash_words(self.message)
 
 
 def state_of(report: dict[str, Any] | None, target: Target) -> tuple[str, str]:
@@ -284,6 +284,21 @@ def worktrees(repo: Path) -> Callable[[Step], Any]:
     return checkout
 
 
+def plan(
+    finding: dict[str, Any], releases_spec: str | None, repo: Path | None, good: str | None, bad: str
+) -> tuple[list[Step], Callable[[Step], Any]]:
+    """The steps to search and how to get each one's Helion: ``repo``'s commits from ``good``
+    to ``bad``, else the releases ``releases_spec`` names (default: the two a regression names)."""
+    if repo is not None:
+        if good is None:
+            raise BisectError("--helion-repo: give --good REV, the oldest commit of the range")
+        return commits(repo, good, bad), worktrees(repo)
+    spec = releases_spec or regression_range(finding)
+    if spec is None:
+        raise BisectError("--releases: give the range (the finding names no two releases)")
+    return releases(spec), release
+
+
 def recorded(case: Path) -> dict[str, Any]:
     """The finding beside ``case`` (its ``verdict.json``): the first of its verdict's kind."""
     path = case.with_name("verdict.json")
@@ -298,9 +313,10 @@ def recorded(case: Path) -> dict[str, Any]:
 
 def regression_range(finding: dict[str, Any]) -> str | None:
     """``A..B`` (oldest first) for a ``helion-regression`` between two releases, else None."""
-    if finding["kind"] != "helion-regression":
+    if finding["kind"] != Kind.HELION_REGRESSION.value:
         return None
-    found = re.match(r"[\w-]+, right in (\S+), wrong in (\S+):", finding["message"])
-    if not found or not all(re.fullmatch(r"\d+(\.\d+)+", v) for v in found.groups()):
+    regressed = Regression.parse(finding["message"])
+    versions = (regressed.right_in, regressed.wrong_in)
+    if not all(re.fullmatch(r"\d+(\.\d+)+", v) for v in versions):
         return None
-    return "..".join(sorted(found.groups(), key=lambda v: tuple(int(x) for x in v.split("."))))
+    return "..".join(sorted(versions, key=lambda v: tuple(int(x) for x in v.split("."))))

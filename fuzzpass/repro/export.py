@@ -34,6 +34,7 @@ from fuzzpass.judge.checked import Config
 from fuzzpass.judge.gate import choice_on
 from fuzzpass.judge.oracle import ATOL, MARGIN
 from fuzzpass.judge.signature import signature
+from fuzzpass.judge.verdict import Regression
 from reference import gates
 from reference.codegen import KernelSource
 from reference.compile import compile_variant
@@ -149,7 +150,7 @@ def write_repro(case: Case, config: Config, path: Path, command: str, kind: str 
         raise ValueError(f"{case.name} passes under {config}: there is no finding to export")
     finding = next(f for f in report["findings"] if f["kind"] == report["verdict"])
     if finding["kind"] == "helion-regression":  # the repro checks what regressed, on the Helion it runs with
-        broke = finding["message"].split(",")[0]
+        broke = Regression.parse(finding["message"]).kind
         finding = next(f for f in report["findings"] if f["kind"] == broke and f["variant"] == finding["variant"])
     if finding["kind"] == "decision" and finding["variant"] == "forced":
         decisions = forced_decisions(case, config)

@@ -17,12 +17,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import helion
-import helion.language as hl
-import torch
+from fuzzpass.backends import helion as helion_backend
+from fuzzpass.backends import helion_patches
 
-from fuzzpass.backends import helion as helion_backend  # Helion's environment, set before Helion is imported
-from fuzzpass.backends import helion_interpret
+helion_backend.prepare_environment()  # Helion's environment, set before Helion is imported
+
+import helion  # noqa: E402
+import helion.language as hl  # noqa: E402
+import torch  # noqa: E402
 
 
 @helion.kernel(backend="pallas", static_shapes=True)
@@ -76,14 +78,13 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
-    helion_backend.prepare_environment()
-    helion_backend._compile_once_per_shape()
+    helion_patches.compile_once_per_shape()
     print(f"{'kernel':<44}{'interpreter':<15}{'first call s':>13}{'next calls s':>13}")
     for name, (kernel, call_args, config) in kernels().items():
         compiled = kernel.bind(call_args).compile_config(config)
         seconds = {}
         results = {}
-        for interpreter, context in (("plain", contextlib.nullcontext), ("TPU", helion_interpret.tpu_interpret)):
+        for interpreter, context in (("plain", contextlib.nullcontext), ("TPU", helion_patches.tpu_interpret)):
             with context():
                 first, warm, results[interpreter] = timed(lambda c=compiled, a=call_args: c(*a), args.repeat)
             seconds[interpreter] = (first, warm)

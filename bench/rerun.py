@@ -36,7 +36,7 @@ RUNS = {
 
 def run(out: Path, corpus: Path, extra: list[str], seed: int = 1) -> dict[str, Any]:
     command = [sys.executable, "-m", "fuzzpass", "run", "--jobs", "2", "--seed", str(seed), "--out", str(out),
-               "--corpus", str(corpus), "--quiet", "--no-minimize", *extra]  # fmt: skip
+               "--examples", str(corpus), "--quiet", "--no-minimize", *extra]  # fmt: skip
     subprocess.run(command, check=False, capture_output=True)
     return json.loads((out / "summary.json").read_text())
 
@@ -50,14 +50,14 @@ def nightly(work: Path, nights: int, seeds: Path | None) -> None:
         out, cold = work / name, work / f"{name}-cold"
         if seeds is not None:
             for o in (out, cold):
-                shutil.copytree(seeds / "seeds", o / "corpus" / "seeds")
-        summaries = [run(out, out / "corpus", extra, seed) for seed in range(1, nights + 1)]
-        control = run(cold, cold / "corpus", extra, nights)  # the last night's cases, with nothing kept
+                shutil.copytree(seeds / "seeds", o / "examples" / "seeds")
+        summaries = [run(out, out / "examples", extra, seed) for seed in range(1, nights + 1)]
+        control = run(cold, cold / "examples", extra, nights)  # the last night's cases, with nothing kept
         rates = [s["cases"] / s["seconds"] for s in (*summaries, control)]
         later = ", ".join(f"night {k} {r:.1f} ({r / rates[0]:.2f}x)" for k, r in enumerate(rates[1:-1], 2))
         print(f"{name}: night 1 {rates[0]:.1f} cases/s; {later}; night {nights}'s seed under a fresh --out "
               f"{rates[-1]:.1f} (the cache: {rates[-2] / rates[-1]:.2f}x); seed structures: "
-              f"{summaries[0]['corpus_seeds']}")  # fmt: skip
+              f"{summaries[0]['example_seeds']}")  # fmt: skip
 
 
 def main() -> None:

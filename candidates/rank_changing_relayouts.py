@@ -32,7 +32,8 @@ Check it: ``fuzzpass run --pass candidates/rank_changing_relayouts.py:RankChangi
 
 from __future__ import annotations
 
-from reference.defer import RELAYOUT_OPS, MaskDeferral
+from reference.defer import MaskDeferral
+from reference.relayouts import RELAYOUT_OPS
 
 
 class RankChangingRelayouts(MaskDeferral):

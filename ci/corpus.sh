@@ -10,15 +10,16 @@
 # pass on and off, in interpret mode on poisoned padding and deviceless for v5e, v6e and
 # tpu7x, the gate audited where the pass fires. Results under OUT (summary.json,
 # kernels.jsonl, findings/, report.html; calls/ lets a rerun under OUT judge only what is new,
-# so a night's run interrupted goes on where it stopped). The kernels
-# where the pass fires and that a case can state become seeds of CORPUS (default
-# fuzzpass-out/corpus, the TPU run's; FUZZPASS_CORPUS, a Redis URL, when set), so the night's
-# `fuzzpass run` mutates real structures. Workers: one per core, or FUZZPASS_CORPUS_JOBS.
+# so a night's run interrupted goes on where it stopped: recordings are reused only under the
+# same seed, so it is fixed, 0). The kernels where the pass fires and that a case can state
+# become seeds of CORPUS (default fuzzpass-out/examples, the TPU run's example database;
+# FUZZPASS_CORPUS, a Redis URL, when set), so the night's `fuzzpass run` mutates real
+# structures. Workers: one per core, or FUZZPASS_CORPUS_JOBS.
 # Exit: 0 no finding, 1 a finding of Helion's (each in OUT/findings/), 2 a usage error.
 set -euo pipefail
 
 out="${1:?usage: ci/corpus.sh OUT [CORPUS]}"
-corpus="${2:-${FUZZPASS_CORPUS:-fuzzpass-out/corpus}}"
+corpus="${2:-${FUZZPASS_CORPUS:-fuzzpass-out/examples}}"
 jobs="${FUZZPASS_CORPUS_JOBS:-$(nproc)}"
 version="$(python -c 'from importlib.metadata import version; print(version("helion"))')"
 src="${HELION_SRC:-}"
@@ -32,7 +33,7 @@ fi
 status=0
 fuzzpass corpus "$src/test/test_pallas.py" "$src/test/test_pallas_worklist.py" "$src/test/test_examples.py" \
   "$src/examples" --out "$out" --jobs "$jobs" \
-  --tpu v5e,v6e,tpu7x --corpus "$corpus" || status=$?
+  --tpu v5e,v6e,tpu7x --examples "$corpus" --seed 0 || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 1 ]; then
   echo "ci/corpus.sh: fuzzpass corpus failed to run (exit $status)" >&2
 fi

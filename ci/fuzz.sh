@@ -16,15 +16,15 @@
 # Helion's kernels compile for (default v5e,v6e,tpu7x; none: no TPU compiles).
 # FUZZPASS_MINIMIZE_SECONDS: the time to minimize each new finding (default fuzzpass run's).
 # BUDGET: as `fuzzpass run --budget` (60s, 4h).
-# OUT keeps findings/ and corpus/ between runs (default fuzzpass-out): restore it before and
+# OUT keeps findings/ and examples/ between runs (default fuzzpass-out): restore it before and
 # save it after, and the next run replays what this one found. The seed is the date unless
 # FUZZPASS_SEED is set; it is printed and stored in OUT/summary.json either way.
 # Workers: fuzzpass run's default, one per core, or one per TPU chip with the tpu backend (a
 # worker owns its chip: libtpu lets one process hold a chip). With FUZZPASS_RAY_ADDRESS set
 # (a Ray cluster of TPU hosts: `ray start --head` on one, `ray start --address` on the others),
 # the workers are Ray actors over every host of the cluster (`fuzzpass run --ray`). With
-# FUZZPASS_CORPUS set to a Redis URL, the corpus is that server's, shared by every run that
-# names it (`fuzzpass run --corpus`), instead of OUT/corpus.
+# FUZZPASS_CORPUS set to a Redis URL, the example database is that server's, shared by every run
+# that names it (`fuzzpass run --examples`), instead of OUT/examples.
 # Exit: 0 nothing new found, 1 a new finding (its case, verdict and summary are under OUT),
 # 2 a usage error.
 set -euo pipefail
@@ -54,7 +54,7 @@ case "$backend" in
     ;;
 esac
 if [ -n "${FUZZPASS_RAY_ADDRESS:-}" ]; then extra+=(--ray "$FUZZPASS_RAY_ADDRESS"); fi
-if [ -n "${FUZZPASS_CORPUS:-}" ]; then extra+=(--corpus "$FUZZPASS_CORPUS"); fi
+if [ -n "${FUZZPASS_CORPUS:-}" ]; then extra+=(--examples "$FUZZPASS_CORPUS"); fi
 if [ -n "${FUZZPASS_MINIMIZE_SECONDS:-}" ]; then extra+=(--minimize-seconds "$FUZZPASS_MINIMIZE_SECONDS"); fi
 
 status=0

@@ -2,7 +2,8 @@
 
 Rooms, each importing only the ones below it (``tests/test_layout.py`` keeps it so):
 
-- ``cli``: the command: parses arguments and calls the library.
+- ``cli``: the command: assembles the parser and dispatches.
+- ``commands/``: each command's options and body; the options several take, defined once.
 - ``kernels/``: ``fuzzpass corpus``: the pass on real Helion kernels (files, tests, examples),
   in worker processes; fired kernels become seed cases of the corpus ``fuzz/`` mutates.
 - ``fuzz/``: many cases: explorer, run and workers, exhaust, corpus, findings store, coverage, progress.

@@ -44,11 +44,11 @@ import torch.fx
 from reference import gates, neighbours
 from reference.masking import recompute_masked_values
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META
-from reference.ops import lookup
 from reference.ops.layout import keeps_vreg_tiles
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
 from reference.reasons import Reason
+from reference.relayouts import RELAYOUT_OPS, relayout_targets
 from reference.values import Value
 
 Mode = Literal["off", "on", "force"]
@@ -58,18 +58,6 @@ direction, for benchmarks)."""
 
 MODES: tuple[Mode, ...] = ("off", "on", "force")
 
-RELAYOUT_OPS = frozenset({"permute"})
-"""The case ops a mask may be deferred through in Helion 1.5.1 (its ``_RELAYOUT_TARGETS``):
-rank-preserving, moving whole axes. Deliberately not ``reshape`` (regroups elements), nor
-``expand`` (replicates padded lanes); ``squeeze``/``unsqueeze`` wait for their own tests
-(``candidates/rank_changing_relayouts.py``). An entry ``op:major`` admits ``op`` only where it
-drops or adds a major dim (``reference.ops.layout.keeps_vreg_tiles``)."""
-
-
-def relayout_targets(ops: frozenset[str]) -> frozenset[object]:
-    """The fx targets of the case ops ``ops`` (qualifiers dropped)."""
-    return frozenset(lookup(op.partition(":")[0]).target for op in ops)
-
 
 def admits(ops: frozenset[str], op: str, dim: int | None, rank: int) -> bool:
     """Whether ``ops`` lets a mask be deferred through case op ``op`` (at ``dim`` of a
@@ -78,9 +66,6 @@ def admits(ops: frozenset[str], op: str, dim: int | None, rank: int) -> bool:
     if op in ops:
         return True
     return f"{op}:major" in ops and dim is not None and keeps_vreg_tiles(op, dim, rank)
-
-
-RELAYOUT_TARGETS = relayout_targets(RELAYOUT_OPS)
 
 
 @dataclass

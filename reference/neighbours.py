@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import torch
 import torch.fx
 
+from reference import relayouts
 from reference.ops.contraction import hl_dot
 from reference.registry import Registry
 from reference.values import Value
@@ -62,10 +63,6 @@ if TYPE_CHECKING:
 
 PALLAS_DEFERRED_MASK_CONSUMERS_META = "pallas_deferred_mask_consumers"
 """Load meta: deferred tile -> the names of the ``_mask_to`` nodes that discharge its mask."""
-
-RELAYOUTS = frozenset({torch.ops.aten.permute.default})
-"""What ``dots_zeroed_by_partner`` walks back through to find a mask's source (Helion walks
-``_RELAYOUT_TARGETS``, the pass's relayouts)."""
 
 BRANCHES: dict[str, tuple[str, ...]] = {
     "dots_zeroed_by_partner": (
@@ -152,7 +149,7 @@ class Neighbours:
         self.absent: frozenset[str] = RULES.only_known(absent)
         """The rules of :data:`RULES` this Helion lacks."""
         self.taken: set[str] = set()
-        self.relayouts: frozenset[object] = RELAYOUTS
+        self.relayouts: frozenset[object] = relayouts.relayout_targets(relayouts.RELAYOUT_OPS)
         """What :meth:`source` walks back through: the pass's relayouts (``compile_variant``
         sets the pass's own, as Helion's rules and pass share ``_RELAYOUT_TARGETS``)."""
 

@@ -131,9 +131,9 @@ def remask_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
     removed: the deferred mask is never applied again (the ``drop-remask`` bug, in Helion)."""
     import helion._compiler.device_ir as device_ir
 
-    from fuzzpass.backends import helion as helion_backend
+    from fuzzpass.backends import helion_decisions
 
-    helion_backend.install_probe()
+    helion_decisions.install_probe()
     probed = device_ir.defer_pallas_load_masks
 
     def broken(graph: Any) -> None:
@@ -163,14 +163,14 @@ def helion_eager_broken(monkeypatch: pytest.MonkeyPatch) -> None:
     import helion._compiler.device_ir as device_ir
     from helion._compiler.node_masking import defer_pallas_load_masks
 
-    from fuzzpass.backends import helion as helion_backend
+    from fuzzpass.backends import helion_decisions
 
-    helion_backend.install_probe()
+    helion_decisions.install_probe()
     probed = device_ir.defer_pallas_load_masks
 
     def broken(graph: Any) -> None:
         probed(graph)
-        if helion_backend._probe.mode == "off":
+        if helion_decisions.current_mode() == "off":
             defer_pallas_load_masks(graph)
             drop_remasks(graph)
 

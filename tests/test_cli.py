@@ -46,6 +46,30 @@ def test_invalid_case_exits_2_with_one_line_naming_the_field(tmp_path: Path) -> 
     assert "graph[1].dims" in run.stderr
 
 
+def test_invalid_case_with_json_says_invalid_on_stdout_and_why_on_stderr(tmp_path: Path) -> None:
+    data = json.loads(DENSE_KV.read_text())
+    data["graph"][1]["dims"] = [1, 1, 2]
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(data))
+    run = fuzzpass("check", str(bad), "--json")
+    assert run.returncode == 2
+    out = json.loads(run.stdout)
+    assert out["verdict"] == "invalid" and "graph[1].dims" in out["error"]
+    assert run.stderr.strip().count("\n") == 0 and "graph[1].dims" in run.stderr
+
+
+def test_run_without_swarm_and_with_profile(tmp_path: Path) -> None:
+    """``--no-swarm``: every worker draws every op kind; ``--profile``: where the time went."""
+    run = fuzzpass(
+        "run", "--budget", "6cases", "--jobs", "2", "--seed", "3", "--no-swarm", "--profile", "--quiet",
+        "--no-minimize", "--out", str(tmp_path),
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr  # the real pass: no finding
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["cases"] == 6 and [w["disabled"] for w in summary["workers"]] == [[], []]
+    assert "stage" in run.stderr and "ms/case" in run.stderr and "interpret" in run.stderr
+
+
 def test_wrong_expectation_exits_1(tmp_path: Path) -> None:
     data = json.loads(DENSE_KV.read_text())
     data["expect"]["deferred"]["x"] = []

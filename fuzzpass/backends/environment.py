@@ -38,8 +38,9 @@ def start_jax(backend: str | None = None) -> None:
     environment comes first (``JAX_PLATFORMS=cpu`` among it): its interpret-mode kernels need
     no libtpu, which then starts only if something compiles for a TPU."""
     if backend is not None and named(backend).helion:
-        from fuzzpass.backends import helion  # noqa: F401  importing it sets Helion's environment
+        from fuzzpass.backends import helion
 
+        helion.prepare_environment()
     prepare_environment()
     if importlib.util.find_spec("libtpu") is None:
         return

@@ -51,9 +51,10 @@ def describe(rules: frozenset[str]) -> str:
 def imported_root() -> Path | None:
     """The directory holding the ``helion`` package this process imports (a ``--helion`` or
     ``--helion-patch`` copy first on ``sys.path``, else the installed one), or None without
-    one. The helion backend's module is imported first: it is what puts a copy in place."""
-    from fuzzpass.backends import helion  # noqa: F401  (its import selects the Helion)
+    one. Helion's environment is prepared first: it is what puts a copy in place."""
+    from fuzzpass.backends import helion
 
+    helion.prepare_environment()
     spec = importlib.util.find_spec("helion")
     if spec is None or not spec.submodule_search_locations:
         return None

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from reference.relayouts import RELAYOUT_OPS
 from reference.spec import Dim, KernelSpec
 
 T = TypeVar("T")
@@ -89,18 +90,13 @@ def safe_and_moved(load_shape: tuple[Dim, ...], tile: str, outcomes: list[Outcom
     return all(o.rank - o.positions[tile] != rank - load_shape.index(tile) for o in outcomes)
 
 
-RELAYOUTS = frozenset({"permute"})
-"""The ops Helion 1.5.1's pass defers through; a candidate pass may name more
-(``MaskDeferral.relayout_ops``), and its expectation follows its own."""
-
-
-def expect_forced(spec: KernelSpec, relayouts: frozenset[str] = RELAYOUTS) -> dict[str, dict[str, bool]]:
+def expect_forced(spec: KernelSpec, relayouts: frozenset[str] = RELAYOUT_OPS) -> dict[str, dict[str, bool]]:
     """Per load, per tile: :func:`safe_and_moved`, from the case's nodes (what a gate other
     than the positional one may defer)."""
     return _per_load(spec, safe_and_moved, relayouts)
 
 
-def expect_from_spec(spec: KernelSpec, relayouts: frozenset[str] = RELAYOUTS) -> dict[str, dict[str, str]]:
+def expect_from_spec(spec: KernelSpec, relayouts: frozenset[str] = RELAYOUT_OPS) -> dict[str, dict[str, str]]:
     """Per load, per tile: the reason the rules give, found by following the case's nodes
     from each load through ``relayouts`` to the uses that end each path."""
     return _per_load(spec, expected_reason, relayouts)

@@ -1,261 +1,225 @@
-"""Worker processes that a crash, a hang or a segfault cannot take down with the run.
+"""The one worker supervisor: workers that a crash, a hang or a segfault cannot take down with
+the run, for every command that runs workers (``fuzzpass run``, ``exhaust``, ``mutants``,
+``corpus``).
 
-Both halves of one protocol live here. A worker (:func:`serve`) says ``{"event": "ready"}``
-once it has imported what it needs (torch, JAX, Helion: seconds, allowed
-:data:`STARTUP_SECONDS`). The parent (:class:`Supervisor`) then hands it one :class:`Task` at
-a time, as a JSON line on its stdin; the worker answers with JSON lines on its stdout, one per
-event, and ``{"event": "done"}`` when the task is over. Every line is a heartbeat. A worker
-that dies, or says nothing about its task for ``timeout`` seconds, is killed and replaced, and
-the parent's ``lost`` callback decides what becomes of its task: given up, or a narrower task
-put first in line (a file again without the test that killed its worker). Workers are plain
-subprocesses: what a kernel does to its process (``os._exit``, an abort in XLA, memory) stays
-there.
-
-``python -m <worker module>`` is a worker when its ``main`` calls :func:`serve`.
+``jobs`` workers, each in a slot, run ``entry(setup)`` (a module-level function that prepares
+the process and returns its handler) where a launcher puts them: local processes
+(:class:`~fuzzpass.core.workers.processes.ProcessLauncher`) or Ray actors
+(:class:`~fuzzpass.core.workers.ray.RayLauncher`). A worker says ``Ready``; the supervisor
+then gives it one :class:`Task` at a time, and the worker answers with events and ``Done``
+(:mod:`fuzzpass.core.workers.messages`). Every message is a heartbeat. A worker that dies, or
+says nothing on its task for ``timeout`` seconds while inside a timed step, is killed and
+replaced, and the client's ``lost`` callback decides what becomes of its task: given up, or a
+task put first in line in its place (a file again without the test that killed its worker, a
+run's shard with what is left of its quota). Workers that die before they are ready stop the
+run with one line (:class:`WorkersCannotStart`) instead of being started for ever.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import selectors
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import IO, Any
+from typing import Any, Protocol
 
-STARTUP_SECONDS = 180.0
-"""How long a new worker may take to say it is ready: a task's timeout starts when it is given."""
-
+from fuzzpass.core.workers.messages import Died, Done, Handler, Message, Ready, Said, Task
 
 MAX_FAILED_STARTS = 3
 """Workers that may die before they are ready before the run stops: past that, every worker
 would (a broken install), and trying forever would hang the run."""
 
+SETTLE_SECONDS = 5.0
+"""How long :meth:`Supervisor.run` waits at its end for a worker in the middle of something
+that must not be cut (``settle``) to say its next word."""
 
-class WorkersCannotStart(Exception):
+
+class WorkersCannotStart(RuntimeError):
     """Workers die before they are ready: one line, naming the log that says why."""
 
 
 @dataclass(frozen=True)
-class Task:
-    """One unit of work: ``key`` names it in the parent's bookkeeping, ``body`` is what the
-    worker reads."""
-
-    key: str
-    body: dict[str, Any]
-
-
-@dataclass(frozen=True)
 class Lost:
-    """A task whose worker died or went silent: what it said before (``events``, the last
-    one telling where it was) and ``why``, in one line."""
+    """A task whose worker died or was killed for its silence: ``why`` in one line, and
+    ``died``, the death's cause in a few words (``exit 3``, ``signal SIGKILL``) or None where
+    the worker was killed because it said nothing in time."""
 
     task: Task
-    events: tuple[dict[str, Any], ...]
     why: str
+    died: str | None
 
-    @property
-    def where(self) -> dict[str, Any]:
-        """The worker's last ``where`` event (what it was inside), or {}."""
-        return next((e for e in reversed(self.events) if e.get("event") == "where"), {})
+
+class Launcher(Protocol):
+    """Where workers run: it starts them, hears them, gives them task bodies and ends them."""
+
+    startup_seconds: float | None
+    """How long a worker may take to be ready; None: the launcher's own scheduler decides
+    (a Ray actor may wait for room on its cluster)."""
+
+    def where(self, slot: int) -> str: ...
+
+    def start(self, slot: int, entry: Callable[[Any], Handler], setup: Any, env: dict[str, str]) -> Any: ...
+
+    def poll(self, timeout: float) -> list[tuple[Any, Message]]: ...
+
+    def give(self, handle: Any, body: Any) -> None: ...
+
+    def stop(self, handle: Any, kill: bool) -> None: ...
+
+    def close(self) -> None: ...
 
 
 @dataclass
 class _Worker:
-    proc: subprocess.Popen[str]
+    handle: Any
+    slot: int
     ready: bool = False
     task: Task | None = None
-    events: list[dict[str, Any]] = field(default_factory=list)
+    clock: float | None = None  # since when its timed step has been silent; None: not timed
     heard: float = field(default_factory=time.monotonic)
-    partial: bytes = b""  # the start of a line not yet ended
+
+
+@dataclass(frozen=True)
+class _Client:
+    """What :meth:`Supervisor.run` was given to call (see there)."""
+
+    done: Callable[[Task], Task | None]
+    lost: Callable[[Lost], Task | None]
+    said: Callable[[Task, Any], None] | None
+    settle: Callable[[Task], bool] | None
 
 
 @dataclass
 class Supervisor:
-    """``jobs`` workers running ``command``; :meth:`run` gives them tasks until none is left.
+    """``jobs`` workers running ``entry(setup)`` where ``launcher`` puts them, slot ``n``'s
+    with ``env(n)`` in its environment; :meth:`run` gives them tasks."""
 
-    ``heard(task, event)`` sees every event as it arrives; ``done(task, events)`` each task
-    its worker finished, and may return a task to run next (what is left of a task whose
-    worker retired part-way); ``lost(Lost)`` each task whose worker died or was killed, and
-    may return a task to run next in its place. A worker that retires (its memory grown past
-    what it allows itself) ends and is replaced by a fresh one."""
-
-    command: list[str]
+    entry: Callable[[Any], Handler]
+    setup: Any
     jobs: int
     timeout: float
-    log: IO[str]
-    env: dict[str, str] = field(default_factory=dict)
+    launcher: Launcher
+    env: Callable[[int], dict[str, str]] = lambda slot: {}
+    pending: list[Task] = field(default_factory=list)
+    workers: dict[int, _Worker] = field(default_factory=dict)
+    failed_starts: int = 0
+    client: _Client | None = None
 
     def run(
         self,
         tasks: list[Task],
-        done: Callable[[Task, list[dict[str, Any]]], Task | None],
+        done: Callable[[Task], Task | None],
         lost: Callable[[Lost], Task | None],
-        heard: Callable[[Task, dict[str, Any]], None] | None = None,
+        said: Callable[[Task, Any], None] | None = None,
+        tick: Callable[[], bool] | None = None,
+        settle: Callable[[Task], bool] | None = None,
     ) -> None:
-        pending = list(tasks)
-        workers: list[_Worker] = []
-        failed_starts = 0
-        selector = selectors.DefaultSelector()
+        """Until every task is done, or ``tick`` (called a few times a second) says stop.
 
-        def start() -> None:
-            env = dict(os.environ, PYTHONUNBUFFERED="1", **self.env)
-            proc = subprocess.Popen(
-                self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log, text=True, env=env
-            )
-            worker = _Worker(proc)
-            workers.append(worker)
-            selector.register(proc.stdout, selectors.EVENT_READ, worker)  # type: ignore[arg-type]
+        ``said(task, event)`` sees every event as it arrives; ``done(task)`` each task its
+        worker finished, and may return a task to run next (what is left of a task whose
+        worker retired part-way); ``lost(Lost)`` each task whose worker died or was killed,
+        and may return a task to run next in its place. At the end, workers whose task
+        ``settle`` holds are given a few seconds to say their next word (a finding being
+        written to a database), then every worker is stopped."""
+        self.pending, self.client = list(tasks), _Client(done, lost, said, settle)
+        for slot in range(self.jobs):
+            if len(self.workers) < len(self.pending) and self._wanted(slot):
+                self._start(slot)
+        try:
+            while self.workers:
+                for handle, message in self.launcher.poll(0.2):
+                    if (worker := self._worker(handle)) is not None:
+                        self._hear(worker, message)
+                self._check_clocks()
+                if tick is not None and tick():
+                    return
+        finally:
+            self._stop()
 
-        def give(worker: _Worker) -> None:
-            if not pending:
-                retire(worker)
-                return
-            worker.task, worker.events, worker.heard = pending.pop(0), [], time.monotonic()
-            assert worker.proc.stdin is not None
-            try:
-                worker.proc.stdin.write(json.dumps(worker.task.body) + "\n")
-                worker.proc.stdin.flush()
-            except BrokenPipeError:  # it died before it could read: the select loop hears of it
-                return
+    def _worker(self, handle: Any) -> _Worker | None:
+        """The worker of ``handle``, if it is still one of this supervisor's."""
+        return next((w for w in self.workers.values() if w.handle is handle), None)
 
-        def retire(worker: _Worker) -> None:
-            selector.unregister(worker.proc.stdout)  # type: ignore[arg-type]
-            workers.remove(worker)
-            with contextlib.suppress(BrokenPipeError):
-                worker.proc.stdin.close()  # type: ignore[union-attr]
-            try:
-                worker.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                worker.proc.kill()
-                worker.proc.wait()
+    def _hear(self, worker: _Worker, message: Message) -> None:
+        assert self.client is not None
+        now = worker.heard = time.monotonic()
+        if isinstance(message, Ready):
+            worker.ready = True
+            self._give(worker)
+        elif isinstance(message, Said):
+            worker.clock = now if message.timed else None
+            if self.client.said is not None and worker.task is not None:
+                self.client.said(worker.task, message.event)
+        elif isinstance(message, Done):
+            task, worker.task = worker.task, None
+            if task is not None and (again := self.client.done(task)) is not None:
+                self.pending.insert(0, again)
+            if message.retire:
+                self._end(worker, kill=False)
+            else:
+                self._give(worker)
+        elif isinstance(message, Died):
+            self._replace(worker, f"the worker died ({message.cause})", message.cause)
 
-        def replace(worker: _Worker, why: str) -> None:
-            nonlocal failed_starts
-            selector.unregister(worker.proc.stdout)  # type: ignore[arg-type]
-            workers.remove(worker)
-            worker.proc.kill()
-            worker.proc.wait()
-            if not worker.ready:
-                failed_starts += 1
-                if failed_starts > MAX_FAILED_STARTS:
-                    for other in list(workers):
-                        other.proc.kill()
-                    raise WorkersCannotStart(
-                        f"{failed_starts} workers died before they were ready ({why}); see {self.log.name}"
-                    )
-            if worker.task is not None and (again := lost(Lost(worker.task, tuple(worker.events), why))) is not None:
-                pending.insert(0, again)
-            if pending and len(workers) < self.jobs:
-                start()
+    def _wanted(self, slot: int) -> bool:
+        return any(t.slot in (None, slot) for t in self.pending)
 
-        for _ in range(min(self.jobs, len(pending))):
-            start()
-        while workers:
-            for key, _ in selector.select(timeout=1.0):
-                worker = key.data
-                lines = _read_lines(worker)
-                if lines is None:
-                    replace(worker, f"the worker died (exit {worker.proc.wait()})")
-                    continue
-                worker.heard = time.monotonic()
-                for line in lines:
-                    event = json.loads(line)
-                    if event.get("event") == "ready":
-                        worker.ready = True
-                        give(worker)
-                        continue
-                    assert worker.task is not None
-                    if event.get("event") == "done":
-                        task, events = worker.task, worker.events
-                        worker.task = None
-                        if (again := done(task, events)) is not None:
-                            pending.insert(0, again)
-                        if event.get("retire"):
-                            retire(worker)
-                            if pending and len(workers) < self.jobs:
-                                start()
-                        else:
-                            give(worker)
-                        break
-                    worker.events.append(event)
-                    if heard is not None:
-                        heard(worker.task, event)
-            for worker in list(workers):
-                silent = time.monotonic() - worker.heard
-                if worker.task is not None and silent > self.timeout:
-                    replace(worker, f"no answer in {self.timeout:.0f} s")
-                elif not worker.ready and silent > STARTUP_SECONDS:
-                    replace(worker, f"the worker did not start in {STARTUP_SECONDS:.0f} s")
+    def _start(self, slot: int) -> None:
+        handle = self.launcher.start(slot, self.entry, self.setup, self.env(slot))
+        self.workers[slot] = _Worker(handle, slot)
 
+    def _give(self, worker: _Worker) -> None:
+        task = next((t for t in self.pending if t.slot in (None, worker.slot)), None)
+        if task is None:  # nothing for it: it ends, and a lost task's successor gets a fresh one
+            self._end(worker, kill=False)
+            return
+        self.pending.remove(task)
+        worker.task, worker.clock = task, time.monotonic() if task.timed else None
+        self.launcher.give(worker.handle, task.body)
 
-def _read_lines(worker: _Worker) -> list[str] | None:
-    """The whole lines a worker has written since the last call (None: it closed its end).
-    Read from the file descriptor, not the buffered pipe: lines a buffer held would be
-    invisible to ``select`` and wait for the worker's next line."""
-    assert worker.proc.stdout is not None
-    chunk = os.read(worker.proc.stdout.fileno(), 1 << 16)
-    if not chunk:
-        return None
-    worker.partial += chunk
-    *lines, worker.partial = worker.partial.split(b"\n")
-    return [line.decode() for line in lines]
+    def _end(self, worker: _Worker, kill: bool) -> None:
+        """Stop a worker; a fresh one takes its slot if there is work for it."""
+        del self.workers[worker.slot]
+        self.launcher.stop(worker.handle, kill)
+        if self._wanted(worker.slot):
+            self._start(worker.slot)
 
+    def _replace(self, worker: _Worker, why: str, died: str | None) -> None:
+        """A worker that died or went silent: killed, its task given to ``lost``, its slot
+        refilled; the run stopped once too many died before they were ready."""
+        del self.workers[worker.slot]
+        self.launcher.stop(worker.handle, kill=True)
+        if not worker.ready:
+            self.failed_starts += 1
+            if self.failed_starts > MAX_FAILED_STARTS:
+                raise WorkersCannotStart(
+                    f"{self.failed_starts} workers died before they were ready ({why}); "
+                    f"see {self.launcher.where(worker.slot)}"
+                )
+        assert self.client is not None
+        if worker.task is not None and (again := self.client.lost(Lost(worker.task, why, died))) is not None:
+            self.pending.insert(0, again)
+        if self._wanted(worker.slot):
+            self._start(worker.slot)
 
-Emit = Callable[[dict[str, Any]], None]
+    def _check_clocks(self) -> None:
+        now, startup = time.monotonic(), self.launcher.startup_seconds
+        for worker in list(self.workers.values()):
+            if worker.task is not None and worker.clock is not None and now - worker.clock > self.timeout:
+                self._replace(worker, f"no answer in {self.timeout:.0f} s", None)
+            elif not worker.ready and startup is not None and now - worker.heard > startup:
+                self._replace(worker, f"the worker did not start in {startup:.0f} s", None)
 
-
-def memory_budget(jobs: int) -> int:
-    """Bytes one of ``jobs`` workers may hold before it retires: the machine's memory shared
-    with the parent and the page cache. A process that has run hundreds of tests keeps every
-    kernel it compiled; a fresh one starts small."""
-    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    return total // (jobs + 1)
-
-
-def resident_bytes() -> int:
-    """This process's resident memory now (Linux ``/proc``; 0 where there is none)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-    except (OSError, IndexError, ValueError):
-        return 0
-    return pages * os.sysconf("SC_PAGE_SIZE")
-
-
-def serve(handle: Callable[[dict[str, Any], Emit], bool | None]) -> None:
-    """The worker's half: read tasks from stdin, call ``handle(body, emit)`` on each, then say
-    ``done``; where ``handle`` returns True the worker retires after that task (its parent
-    starts a fresh one). Only events go to stdout: what anything else prints, C code included,
-    is sent to stderr (the parent's log)."""
-    events: IO[str] = os.fdopen(os.dup(1), "w", buffering=1)
-    os.dup2(2, 1)
-    sys.stdout = sys.stderr
-
-    def emit(event: dict[str, Any]) -> None:
-        events.write(json.dumps(event, default=str) + "\n")
-
-    emit({"event": "ready"})
-    for line in sys.stdin:
-        if line.strip():
-            retiring = bool(handle(json.loads(line), emit))
-            emit({"event": "done", "retire": retiring})
-            if retiring:
-                return
-
-
-def orphan_watch(parent: int) -> None:
-    """End this process when ``parent`` is gone (killed without a chance to stop it), instead
-    of working on, unseen, for ever: a ``fuzzpass run`` worker, a baseline Helion's child."""
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(3)
-
-    threading.Thread(target=watch, daemon=True).start()
+    def _stop(self) -> None:
+        """Give unsettled workers :data:`SETTLE_SECONDS` to say anything more (what they say
+        is not heard: the run is over), then kill every worker."""
+        settle = self.client.settle if self.client is not None else None
+        waiting = [w for w in self.workers.values() if w.task is not None and settle is not None and settle(w.task)]
+        deadline = time.monotonic() + SETTLE_SECONDS
+        while waiting and time.monotonic() < deadline:
+            spoke = {id(handle) for handle, _ in self.launcher.poll(0.1)}
+            waiting = [w for w in waiting if id(w.handle) not in spoke]
+        for worker in list(self.workers.values()):
+            self.launcher.stop(worker.handle, kill=True)
+        self.workers.clear()
+        self.pending.clear()

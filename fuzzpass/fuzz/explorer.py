@@ -3,9 +3,9 @@
 ``fuzzpass run`` runs one of these per worker process; tests run it in-process under a CI
 profile. Hypothesis drives the search in *segments*: a segment is one ``@given`` run that
 ends when a case shows a finding whose signature this explorer has not reported yet. Raising
-on it is what makes Hypothesis save the example to the corpus (``LastingCorpus``); the next
+on it is what makes Hypothesis save the example to the example database (``LastingExamples``); the next
 segment starts with a new seed and knows that signature, so it only counts further cases of
-it. A new run replays the corpus first (Hypothesis' reuse phase): it starts from what the
+it. A new run replays the database first (Hypothesis' reuse phase): it starts from what the
 last one found.
 """
 
@@ -86,7 +86,7 @@ class Explorer:
     """When the last check ended: the time until the next one is Hypothesis' (``generate``)."""
 
     def digest(self) -> bytes:
-        """What the corpus is keyed by: examples replay only under the policy and swarm
+        """What the example database is keyed by: examples replay only under the policy and swarm
         subset that drew them (the same choices draw another graph elsewhere)."""
         return f"fuzzpass/{self.config.policy}/{','.join(sorted(self.disabled))}".encode()
 
@@ -97,7 +97,7 @@ class Explorer:
 
     def segment(self, seed: int, from_seeds: bool = False) -> Signature | None:
         """One Hypothesis run of up to ``max_examples``; the new signature that ended it.
-        ``from_seeds``: the examples mutate the corpus's seed structures (``generators.seeded``)."""
+        ``from_seeds``: the examples mutate the database's seed structures (``generators.seeded``)."""
         pending: list[Signature] = []
         policy = POLICIES[self.config.policy]
 
@@ -132,7 +132,7 @@ class Explorer:
                     raise NewFinding(str(found))
 
         # ``@seed`` turns the database off (Hypothesis' reproduce-a-failure idiom); the settings
-        # applied after it turn the corpus back on: a segment replays it, then draws from its seed.
+        # applied after it turn the database back on: a segment replays it, then draws from its seed.
         tpu = self.config.compiles_for_tpu
         drawn = seeded(self.seeds, policy) if from_seeds else examples(policy, self.disabled, tpu)
 

@@ -7,8 +7,10 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from fuzzpass.judge.checked import Config
+if TYPE_CHECKING:  # the command line parses budgets and reads TIMEOUT without importing torch
+    from fuzzpass.judge.checked import Config
 
 
 class BudgetError(ValueError):
@@ -36,13 +38,30 @@ class Budget:
         return f"{self.cases} cases" if self.cases is not None else f"{self.seconds:g} s"
 
 
+TIMEOUT = 300.0
+"""Seconds a worker may spend on one unit of work (``--timeout``: a case of a run, a test entry
+or a kernel call of ``fuzzpass corpus``) before it is replaced: a gate audit compiles three
+kernels for five generations (six with ``--backend helion``), a large structure's first
+instance for minutes on a busy 2-core machine."""
+
+EXAMPLES = "examples"
+"""The Hypothesis example database's folder under a run's ``--out`` when ``--examples`` names
+none: the cases that failed, replayed first by the next run, and real kernels' seeds."""
+
+
+def examples_location(out: Path, given: str | None) -> str:
+    """Where the example database is: ``--examples`` (a directory or a Redis URL), else
+    ``OUT/examples``; one rule for ``fuzzpass run`` and ``fuzzpass corpus``, which adds seeds."""
+    return given or str(out / EXAMPLES)
+
+
 @dataclass
 class Options:
     config: Config
     budget: Budget
     jobs: int | None = 1  # None with ``--ray``: one per CPU (or chip) of the cluster
     out: Path = Path("fuzzpass-out")
-    timeout: float = 60.0
+    timeout: float = TIMEOUT
     use_swarm: bool = True
     stop_at_first: bool = False
     stop_at_kill: bool = False  # ``fuzzpass mutants``: stop at the first finding that blames the pass
@@ -50,24 +69,20 @@ class Options:
     minimize_seconds: float = 60.0  # per new finding: Hypothesis shrinks half of it, minimize the rest; 0: off
     ray: str | None = None  # ``--ray``: a Ray cluster's address, "local" for a local one; None: processes
     compile_cache: Path | None = None  # compiled programs shared by the workers of a host (``--compile-cache``)
-    corpus: str | None = None  # ``--corpus``: a directory or a Redis URL (``fuzz.corpus``); None: ``out/corpus``
+    examples: str | None = (
+        None  # ``--examples``: a directory or a Redis URL (``fuzz.examples``); None: ``out/examples``
+    )
     exhaust: int | None = None  # ``fuzzpass exhaust --max-nodes K``: every structure up to K nodes, not draws
-    exhaust_policy: str = "exhaust"  # ``--policy``: what the enumeration ranges over (``EXHAUST_POLICIES``)
+    exhaust_policy: str = "exhaust"  # ``--enumerate``: what the enumeration ranges over (``EXHAUST_POLICIES``)
     differing: bool = False  # ``--differing``: only structures where the pass under test differs from the reference
 
     @property
-    def corpus_location(self) -> str:
-        return self.corpus or str(self.out / "corpus")
+    def examples_at(self) -> str:
+        return examples_location(self.out, self.examples)
 
     @property
     def shrink_seconds(self) -> float:
         return 0.0 if self.stop_at_kill or self.stop_at_first else self.minimize_seconds / 2
-
-
-TIMEOUT, GATE_TIMEOUT = 60.0, 300.0
-"""A run's default limit on one check, and with ``--check-gate``: an audit compiles three
-kernels for five generations (six with ``--backend helion``), a large structure's first
-instance for minutes on a busy 2-core machine."""
 
 
 def workers_unavailable(backend: str, jobs: int | None, ray: str | None) -> str | None:
@@ -89,31 +104,31 @@ def workers_unavailable(backend: str, jobs: int | None, ray: str | None) -> str 
     return f"--backend {backend}: {reason}" if reason else None
 
 
-def corpus_unavailable(location: str) -> str | None:
-    """Why the corpus at ``location`` cannot be opened (a Redis server unreachable, the redis
+def examples_unavailable(location: str) -> str | None:
+    """Why the example database at ``location`` cannot be opened (a Redis server unreachable, the redis
     package missing, a directory that cannot be made), or None."""
-    from fuzzpass.fuzz.corpus import CorpusError, open_corpus
+    from fuzzpass.fuzz.examples import ExamplesError, open_examples
 
     try:
-        open_corpus(location)
-    except CorpusError as e:
+        open_examples(location)
+    except ExamplesError as e:
         return str(e)
     return None
 
 
-def corpus_seeds(location: str) -> tuple[str, ...]:
+def example_seeds(location: str) -> tuple[str, ...]:
     """The seed cases of the corpus at ``location`` (``fuzzpass corpus`` adds real kernels'
-    structures there), each checked to be a valid case; :class:`~fuzzpass.fuzz.corpus.CorpusError`
+    structures there), each checked to be a valid case; :class:`~fuzzpass.fuzz.examples.ExamplesError`
     naming the seed and its field where one is not."""
     from fuzzpass.core.case import CaseError, parse_case
-    from fuzzpass.fuzz.corpus import SEEDS, CorpusError, read_seeds, shown
+    from fuzzpass.fuzz.examples import SEEDS, ExamplesError, read_seeds, shown
 
     seeds = read_seeds(location)
     for name, text in seeds.items():
         try:
             parse_case(json.loads(text))
         except (json.JSONDecodeError, CaseError) as e:
-            raise CorpusError(f"--corpus {shown(location)}: {SEEDS}/{name}.json: {e}") from None
+            raise ExamplesError(f"--examples {shown(location)}: {SEEDS}/{name}.json: {e}") from None
     return tuple(seeds.values())
 
 

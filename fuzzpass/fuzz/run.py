@@ -1,25 +1,23 @@
 """``fuzzpass run``: a budgeted fuzz run over worker processes that survives its kernels.
 
-The parent process draws nothing and compiles nothing: it starts ``--jobs`` workers (each an
-:class:`~fuzzpass.fuzz.explorer.Explorer` with its own seed and swarm subset), receives every checked
-case, writes each new finding at once, shows progress and coverage, and enforces the budget
-and the per-case timeout. A worker that hangs past the timeout is killed and its case recorded
-as ``timeout``; one that dies is recorded as ``crash``; either way a new worker takes its place
-and the run goes on. Everything a worker sends is on disk before the next message is read, so
-killing the run loses nothing it already found.
+The parent process draws nothing and compiles nothing: it runs ``--jobs`` workers on the one
+worker supervisor (``core/supervisor.py``; processes, or Ray actors with ``--ray``), each
+exploring a shard (:class:`~fuzzpass.fuzz.worker.Shard`: an
+:class:`~fuzzpass.fuzz.explorer.Explorer` with its own seed and swarm subset), receives every
+checked case, writes each new finding at once, shows progress and coverage, and enforces the
+budget. A worker silent on a case past the timeout is killed and its case recorded as
+``timeout``; one that dies is recorded as ``crash``; either way the shard's next incarnation
+takes its place with what is left of its quota, and the run goes on. Everything a worker sends
+is on disk before the next message is read, so killing the run loses nothing it already found.
 
-Layout of ``--out``: ``findings/<signature>/{case.json,verdict.json}``, ``corpus/`` (the
-Hypothesis example database, unless ``--corpus`` puts it elsewhere), ``cache/`` (compiled
+Layout of ``--out``: ``findings/<signature>/{case.json,verdict.json}``, ``examples/`` (the
+Hypothesis example database, unless ``--examples`` puts it elsewhere), ``cache/`` (compiled
 programs), ``logs/worker-<n>.log``, ``summary.json`` and, at the end, ``report.html``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
-import multiprocessing as mp
-import os
-import queue
 import signal
 import sys
 import time
@@ -32,6 +30,9 @@ from fuzzpass.backends import backend, chips, helions
 from fuzzpass.backends.tpu_aot import DEFAULT_GENERATIONS
 from fuzzpass.core.case import load_case, parse_case
 from fuzzpass.core.files import write_atomically
+from fuzzpass.core.supervisor import Launcher, Lost, Supervisor
+from fuzzpass.core.workers.messages import Task
+from fuzzpass.core.workers.processes import ProcessLauncher
 from fuzzpass.fuzz.coverage import neighbours_of, reasons_of
 from fuzzpass.fuzz.exhaust import Tally, plan, sizes_line
 from fuzzpass.fuzz.explorer import swarm_of
@@ -39,7 +40,7 @@ from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.progress import Progress
 from fuzzpass.fuzz.store import FindingStore, UnsupportedStore
 from fuzzpass.fuzz.summary import RunResult, helion_agreement
-from fuzzpass.fuzz.worker import worker_main
+from fuzzpass.fuzz.worker import Setup, Shard, Shrunk, Started, explorer
 from fuzzpass.judge.candidate import under_test
 from fuzzpass.judge.checked import Checked, Config, check, unchecked_report
 from fuzzpass.judge.signature import Signature, pattern, signature
@@ -47,17 +48,18 @@ from fuzzpass.repro.queue import ReproQueue
 
 
 @dataclass
-class _Worker:
+class _Shard:
+    """The run's record of one shard's current incarnation."""
+
     index: int
     incarnation: int
-    process: Any
-    disabled: frozenset[str]
     quota: int | None
-    ready: bool = False
+    disabled: frozenset[str]
     done: bool = False
     case: str | None = None  # the case text being checked
-    since: float = 0.0
-    saving: bool = False  # its last message was a finding, which Hypothesis may still be writing to the corpus
+    saving: bool = (
+        False  # its last message was a finding, which Hypothesis may still be writing to the example database
+    )
     checked: int = 0
 
 
@@ -70,7 +72,7 @@ class Run:
             from fuzzpass.fuzz.cluster import Cluster
 
             address = None if options.ray == "local" else options.ray
-            self.cluster = Cluster(address, options.corpus_location, options.config.backend)
+            self.cluster = Cluster(address, options.examples_at, options.config.backend)
             if options.jobs is None:
                 options = replace(options, jobs=self.cluster.slots())
         assert options.jobs is not None, "only a Ray run sizes itself from its cluster"
@@ -87,16 +89,10 @@ class Run:
         self.result = RunResult(options)
         self.store = FindingStore(options.out)
         self.unsupported = UnsupportedStore(options.out)
-        if self.cluster is not None:
-            self.ctx, self.corpus = self.cluster, self.cluster.corpus
-            self.queue, self.outbox = self.cluster.queue, self.cluster.post  # the driver's and the workers' ends
-        else:
-            self.ctx = mp.get_context("spawn")
-            self.queue = self.outbox = self.ctx.Queue()
-            self.corpus = options.corpus_location
-        self.workers: dict[int, _Worker] = {}
-        self.start = 0.0
-        self.startup_failures = 0
+        self.launcher: Launcher = self.cluster.launcher if self.cluster is not None else ProcessLauncher(self.log_of)
+        self.shards: dict[int, _Shard] = {}
+        self.start = self.last_summary = 0.0
+        self.stopped = ""  # why the run stopped, once it has
         self.progress = Progress(options, enabled=options.progress)
         self.tally = Tally(exhaustive) if exhaustive is not None else None
         self.result.exhaust = self.tally
@@ -113,29 +109,26 @@ class Run:
             return None
         return cases // self.o.jobs + (1 if index < cases % self.o.jobs else 0)
 
-    def spawn(self, index: int, incarnation: int, quota: int | None) -> None:
-        disabled = swarm_of(self.o.config.seed, index, incarnation) if self.o.use_swarm else frozenset()
-        process = self.ctx.Process(
-            target=worker_main,
-            args=(
-                index,
-                incarnation,
-                self.o.config,
-                disabled,
-                None if self.o.ray else str(self.o.out / "logs" / f"worker-{index}.log"),
-                self.corpus,
-                quota,
-                self.o.shrink_seconds,
-                self.outbox,
-                None if self.o.ray else os.getpid(),
-                self.environment(index),
-                str(self.o.compile_cache) if self.o.compile_cache else None,
-                (self.tally.plan, self.o.jobs) if self.tally is not None else None,  # enumerated once, here
-            ),
-            daemon=True,
+    def log_of(self, index: int) -> Path:
+        return self.o.out / "logs" / f"worker-{index}.log"
+
+    def setup(self) -> Setup:
+        """What every worker gets (the exhaust plan enumerated once, here)."""
+        return Setup(
+            self.o.config,
+            self.cluster.examples if self.cluster is not None else self.o.examples_at,
+            self.o.shrink_seconds,
+            str(self.o.compile_cache) if self.o.compile_cache else None,
+            (self.tally.plan, self.o.jobs) if self.tally is not None else None,
+            chip_from_ray=self.cluster is not None and self.cluster.on_chips,
         )
-        process.start()
-        self.workers[index] = _Worker(index, incarnation, process, disabled, quota)
+
+    def task(self, index: int, incarnation: int, quota: int | None) -> Task:
+        """Shard ``index``'s ``incarnation``-th worker's task, kept to the slot of the same
+        number (its log file, its chip); its clock starts at its first case."""
+        disabled = swarm_of(self.o.config.seed, index, incarnation) if self.o.use_swarm else frozenset()
+        self.shards[index] = _Shard(index, incarnation, quota, disabled)
+        return Task(f"{index}/{incarnation}", Shard(index, incarnation, quota, disabled), slot=index, timed=False)
 
     def environment(self, index: int) -> dict[str, str]:
         """What worker ``index`` sets before JAX starts: its TPU chip (a process worker of the
@@ -144,24 +137,23 @@ class Run:
         env = chips.environment(index) if runs_on.on_chips and not self.o.ray else {}
         return {**env, **helions.current().env()} if runs_on.helion else env
 
-    def replace(self, w: _Worker, kind: str, message: str) -> None:
-        """Record what ``w`` was checking as a ``kind`` finding; start its successor."""
-        if w.process.is_alive():
-            w.process.kill()
-        w.process.join(timeout=10)
+    def lost(self, loss: Lost) -> Task | None:
+        """Record what the lost worker was checking as a ``timeout`` or ``crash`` finding; its
+        successor explores the rest of its quota."""
+        w = self.shards[loss.task.body.index]
         self.unshrunk(lambda worker: worker == (w.index, w.incarnation))  # it died shrinking
+        if loss.died is None:
+            kind, message = "timeout", f"no verdict after {self.o.timeout:g} s; the worker was replaced"
+        else:
+            self.result.crashes += 1
+            kind, message = "crash", f"worker died ({loss.died})"
         if w.case is not None:
             self.record(_lost(w.case, kind, message), w)
-        elif not w.ready:
-            self.startup_failures += 1
-            if self.startup_failures >= 3:
-                log = self.o.out / "logs" / f"worker-{w.index}.log"
-                raise RuntimeError(f"workers die before their first case ({message}); see {log}")
         remaining = None if w.quota is None else max(w.quota - w.checked, 0)  # a lost case counted above
         if remaining == 0:
             w.done = True
-            return
-        self.spawn(w.index, w.incarnation + 1, remaining)
+            return None
+        return self.task(w.index, w.incarnation + 1, remaining)
 
     def unshrunk(self, waiting_on: Callable[[tuple[int, int] | None], bool]) -> None:
         """Findings whose worker will not send Hypothesis' shrunk case: minimize the first one."""
@@ -172,7 +164,7 @@ class Run:
 
     # -- messages ------------------------------------------------------------------------
 
-    def record(self, checked: Checked, w: _Worker) -> None:
+    def record(self, checked: Checked, w: _Shard) -> None:
         r = self.result
         if self.tally is not None:
             self.tally.add(checked.report["case"])
@@ -208,7 +200,7 @@ class Run:
         for found in checked.gate_findings():
             self.keep(found, w, shrinks=False)  # Hypothesis shrinks the verdict's signature only
 
-    def keep(self, checked: Checked, w: _Worker, shrinks: bool) -> None:
+    def keep(self, checked: Checked, w: _Shard, shrinks: bool) -> None:
         """Write ``checked``'s finding if its signature is new in this run; queue its repro
         (after the worker's Hypothesis shrinking when ``shrinks``)."""
         r = self.result
@@ -224,54 +216,42 @@ class Run:
                         self.repros.add(finding, finding.case)
                 self.write_summary()
 
-    def handle(self, message: tuple[str, int, int, Any]) -> None:
-        kind, index, incarnation, payload = message
-        w = self.workers.get(index)
-        if w is None or w.incarnation != incarnation:
-            return  # from a worker already replaced
-        w.saving = kind == "case" and payload.signature is not None
-        if kind == "ready":
-            w.ready = True
-        elif kind == "start":
-            w.case, w.since = payload, time.monotonic()
-        elif kind == "case":
+    def said(self, task: Task, event: Any) -> None:
+        w = self.shards[task.body.index]
+        w.saving = isinstance(event, Checked) and event.signature is not None
+        if isinstance(event, Started):
+            w.case = event.case
+        elif isinstance(event, Checked):
             w.case = None
-            self.record(payload, w)
-        elif kind == "done":
-            w.done = True
-        elif kind == "shrunk":
-            found, case = payload
-            finding = next((f for f in self.result.findings if f.signature == found), None)
+            self.record(event, w)
+        elif isinstance(event, Shrunk):
+            finding = next((f for f in self.result.findings if f.signature == event.signature), None)
             if finding is not None and finding.worker is not None:
                 finding.worker = None
                 finding.shrunk = finding.case.with_name("shrunk.json")
-                write_atomically(finding.shrunk, case + "\n")
+                write_atomically(finding.shrunk, event.case + "\n")
                 self.repros.add(finding, finding.shrunk)
 
-    def watch(self) -> None:
-        now = time.monotonic()
-        for w in list(self.workers.values()):
-            if w.done:
-                continue
-            if w.case is not None and now - w.since > self.o.timeout:
-                self.replace(w, "timeout", f"no verdict after {self.o.timeout:g} s; the worker was replaced")
-            elif not w.process.is_alive():
-                self.result.crashes += 1
-                died = getattr(w.process, "death", None) or _exit_reason(w.process.exitcode)  # an actor says why
-                self.replace(w, "crash", f"worker died ({died})")
+    def done(self, task: Task) -> None:
+        self.shards[task.body.index].done = True
 
-    def settle(self, seconds: float = 5.0) -> None:
-        """Before workers are stopped: wait, briefly, for each whose last case was a finding to
-        say anything more. Hypothesis writes a failing example to the corpus before it runs
-        another, so its next message means the finding is in the corpus, not lost with the
-        process (a Redis corpus is a network round trip away). What they say is not recorded:
-        the run is over."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and any(w.saving and w.process.is_alive() for w in self.workers.values()):
-            with contextlib.suppress(queue.Empty):
-                _, index, incarnation, _ = self.queue.get(timeout=0.1)
-                if (w := self.workers.get(index)) is not None and w.incarnation == incarnation:
-                    w.saving = False
+    def saving(self, task: Task) -> bool:
+        """Whether the worker's last case was a finding: at the end of the run it is given a
+        few seconds to say anything more. Hypothesis writes a failing example to the database
+        before it runs another, so its next message means the finding is in the database, not
+        lost with the process (a Redis database is a network round trip away)."""
+        return self.shards[task.body.index].saving
+
+    def tick(self) -> bool:
+        """Between messages: repros, progress, the summary every 10 s; whether the run is over."""
+        self.repros.pump()
+        self.result.seconds = time.monotonic() - self.start
+        self.progress.update(self.result, self.shards.values())
+        if time.monotonic() - self.last_summary > 10:
+            self.write_summary()
+            self.last_summary = time.monotonic()
+        self.stopped = self.over()
+        return bool(self.stopped)
 
     def over(self) -> str:
         if self.o.stop_at_first and self.result.findings:
@@ -281,8 +261,8 @@ class Run:
         if self.o.budget.seconds is not None and time.monotonic() - self.start >= self.o.budget.seconds:
             return "time budget"
         if self.tally is None:
-            return "case budget" if all(w.done for w in self.workers.values()) else ""
-        if self.result.cases >= self.tally.plan.cases or all(w.done for w in self.workers.values()):
+            return "case budget" if all(w.done for w in self.shards.values()) else ""
+        if self.result.cases >= self.tally.plan.cases or all(w.done for w in self.shards.values()):
             return "every structure checked"
         if self.o.budget.cases is not None and self.result.cases >= self.o.budget.cases:
             return "case budget"
@@ -292,37 +272,17 @@ class Run:
 
     def run(self) -> RunResult:
         (self.o.out / "logs").mkdir(parents=True, exist_ok=True)
-        self.start = time.monotonic()
+        self.start = self.last_summary = time.monotonic()
         self.result.timeline.append((0.0, 0, 0))  # the timeline starts with the run
-        for index in range(self.o.jobs):
-            self.spawn(index, 0, self.quota(index))
-        last_summary = self.start
+        supervisor = Supervisor(explorer, self.setup(), self.o.jobs, self.o.timeout, self.launcher, self.environment)
+        tasks = [self.task(index, 0, self.quota(index)) for index in range(self.o.jobs)]
         try:
-            while not (stopped := self.over()):
-                try:
-                    self.handle(self.queue.get(timeout=0.2))
-                    while True:  # drain what is already there before redrawing
-                        self.handle(self.queue.get_nowait())
-                except queue.Empty:
-                    pass
-                self.watch()
-                self.repros.pump()
-                self.result.seconds = time.monotonic() - self.start
-                self.progress.update(self.result, self.workers.values())
-                if time.monotonic() - last_summary > 10:
-                    self.write_summary()
-                    last_summary = time.monotonic()
+            supervisor.run(tasks, self.done, self.lost, self.said, self.tick, settle=self.saving)
+            stopped = self.stopped or self.over()
         except KeyboardInterrupt:
             stopped = "interrupted"
         finally:
-            self.settle()
-            for w in self.workers.values():
-                if w.process.is_alive():
-                    w.process.kill()
-            for w in self.workers.values():
-                w.process.join(timeout=10)
-            if self.cluster is not None:
-                self.cluster.shutdown()
+            self.launcher.close()
         self.result.stopped = stopped
         self.result.seconds = time.monotonic() - self.start
         self.unshrunk(lambda worker: worker is not None)  # workers stopped before Hypothesis finished
@@ -350,18 +310,9 @@ class Run:
         self.result.unsupported = {m: str(p) for m, p in self.unsupported.examples.items()}
         self.result.workers = [
             {"worker": w.index, "incarnation": w.incarnation, "disabled": sorted(w.disabled)}
-            for w in self.workers.values()
+            for w in self.shards.values()
         ]
         write_atomically(self.o.out / "summary.json", json.dumps(self.result.to_json(), indent=2) + "\n")
-
-
-def _exit_reason(code: int | None) -> str:
-    if code is not None and code < 0:
-        try:
-            return f"signal {signal.Signals(-code).name}"
-        except ValueError:
-            return f"signal {-code}"
-    return f"exit code {code}"
 
 
 def _lost(case_text: str, kind: str, message: str) -> Checked:

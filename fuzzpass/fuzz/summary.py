@@ -105,7 +105,7 @@ class RunResult:
         return f"unused: {reason}" if reason else str(self.options.compile_cache)
 
     def to_json(self) -> dict[str, Any]:
-        from fuzzpass.fuzz.corpus import shown
+        from fuzzpass.fuzz.examples import shown
 
         c, o = self.options.config, self.options
         return {
@@ -118,8 +118,8 @@ class RunResult:
             "gate_rule": c.gate_rule,
             "jobs": o.jobs,
             "compile_cache": self.compile_cache(),
-            "corpus": shown(o.corpus_location),
-            "corpus_seeds": len(c.seeds),  # real kernels' structures the run mutated (``fuzzpass corpus``)
+            "examples": shown(o.examples_at),
+            "example_seeds": len(c.seeds),  # real kernels' structures the run mutated (``fuzzpass corpus``)
             "budget": str(o.budget),
             "generations": list(c.generations) if c.generations is not None else None,
             "gate_generations": list(c.gate) if c.gate is not None else None,

@@ -17,10 +17,10 @@ import torch.fx
 
 from fuzzpass.backends import DEFAULT as DEFAULT_BACKEND
 from fuzzpass.backends import backend as named
-from fuzzpass.backends import helion_rules
+from fuzzpass.backends import helion, helion_rules
 from fuzzpass.core.case import Case
 from fuzzpass.core.data import CaseData, draw
-from fuzzpass.core.expect import RELAYOUTS, expect_forced, expect_from_spec
+from fuzzpass.core.expect import expect_forced, expect_from_spec
 from fuzzpass.core.profile import stage
 from fuzzpass.judge.gate import audit
 from fuzzpass.judge.helion_check import run_helion
@@ -37,13 +37,14 @@ from reference.graph import regrouping_reshape
 from reference.neighbours import PALLAS_DEFERRED_MASK_CONSUMERS_META, Neighbours, UnknownMayNotBeFinite
 from reference.ops.mask import _mask_to
 from reference.ops.memory import load as load_target
+from reference.relayouts import RELAYOUT_OPS
 
 Runner = Callable[[KernelSource, CaseData, str], dict[str, np.ndarray]]
 """A backend's ``run``: one variant's source over a case's data in its dtype, outputs as float64."""
 
 
 def check_decisions(
-    case: Case, deferred: Variant, gate_rule: str = DEFAULT_GATE, relayouts: frozenset[str] = RELAYOUTS
+    case: Case, deferred: Variant, gate_rule: str = DEFAULT_GATE, relayouts: frozenset[str] = RELAYOUT_OPS
 ) -> list[Finding]:
     """The pass's choice per load against the case's ``expect.deferred`` (Helion's positional
     gate). Under another gate only safety is the oracle's to judge, profitability the gate
@@ -60,7 +61,7 @@ def check_decisions(
         ]
         return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(unsafe))] if unsafe else []
     expected = case.expect_deferred
-    if relayouts != RELAYOUTS:
+    if relayouts != RELAYOUT_OPS:
         rules = expect_from_spec(case.spec, relayouts)
         expected = {load: [t for t, r in reasons.items() if r == "deferred"] for load, reasons in rules.items()}
     if expected is None:
@@ -73,7 +74,7 @@ def check_decisions(
     return [Finding(Kind.DECISION, Stage.DECIDE, "deferred", "; ".join(wrong))] if wrong else []
 
 
-def check_forced_decisions(case: Case, forced: Variant, relayouts: frozenset[str] = RELAYOUTS) -> list[Finding]:
+def check_forced_decisions(case: Case, forced: Variant, relayouts: frozenset[str] = RELAYOUT_OPS) -> list[Finding]:
     """The forced kernel's choice per load against the rules (``expect_forced``): forcing
     defers exactly the tiles that are safe to defer and that a relayout moves. Its numbers
     rarely show a tile deferred past a use that does not re-mask it, since every consumer
@@ -163,6 +164,8 @@ def check_case(
     from fuzzpass.backends import tpu_aot
 
     runs_on = named(backend) if backend is not None else None
+    if runs_on and runs_on.helion:
+        helion.prepare_environment()  # before anything imports Helion
     result = CheckResult(case=case, poison=poison)
     target = generations[0] if generations else None
     # Against Helion, the reference has the rules of the Helion imported: a fresh set per compile
@@ -184,7 +187,7 @@ def check_case(
     except Exception as e:  # a codegen failure is a finding about the reference, with its message
         result.findings.append(Finding(Kind.CRASH, Stage.CODEGEN, None, f"{type(e).__name__}: {e}"))
         return result
-    relayouts = mutant.deferral.relayout_ops if mutant else RELAYOUTS
+    relayouts = mutant.deferral.relayout_ops if mutant else RELAYOUT_OPS
     result.findings += check_decisions(case, oracle, gate_rule if mutant is None else DEFAULT_GATE, relayouts)
     result.findings += check_discharge(result.variants["deferred"])
 

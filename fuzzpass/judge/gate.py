@@ -31,7 +31,7 @@ move by a few percent between neighbouring shapes and compiler versions (TPU-AOT
 class GateRecord:
     """One audited case: its pattern, the pass's choice and the bundle counts per generation.
     ``by`` says whose pass and kernels: the reference's, or production Helion's
-    (``judge/helion_gate.py``), whose three kernels are recorded under the same names."""
+    (``judge/helion_judge.py``), whose three kernels are recorded under the same names."""
 
     pattern: dict[str, Any]
     choice: str  # "defer" or "keep": the check's deferred variant's

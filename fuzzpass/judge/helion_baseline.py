@@ -13,19 +13,19 @@ test has not is *fixed*: recorded in the report, counted by the run, never a fin
 baseline that could not check the case (it died, or cannot state it) is ``not run`` with its
 reason, and the Helion under test's findings stand as they are.
 
-``python -m fuzzpass.judge.helion_baseline`` is the child (a ``core.supervisor.serve`` worker).
+The child is a worker process of ``core/workers`` (:class:`~fuzzpass.core.workers.processes.Child`)
+running :func:`checker`, used by itself: one case sent, its report read back.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from typing import Any
 
 from fuzzpass.core.case import Case, parse_case
+from fuzzpass.core.workers.messages import Done, Handler, Ready, Reply, Said
+from fuzzpass.core.workers.processes import Child
 from fuzzpass.judge.verdict import Finding, Kind, Regression, Stage, verdict_of
 
 HELION_KINDS = frozenset(
@@ -52,45 +52,28 @@ class BaselineHelion:
 
     def __init__(self, env: dict[str, str], label: str, settings: Settings) -> None:
         self.env, self.label, self.settings = env, label, settings
-        self.proc: subprocess.Popen[str] | None = None
+        self.child: Child | None = None
         self.broken: str | None = None
 
-    def _start(self) -> subprocess.Popen[str]:
-        env = {**os.environ, **self.env, "FUZZPASS_BASELINE_SETTINGS": json.dumps(self.settings.to_json())}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "fuzzpass.judge.helion_baseline"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            env=env,
-            text=True,
-            bufsize=1,
-        )
-        if self._read(proc).get("event") != "ready":
-            proc.kill()
+    def _start(self) -> Child:
+        child = Child(checker, self.settings, self.env, stderr=None)  # its output goes where this worker's goes
+        if not isinstance(child.next(), Ready):
+            child.kill()
             raise RuntimeError(f"the baseline Helion {self.label} did not start (its output is in this log)")
-        return proc
-
-    @staticmethod
-    def _read(proc: subprocess.Popen[str]) -> dict[str, Any]:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        return json.loads(line) if line else {"event": "exit", "code": proc.wait()}
+        return child
 
     def report(self, case: Case) -> dict[str, Any] | str:
         """The baseline's report on ``case``, or why it has none (one line)."""
         if self.broken:
             return self.broken
         try:
-            if self.proc is None or self.proc.poll() is not None:
-                self.proc = self._start()
-            assert self.proc.stdin is not None
-            self.proc.stdin.write(json.dumps({"case": case.dumps()}) + "\n")
-            self.proc.stdin.flush()
+            if self.child is None or self.child.proc.poll() is not None:
+                self.child = self._start()
+            self.child.give(case.dumps())
             report: dict[str, Any] | str = f"the baseline Helion {self.label} died checking it"
-            while (event := self._read(self.proc)).get("event") not in ("done", "exit"):
-                if event.get("event") == "report":
-                    report = event["report"]
-            return report
+            while isinstance(message := self.child.next(), Said):
+                report = message.event
+            return report if isinstance(message, Done) else f"the baseline Helion {self.label} died checking it"
         except (OSError, RuntimeError, ValueError) as e:
             self.broken = f"the baseline Helion {self.label} cannot run: {e}"
             return self.broken
@@ -143,33 +126,27 @@ def compare(report: dict[str, Any], baseline: dict[str, Any] | str, under: str, 
     }
 
 
-def main() -> None:
-    """The child: import the baseline Helion, then check each case sent on stdin."""
+def checker(settings: Settings) -> Handler:
+    """The child: the baseline Helion imported (the child's environment puts it first), JAX
+    started; its handler checks one case's text and says its report (or why there is none)."""
     from fuzzpass.backends.environment import start_jax
-    from fuzzpass.core.supervisor import Emit, orphan_watch, serve
     from fuzzpass.judge.check import check_case
 
-    orphan_watch(os.getppid())  # the worker that started it gone (killed mid-case): end too
-    settings = json.loads(os.environ["FUZZPASS_BASELINE_SETTINGS"])
     start_jax("helion")
 
-    def handle(body: dict[str, Any], emit: Emit) -> None:
-        case = parse_case(json.loads(body["case"]))
+    def handle(text: str, reply: Reply) -> None:
+        case = parse_case(json.loads(text))
         try:
             result = check_case(
                 case,
                 backend="helion",
-                poison=settings["poison"],
-                generations=settings["generations"],
-                gate=settings["gate"],
-                gate_rule=settings["gate_rule"],
+                poison=settings.poison,
+                generations=settings.generations,
+                gate=settings.gate,
+                gate_rule=settings.gate_rule,
             )
-            emit({"event": "report", "report": result.to_json()})
+            reply.say(json.loads(json.dumps(result.to_json(), default=str)))  # as a report file holds it
         except Exception as e:  # the worker's harness-crash finding covers ours; here: no baseline
-            emit({"event": "report", "report": f"the baseline's check raised {type(e).__name__}: {e}"})
+            reply.say(f"the baseline's check raised {type(e).__name__}: {e}")
 
-    serve(handle)
-
-
-if __name__ == "__main__":
-    main()
+    return handle

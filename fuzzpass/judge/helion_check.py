@@ -18,7 +18,7 @@ Three questions, each a finding kind of its own:
   rejecting both alike is ``helion-tpu-unsupported``, a limit of Helion's TPU codegen,
   counted and kept as an example, never a finding about the pass.
 - ``helion-gate`` (``--check-gate``): Helion's profitability choice picked the kernel with
-  the longer static schedule on a judged generation (``judge/helion_gate.py``).
+  the longer static schedule on a judged generation (``judge/helion_judge.py``'s gate audit).
 
 A case Helion's language cannot state is ``inexpressible``, with the reason: counted, never
 compared, never altered into a case it can state.
@@ -26,19 +26,40 @@ compared, never altered into a case it can state.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
+from fuzzpass.backends import helion, helion_bind, helion_patches, helion_rules, helion_tpu, helions, tpu_aot
+from fuzzpass.backends.helion_bind import Bound
+from fuzzpass.backends.helion_decisions import eager_loads
 from fuzzpass.core.data import CaseData
 from fuzzpass.core.profile import stage
+from fuzzpass.judge.gate import pattern_of
+from fuzzpass.judge.helion_judge import (
+    MODES,
+    Binds,
+    Build,
+    audit_gate,
+    bind_modes,
+    compile_modes,
+    gate_unavailable,
+    mismatches,
+    run_kernel,
+)
 from fuzzpass.judge.oracle import Comparison, compare
 from fuzzpass.judge.rejections import helion_compiles
 from fuzzpass.judge.result import CheckResult, describe
 from fuzzpass.judge.verdict import Finding, Kind, Stage
+from reference.compile import compile_variant
 from reference.helion_codegen import HelionSource, helion_source
 from reference.ops import lookup
 from reference.ops.base import Inexpressible
 from reference.spec import KernelSpec
+
+NO_PATTERN = {"consumer": "(reference: none)", "rank": "-", "at_load": "-", "at_consumer": "-"}
+"""The gate pattern of a case whose tile only Helion's forced pass moves: the reference's forced
+kernel, which names patterns, defers nothing there."""
 
 
 def run_helion(
@@ -50,7 +71,6 @@ def run_helion(
     """Translate, bind and run ``result.case`` through Helion, and compile its kernels for
     ``generations`` (None: the default ones where libtpu is installed); ``gate``: audit
     Helion's gate too, judging these generations. Findings into ``result``."""
-    from fuzzpass.backends import helion, helion_rules, helions
     from fuzzpass.judge.ground_truth import ground_truth
 
     case = result.case
@@ -63,96 +83,94 @@ def run_helion(
     report["rules"] = helion_rules.describe(helion_rules.imported())  # the rules the reference modelled
     report["source"] = helions.current().to_json()  # which Helion: minimize and export import it again
     result.helion = report
-    runs: dict[str, helion.HelionRun] = {}
-    for mode in helion.MODES:
-        variant = f"helion-{mode}"
-        if mode == "off" and "on" in runs and not helion.defers(runs["on"].loads):
-            # Helion's pass deferred nothing, so it changed nothing: one kernel, bound and run once
-            runs["off"] = helion.HelionRun("off", runs["on"].loads, runs["on"].pallas, runs["on"].outputs)
-            report["pallas"]["off"] = runs["on"].pallas
-            continue
-        try:
-            with stage("helion-bind"):
-                kernel, args, run = helion.bind(source, data, case.spec.dtype, mode)
-        except Exception as e:  # Helion's own failure is the finding, with its message
-            result.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, variant, helion.first_line(e)))
-            continue
-        report["pallas"][mode] = run.pallas
-        runs[mode] = run
-        try:
-            with stage("helion"):
-                run.outputs = helion.run(kernel, args, source, data)
-        except Exception as e:
-            result.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, variant, helion.first_line(e)))
-    if "on" in runs:
-        check_decisions(result, source, runs["on"])
-    outputs = {mode: run.outputs for mode, run in runs.items() if run.outputs is not None}
+    binds = bind_modes(functools.partial(helion_bind.bind, source, data, case.spec.dtype))
+    outputs = run_both(result, binds)
+    if "on" in binds.bound:
+        check_decisions(result, source, binds.bound["on"])
     if outputs:
         with stage("ground-truth"):
             truth = {dst: t for dst, (_, t) in ground_truth(case, data).items()}
         comparisons = {mode: compare(truth, out) for mode, out in outputs.items()}
         report["comparisons"] = {mode: c.to_json() for mode, c in comparisons.items()}
         judge(result, comparisons)
+    build = functools.partial(helion_tpu.build, source, data, case.spec.dtype)
     if generations is None or generations:
-        compile_helion(result, source, data, generations)
+        compile_helion(result, build, generations)
     if gate is not None:
-        audit_gate(result, source, data, gate)
+        audit_helion_gate(result, build, gate)
 
 
-def audit_gate(result: CheckResult, source: HelionSource, data: CaseData, judged: Sequence[str]) -> None:
-    """Helion's gate on its kernels' static schedules: ``helion.gate`` in the report (a gate
-    record, or why there is none) and its ``helion-gate`` findings."""
-    from fuzzpass.backends import helion_force, helion_tpu
-    from fuzzpass.judge.helion_gate import audit_helion
-
+def run_both(result: CheckResult, binds: Binds) -> dict[str, Any]:
+    """Each bound kernel run on the case's (poisoned) data, once where the pass changed
+    nothing; Helion failing to bind or run one is its ``helion-crash``, with its message.
+    Their outputs, by mode."""
     assert result.helion is not None
-    if reason := helion_tpu.unavailable() or helion_force.unavailable():
+    outputs: dict[str, Any] = {}
+    for mode in MODES:
+        variant = f"helion-{mode}"
+        if mode in binds.failed:
+            message = helion.first_line(binds.failed[mode])
+            result.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, variant, message))
+            continue
+        bound = binds.bound[mode]
+        result.helion["pallas"][mode] = bound.pallas
+        if binds.shared(mode):  # one kernel, bound and run once
+            outputs.update({mode: outputs["on"]} if "on" in outputs else {})
+            continue
+        try:
+            outputs[mode], _ = run_kernel(bound.launch)
+        except Exception as e:
+            result.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, variant, helion.first_line(e)))
+    return outputs
+
+
+def audit_helion_gate(result: CheckResult, build: Build, judged: Sequence[str]) -> None:
+    """Helion's gate on its kernels' static schedules: ``helion.gate`` in the report (a gate
+    record, or why there is none) and its ``helion-gate`` findings. Filed under the
+    reference's pattern of the same case, so ``gate-report`` sets the two gates side by side."""
+    assert result.helion is not None
+    if reason := gate_unavailable():
         result.helion["gate"] = f"unavailable: {reason}"
         return
-    with stage("helion-gate-audit"):
-        record = audit_helion(result.case, source, data, judged, result.gate.pattern if result.gate else None)
+    case = result.case
+
+    def pattern() -> dict[str, Any]:
+        if result.gate is not None:
+            return result.gate.pattern
+        return pattern_of(compile_variant(case.spec, "force", title=case.name)) or NO_PATTERN
+
+    record = audit_gate(build, pattern, judged)
     result.helion["gate"] = record.to_json() if record else None
     result.findings += record.findings if record else []
 
 
-def compile_helion(
-    result: CheckResult, source: HelionSource, data: CaseData, generations: Sequence[str] | None
-) -> None:
+def compile_helion(result: CheckResult, build: Build, generations: Sequence[str] | None) -> None:
     """Helion's kernels, pass on and off, through the TPU compiler: ``helion.tpu`` in the
     report (per generation and mode: ``ok``, ``bundles``, ``message``) and whose fault a
     rejection is (``check.compile_finding``)."""
-    from fuzzpass.backends import helion_tpu, tpu_aot
-
     assert result.helion is not None
     if reason := helion_tpu.unavailable():
         result.helion["tpu"] = f"unavailable: {reason}"
         return
     gens = tuple(generations or tpu_aot.DEFAULT_GENERATIONS)
-    with stage("helion-tpu-compile"):
-        compiled = {
-            mode: helion_tpu.compile_for(source, data, result.case.spec.dtype, mode, gens) for mode in ("on", "off")
-        }
-    result.helion["tpu"], findings = helion_compiles(compiled, gens)
+    result.helion["tpu"], findings = helion_compiles(compile_modes(build, gens), gens)
     result.findings += findings
 
 
-def check_decisions(result: CheckResult, source: HelionSource, run: Any) -> None:
+def check_decisions(result: CheckResult, source: HelionSource, on: Bound) -> None:
     """Helion's choice per case load against the reference pass's, cross-checked with the
     Pallas source Helion generated: a load whose every tile is deferred must not multiply a
     mask in. (A kept load need not show one: Helion masks nothing that only a clamped store
     reads.)"""
-    from fuzzpass.backends import helion
-    from fuzzpass.backends.helion import eager_loads
-
     assert result.helion is not None
     case = result.case
     reference = result.deferred
     loads = [(n.out, n["src"]) for n in case.spec.graph if n.op == "load"]
-    theirs = match_loads(loads, run.loads, source.names)
-    if helion.pass_absent():  # a Helion from before the pass: every load keeps its eager mask
+    theirs = match_loads(loads, on.loads, source.names)
+    if helion_patches.pass_absent():  # a Helion from before the pass: every load keeps its eager mask
         result.helion["pass"] = "absent: this Helion has no defer_pallas_load_masks"
         theirs = {out: [] for out, _ in loads if out in live_outs(case.spec)}
-    eager = eager_loads(run.pallas)
+    eager = eager_loads(on.pallas)
     inconsistent = []
     for out, src in loads:
         tiles = [d for d in case.spec.inputs[src] if isinstance(d, str)]
@@ -211,13 +229,14 @@ def match_loads(loads: list[tuple[str, str]], nodes: list[Any], names: dict[str,
 
 
 def judge(result: CheckResult, comparisons: dict[str, Comparison]) -> None:
-    """Helion's numbers, judged as the reference's variants are (``fuzzpass.judge.check.judge``)."""
+    """Helion's numbers against the case's float64 ground truth, judged as the reference's
+    variants are (``fuzzpass.judge.check.judge``): the pass-off kernel leaking NaN under ``nan``
+    poison is the baseline's known hazard; the pass-on kernel leaking where it did not is not."""
     nan_poison = result.poison == "nan"
     on, off = comparisons.get("on"), comparisons.get("off")
-    if off is not None and off.baseline_wrong(nan_poison):
-        message = f"Helion with its pass off: {describe(off)}"
-        result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-off", message))
-    if on is None:
-        return
-    if on.out_of_tolerance or on.leaks_beyond(off, nan_poison):
-        result.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", f"Helion: {describe(on)}"))
+    off_wrong = off is not None and off.baseline_wrong(nan_poison)
+    on_wrong = on is not None and (on.out_of_tolerance or on.leaks_beyond(off, nan_poison))
+    result.findings += mismatches(
+        f"Helion with its pass off: {describe(off)}" if off_wrong else None,
+        f"Helion: {describe(on)}" if on_wrong else None,
+    )

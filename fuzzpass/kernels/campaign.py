@@ -1,6 +1,8 @@
 """``fuzzpass corpus PATH...``: record every file's kernel calls, then judge each call alone.
 
-Two phases, each on worker processes of :class:`~fuzzpass.core.supervisor.Supervisor`:
+Two phases, each on the workers of :class:`~fuzzpass.core.supervisor.Supervisor`: local
+processes, or Ray actors with ``ray`` (``--ray [ADDRESS]``; every node then needs the kernel
+files and OUT at the same paths, a shared filesystem, as a local cluster has):
 
 1. **Record.** Files go one at a time to ``--jobs`` recording workers (:mod:`.record_worker`),
    which run the file's own tests and write each kernel call to ``OUT/calls`` (:mod:`.calls`).
@@ -21,7 +23,6 @@ The summary is made from what is on disk, so it holds every run's results under 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -30,11 +31,16 @@ from pathlib import Path
 from typing import Any
 
 from fuzzpass.core.files import write_atomically
-from fuzzpass.core.supervisor import Lost, Supervisor, Task, memory_budget
+from fuzzpass.core.supervisor import Launcher, Lost, Supervisor
+from fuzzpass.core.workers.messages import Task
+from fuzzpass.core.workers.processes import ProcessLauncher
+from fuzzpass.core.workers.serve import memory_budget
 from fuzzpass.judge.signature import Signature, blank_numbers
 from fuzzpass.kernels import calls
 from fuzzpass.kernels.collect import kernel_files
+from fuzzpass.kernels.judge_worker import JudgeCall, Judger, judger
 from fuzzpass.kernels.record import MAX_CALLS
+from fuzzpass.kernels.record_worker import Limits, RecordFile, Recording, recorder
 
 MAX_RESTARTS = 16
 """Restarts of one file before it is given up: each one runs only the entries not run yet,
@@ -52,9 +58,10 @@ class CorpusOptions:
     generations: tuple[str, ...] = ("v5e", "v6e", "tpu7x")
     gate: tuple[str, ...] | None = ("v5e", "v6e", "tpu7x")  # judged generations; None: no gate audit
     timeout: float = 300.0
-    corpus: str | None = None  # where expressible cases are added as seeds (default OUT/corpus)
+    examples: str | None = None  # the example database expressible cases are added to as seeds (default OUT/examples)
     only: tuple[str, ...] = ()  # judge only kernels of these names
     seed: int = 0  # torch, numpy and random are seeded with it before every entry: a file's inputs, same bytes
+    ray: str | None = None  # workers as Ray actors: a cluster's address, "local" for a local one; None: processes
 
 
 @dataclass
@@ -71,18 +78,26 @@ class _Recording:
     skip: set[int] = field(default_factory=set)
     restarts: int = 0
     finished: bool = False
+    where: dict[str, Any] = field(default_factory=dict)  # its present worker's last ``where``: what it is inside
+    retiring: bool = False  # its present worker said it retires: a fresh one runs the rest
 
     @property
     def key(self) -> str:
         return f"{self.file}#{self.shard[0]}"
 
     def task(self) -> Task:
-        return Task(self.key, {"file": self.file, "skip": sorted(self.skip), "shard": list(self.shard)})
+        """What is left of the shard, for a fresh worker (which has said nothing yet)."""
+        self.where, self.retiring = {}, False
+        return Task(self.key, RecordFile(self.file, tuple(sorted(self.skip)), self.shard))
 
     def heard(self, events: Iterable[dict[str, Any]]) -> None:
         for e in events:
             kind = e.get("event")
-            if kind == "ran":
+            if kind == "where":
+                self.where = e
+            elif kind == "retire":
+                self.retiring = True
+            elif kind == "ran":
                 self.skip.add(e["number"])
             said_before = kind == "file" and any(x.get("event") == "file" for x in self.events)
             if kind not in ("where", "retire") and not said_before:  # a later worker's import said again
@@ -127,7 +142,7 @@ def worker_limit(timeout: float) -> float:
     return max(timeout * 0.8, timeout - 30.0, 1.0)
 
 
-def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Callable[[str], None]) -> None:
+def record_files(options: CorpusOptions, files: list[Path], launcher: Launcher, say: Callable[[str], None]) -> None:
     """Phase 1: every file not recorded yet under OUT with this seed, recorded."""
     todo = [f for f in files if calls.recorded(options.out, str(f), options.seed) is None]
     if len(todo) < len(files):
@@ -138,9 +153,8 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
         str(f): [_Recording(str(f), (i, n)) for i in range(n)] for f in todo for n in [shards_of(f, options.jobs)]
     }
     by_key = {state.key: state for states in shards.values() for state in states}
-    command = [sys.executable, "-m", "fuzzpass.kernels.record_worker", "--out", str(options.out)]
-    command += ["--seed", str(options.seed), "--limit", str(worker_limit(options.timeout))]
-    command += ["--memory", str(memory_budget(options.jobs))]
+    limits = Limits(worker_limit(options.timeout), memory_budget(options.jobs))
+    setup = Recording(options.out, options.seed, limits)
 
     def finish(state: _Recording) -> None:
         state.finished = True
@@ -151,18 +165,16 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
         fired = f", {len(folders)} calls recorded" if folders else ""
         say(f"  recorded {Path(state.file).name}{fired}")
 
-    def done(task: Task, events: list[dict[str, Any]]) -> Task | None:
+    def done(task: Task) -> Task | None:
         state = by_key[task.key]
-        state.heard(events)
-        if any(e.get("event") == "retire" for e in events):  # a fresh worker runs the rest
+        if state.retiring:  # a fresh worker runs the rest
             return state.task()
         finish(state)
         return None
 
     def lost(loss: Lost) -> Task | None:
         state = by_key[loss.task.key]
-        state.heard(loss.events)
-        where = loss.where
+        where = state.where
         entry = where.get("entry", "importing the file")
         state.events.append({"event": "lost", "file": state.file, "entry": entry, "reason": loss.why})
         state.restarts += 1
@@ -174,11 +186,16 @@ def record_files(options: CorpusOptions, files: list[Path], log: Any, say: Calla
         finish(state)
         return None
 
-    supervisor = Supervisor(command, options.jobs, options.timeout, log)
-    supervisor.run([state.task() for state in by_key.values()], done, lost)
+    def said(task: Task, event: dict[str, Any]) -> None:
+        by_key[task.key].heard([event])
+
+    supervisor = Supervisor(recorder, setup, options.jobs, options.timeout, launcher)
+    supervisor.run([state.task() for state in by_key.values()], done, lost, said)
 
 
-def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, say: Callable[[str], None]) -> None:
+def judge_calls(
+    options: CorpusOptions, stored: list[calls.Stored], launcher: Launcher, say: Callable[[str], None]
+) -> None:
     """Phase 2: every recorded call without a current verdict, judged in a worker of its own
     time (see the module)."""
     todo = [s for s in stored if _needs_judging(s, options)]
@@ -187,15 +204,18 @@ def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, sa
     if not todo:
         return
     say(f"fuzzpass corpus: judging {len(todo)} calls, each within {options.timeout:.0f} s")
-    command = [sys.executable, "-m", "fuzzpass.kernels.judge_worker", "--tpu", ",".join(options.generations)]
-    command += ["--cache", str(options.out / "cache"), "--memory", str(memory_budget(options.jobs))]
-    if options.gate is not None:
-        command += ["--gate", ",".join(options.gate)]
+    setup = Judger(
+        calls.Settings(options.generations, options.gate), options.out / "cache", memory_budget(options.jobs)
+    )
     by_key = {str(s.folder): s for s in todo}
+    status: dict[str, str] = {}
 
-    def done(task: Task, events: list[dict[str, Any]]) -> None:
-        status = next((e.get("status") for e in events if e.get("event") == "judged"), "?")
-        say(f"  judged {by_key[task.key].kernel} ({Path(by_key[task.key].file).name}): {status}")
+    def said(task: Task, event: dict[str, Any]) -> None:
+        if event.get("event") == "judged":
+            status[task.key] = event.get("status", "?")
+
+    def done(task: Task) -> None:
+        say(f"  judged {by_key[task.key].kernel} ({Path(by_key[task.key].file).name}): {status.get(task.key, '?')}")
 
     def lost(loss: Lost) -> None:
         s = by_key[loss.task.key]
@@ -204,8 +224,18 @@ def judge_calls(options: CorpusOptions, stored: list[calls.Stored], log: Any, sa
         calls.write_judged(s, {**event, "killed_after": options.timeout, "judged_with": judged_with(options)})
         say(f"  judged {s.kernel} ({Path(s.file).name}): {reason}")
 
-    tasks = [Task(str(s.folder), {"folder": str(s.folder), "file": s.file, "kernel": s.kernel}) for s in todo]
-    Supervisor(command, options.jobs, options.timeout, log).run(tasks, done, lost)
+    tasks = [Task(str(s.folder), JudgeCall(str(s.folder), s.file, s.kernel)) for s in todo]
+    Supervisor(judger, setup, options.jobs, options.timeout, launcher).run(tasks, done, lost, said)
+
+
+def launcher_for(options: CorpusOptions) -> Launcher:
+    """Where the workers run: local processes (their output to ``OUT/workers.log``), or Ray
+    actors, one CPU each, on the cluster ``options.ray`` names."""
+    if options.ray is None:
+        return ProcessLauncher(lambda slot: options.out / "workers.log")
+    from fuzzpass.core.workers.actors import RayLauncher
+
+    return RayLauncher(None if options.ray == "local" else options.ray, {"num_cpus": 1})
 
 
 def judged_with(options: CorpusOptions) -> dict[str, Any]:
@@ -230,11 +260,14 @@ def run_corpus(options: CorpusOptions, say: Callable[[str], None]) -> dict[str, 
     options.out.mkdir(parents=True, exist_ok=True)
     say(f"fuzzpass corpus: seed {options.seed} (rerun with --seed {options.seed})")
     say(f"fuzzpass corpus: {len(files)} files, {options.jobs} workers")
-    with (options.out / "workers.log").open("a") as log:
-        record_files(options, files, log, say)
+    launcher = launcher_for(options)
+    try:
+        record_files(options, files, launcher, say)
         records = [r for f in files if (r := calls.recorded(options.out, str(f), options.seed)) is not None]
         stored = [s for r in records for s in calls.stored_calls(options.out, r)]
-        judge_calls(options, stored, log, say)
+        judge_calls(options, stored, launcher, say)
+    finally:
+        launcher.close()
     events = gathered(options, records, stored)
     return summarize(options, files, events, time.monotonic() - start)
 

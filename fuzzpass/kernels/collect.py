@@ -74,19 +74,19 @@ def load(path: Path) -> tuple[Any, str | None]:
     resolve); :class:`ImportError`-like failures are the caller's one line.
 
     A Helion test file that skips itself in interpret mode (its kernels are TPU-only) is
-    imported again as on a TPU (``helion_interpret.as_on_a_tpu``), and its tests will run in
+    imported again as on a TPU (``helion_patches.as_on_a_tpu``), and its tests will run in
     TPU interpret mode: the second value says so, with the file's reason; None otherwise."""
-    from fuzzpass.backends import helion_interpret
+    from fuzzpass.backends import helion_patches
 
     try:
         return _import(path), None
     except BaseException as e:
-        if not helion_interpret.skipped_itself(e):
+        if not helion_patches.skipped_itself(e):
             raise
         reason = one_line(e)
-    with helion_interpret.as_on_a_tpu():
+    with helion_patches.as_on_a_tpu():
         module = _import(path)
-    helion_interpret.restore_gates(module)
+    helion_patches.restore_gates(module)
     return module, f"it skips itself in interpret mode ({reason}): imported as on a TPU, run in TPU interpret mode"
 
 
@@ -225,11 +225,11 @@ def _plain(fn: Any) -> Any:
 def run_entry(entry: Entry, recorder: Recorder, anyway: bool = False, tpu: bool = False) -> tuple[str, str]:
     """Run one entry under ``recorder``: its outcome (passed, failed, skipped, xfail) and why;
     with ``anyway``, its body without its skip decorator (:func:`run_skipped`); with ``tpu``,
-    in TPU interpret mode (``helion_interpret.tpu_interpret``)."""
-    from fuzzpass.backends import helion_interpret
+    in TPU interpret mode (``helion_patches.tpu_interpret``)."""
+    from fuzzpass.backends import helion_patches
 
     recorder.entry = entry.name
-    interpreter = helion_interpret.tpu_interpret() if tpu else contextlib.nullcontext()
+    interpreter = helion_patches.tpu_interpret() if tpu else contextlib.nullcontext()
     with recorder.recording():
         try:
             with interpreter:

@@ -2,15 +2,15 @@
 whether the TPU compiler takes both kernels, and whether deferring paid.
 
 - *Fired*: the Pallas source Helion generates with its pass on differs from the one with it
-  replaced by a no-op (``backends.helion.pass_mode``); the diff is kept. Where the pass
+  replaced by a no-op (``backends.helion_decisions.pass_mode``); the diff is kept. Where the pass
   deferred no load's mask it changed nothing, and the pass-off bind is not made.
 - *Numerics*, where it fired: both kernels run in interpret mode on the file's own inputs and
-  again with NaN past the end of every input (``backends.helion.poisoned_padding``), compared
+  again with NaN past the end of every input (``backends.helion_patches.poisoned_padding``), compared
   with each other and with the file's reference where it compared one. The pass-off kernel
   leaking poison is the eager baseline's known hazard; the pass-on kernel leaking where the
   pass-off one did not, or disagreeing where the pass-off one agrees, is ``helion-mismatch``.
   Where plain interpret mode cannot run the pass-off kernel (a jagged worklist's
-  data-dependent block sizes), both run in TPU interpret mode (``backends.helion_interpret``);
+  data-dependent block sizes), both run in TPU interpret mode (``helion_patches.tpu_interpret``);
   where neither can, the numerics are ``not run: <why>``, a limit of the harness.
 - *Compile*, where it fired: both kernels through the TPU compiler, deviceless, per
   generation: ``helion-compile`` / ``helion-tpu-unsupported`` as for a case. Where the pass
@@ -18,29 +18,55 @@ whether the TPU compiler takes both kernels, and whether deferring paid.
   of Helion's tree for three generations was most of a run's time).
   A kernel Helion's launcher could not build for a TPU here is ``not run`` on every
   generation, never a verdict of the TPU compiler's.
-- *Gate*, where it fired: both kernels' static schedules on every generation; deferring that
-  costs more than ``gate.MARGIN`` on a judged generation is ``helion-gate``. A generation
-  where a kernel has no schedule is not audited.
+- *Gate*, where it fired: the pass-off, pass-on and forced kernels' static schedules on every
+  generation (``judge.helion_judge.audit_gate``, as for a case); deferring that costs more than
+  ``gate.MARGIN`` on a judged generation is ``helion-gate``. A generation where a kernel has no
+  schedule is not audited; where Helion's gate cannot be bypassed there is no audit.
+
+The steps are the one Helion judge's (``judge/helion_judge.py``); what is this module's own is
+a call's binding (a copy of its kernel on its arguments and config), the interpreters tried in
+turn, and the comparisons with the file's reference and between clean and poisoned runs.
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
-import time
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fuzzpass.judge.gate import GENERATIONS, GateRecord
+from fuzzpass.backends import helion, helion_patches, helion_tpu
+from fuzzpass.backends.helion_bind import Bound, copy_kernel
+from fuzzpass.backends.helion_decisions import pass_mode
+from fuzzpass.judge.gate import GENERATIONS
+from fuzzpass.judge.helion_judge import (
+    Binds,
+    Build,
+    audit_gate,
+    bind_modes,
+    compile_modes,
+    gate_unavailable,
+    measured,
+    mismatches,
+    run_kernel,
+)
 from fuzzpass.judge.rejections import helion_compiles
 from fuzzpass.judge.verdict import Finding, Kind, Stage, verdict_of
 from fuzzpass.kernels.numerics import BETWEEN_VARIANTS, DEFAULT_TOLERANCE, difference, poison_reached, tolerance
 from fuzzpass.kernels.record import Call, clone
 
 MODES = ("off", "on")
+"""The pass modes in the order a call's results list them."""
 INTERPRETERS = ("interpret", "TPU interpret")
 """Where a real kernel's numbers come from, first choice first (see the module)."""
+
+SECONDS = {"helion-bind": "bind", "helion": "run", "helion-tpu-compile": "compile", "helion-gate-audit": "compile"}
+"""The judge's profile stages (``judge.helion_judge.STAGES``) as a call's ``seconds`` name them."""
+
+PATTERN = {"consumer": "helion kernel", "rank": "-", "at_load": "-", "at_consumer": "-"}
+"""What a real kernel's gate record is filed under: no reference pass names its pattern."""
 
 
 @dataclass
@@ -104,67 +130,65 @@ class Judged:
         }
 
 
-def timed(judged: Judged, stage: str) -> Any:
-    """A context adding the block's seconds to ``judged.seconds[stage]``."""
-
-    class _Timer:
-        def __enter__(self) -> None:
-            self.start = time.perf_counter()
-
-        def __exit__(self, *exc: object) -> None:
-            judged.seconds[stage] = judged.seconds.get(stage, 0.0) + time.perf_counter() - self.start
-
-    return _Timer()
-
-
 def judge_call(
     call: Call, file: str, name: str, generations: Sequence[str], judged_gens: Sequence[str] | None
 ) -> tuple[Judged, dict[str, Any]]:
     """Judge ``call``; also what :mod:`.to_case` reads of the pass-on bind: its fx graphs with
-    their dims (``graphs``) and the config's block size per block id (``blocks``)."""
-    from fuzzpass.backends import helion
-
-    helion.install_probe()
-    helion._compile_once_per_shape()
+    their dims (``graphs``) and the config's block size per block id (``blocks``). Raises
+    where the kernel does not bind here at all (the caller's "skipped")."""
     out = Judged(file, name, call.entry, str(call.config))
-    bound: dict[str, Any] = {}
     structure: dict[str, Any] = {}
-
-    def bind(mode: str) -> None:
-        with timed(out, "bind"), helion.pass_mode(mode):
-            bound[mode] = helion.copy_kernel(call.kernel).bind(clone(call.args))
-            out.sources[mode] = bound[mode].to_code(call.config)
-
-    try:
-        bind("on")
-    except Exception as e:
-        bind("off")  # raises where the kernel does not bind here at all: the caller's "skipped"
-        out.findings.append(Finding(Kind.HELION_CRASH, Stage.COMPILE, "helion-on", helion.first_line(e)))
-        return out, structure
-    out.decisions = [vars(d) for d in helion.decisions()]
-    structure["graphs"] = helion.graphs()
-    if helion.defers(helion.decisions()):  # else the pass changed nothing: its pass-off kernel is this one
-        bind("off")
-        out.fired = out.sources["on"] != out.sources["off"]
-    if out.fired:
-        try:
-            structure["blocks"] = block_sizes(bound["on"], call.config)
-        except Exception as e:  # Helion's config API, read from outside: the case says why it is missing
-            structure["blocks_unread"] = helion.first_line(e)
-        out.diff = "".join(
-            difflib.unified_diff(
-                out.sources["off"].splitlines(keepends=True),
-                out.sources["on"].splitlines(keepends=True),
-                "pass off",
-                "pass on",
-            )
-        )
-        _numerics(out, call, bound)
-        if generations:
-            _compile(out, call, generations, judged_gens)
-    else:
-        out.sources = {"on": out.sources["on"]}
+    with measured() as seconds:
+        _judge(out, structure, call, generations, judged_gens)
+    for stage_name, spent in seconds.items():
+        out.seconds[SECONDS[stage_name]] = out.seconds.get(SECONDS[stage_name], 0.0) + spent
     return out, structure
+
+
+def _judge(
+    out: Judged, structure: dict[str, Any], call: Call, generations: Sequence[str], judged_gens: Sequence[str] | None
+) -> None:
+    binds = bind_modes(functools.partial(_bind, call))
+    if "off" in binds.failed:
+        raise binds.failed["off"]
+    if "on" in binds.failed:  # the pass-off kernel binds: the pass broke it
+        out.sources = {"off": binds.bound["off"].pallas}
+        out.findings.append(
+            Finding(Kind.HELION_CRASH, Stage.COMPILE, "helion-on", helion.first_line(binds.failed["on"]))
+        )
+        return
+    on, off = binds.bound["on"], binds.bound["off"]
+    out.decisions = [vars(d) for d in on.loads]
+    structure["graphs"] = on.graphs
+    out.fired = not binds.shared("off") and on.pallas != off.pallas  # shared: the pass deferred nothing
+    out.sources = {"on": on.pallas, **({"off": off.pallas} if out.fired else {})}
+    if not out.fired:
+        return
+    try:
+        structure["blocks"] = block_sizes(on.kernel, call.config)
+    except Exception as e:  # Helion's config API, read from outside: the case says why it is missing
+        structure["blocks_unread"] = helion.first_line(e)
+    out.diff = "".join(
+        difflib.unified_diff(
+            off.pallas.splitlines(keepends=True), on.pallas.splitlines(keepends=True), "pass off", "pass on"
+        )
+    )
+    _numerics(out, call, binds)
+    if generations:
+        _compile(out, call, generations, judged_gens)
+
+
+def _bind(call: Call, mode: str) -> Bound:
+    """A fresh copy of the call's kernel bound on its arguments with the pass ``mode``."""
+    with pass_mode(mode) as decided:
+        bound = copy_kernel(call.kernel).bind(clone(call.args))
+        pallas = bound.to_code(call.config)
+    return Bound(mode, decided.loads, pallas, functools.partial(_launch, bound, call), bound, decided.graphs)
+
+
+def _launch(bound: Any, call: Call) -> Any:
+    """``bound`` with the call's config on a copy of its arguments."""
+    return bound.compile_config(call.config)(*clone(call.args))
 
 
 def block_sizes(bound: Any, config: Any) -> dict[int, int]:
@@ -181,39 +205,30 @@ def block_sizes(bound: Any, config: Any) -> dict[int, int]:
 
 
 def _interpreter(name: str) -> Any:
-    from fuzzpass.backends import helion_interpret
-
-    return helion_interpret.tpu_interpret() if name == "TPU interpret" else contextlib.nullcontext()
+    return helion_patches.tpu_interpret() if name == "TPU interpret" else contextlib.nullcontext()
 
 
-def _run(out: Judged, bound: Any, call: Call, poisoned: bool) -> Any:
-    """``bound`` with the call's config on a copy of its arguments (poisoned past their end)."""
-    from fuzzpass.backends import helion
-
-    with timed(out, "run"):
-        compiled = bound.compile_config(call.config)
-        if poisoned:
-            with helion.poisoned_padding() as padded:
-                result = compiled(*clone(call.args))
-            out.numerics["poison"] = (
-                f"{len(padded)} inputs padded with NaN past their end"
-                if padded
-                else "no input was padded past its end (poison had nothing to reach)"
-            )
-            return result
-        return compiled(*clone(call.args))
+def _run(out: Judged, bound: Bound, poisoned: bool) -> Any:
+    """``bound`` launched (poisoned past the end of its inputs), what poison reached said."""
+    result, padded = run_kernel(bound.launch, poisoned)
+    if poisoned:
+        out.numerics["poison"] = (
+            f"{len(padded)} inputs padded with NaN past their end"
+            if padded
+            else "no input was padded past its end (poison had nothing to reach)"
+        )
+    return result
 
 
-def _numerics(out: Judged, call: Call, bound: dict[str, Any]) -> None:
+def _numerics(out: Judged, call: Call, binds: Binds) -> None:
     """Both kernels on the file's inputs and on poisoned ones, in the first interpreter that
     runs the pass-off kernel (see the module)."""
-    from fuzzpass.backends import helion
-
+    bound = binds.bound
     failures = []
     for interpreter in INTERPRETERS:
         try:
             with _interpreter(interpreter):
-                clean = {"off": _run(out, bound["off"], call, False)}
+                clean = {"off": _run(out, bound["off"], False)}
         except Exception as e:  # this interpreter cannot run the kernel at all: the next one
             failures.append(f"{interpreter} mode: {helion.first_line(e)}")
             out.numerics[f"{interpreter} mode"] = f"cannot run the pass-off kernel: {helion.first_line(e)}"
@@ -221,8 +236,8 @@ def _numerics(out: Judged, call: Call, bound: dict[str, Any]) -> None:
         out.numerics["interpreter"] = interpreter
         try:
             with _interpreter(interpreter):
-                clean["on"] = _run(out, bound["on"], call, False)
-                poisoned = {m: _run(out, bound[m], call, True) for m in MODES}
+                clean["on"] = _run(out, bound["on"], False)
+                poisoned = {m: _run(out, bound[m], True) for m in MODES}
         except Exception as e:  # the pass-off kernel ran here: the pass broke it
             out.findings.append(Finding(Kind.HELION_CRASH, Stage.EXECUTE, "helion-on", helion.first_line(e)))
             out.numerics["run"] = f"Helion's pass-on kernel failed to run in {interpreter} mode (helion-crash)"
@@ -238,6 +253,7 @@ def _compare(out: Judged, call: Call, clean: dict[str, Any], poisoned: dict[str,
     on_vs_off = difference(clean["off"], clean["on"], *between)
     out.numerics["on vs off"] = str(on_vs_off)
     wrong: list[str] = []
+    off_wrong = None
     if call.reference is not None:
         tol = tolerance(call.reference, call.tolerance, DEFAULT_TOLERANCE)
         per_mode = {m: difference(call.reference, clean[m], *tol) for m in MODES}
@@ -245,8 +261,7 @@ def _compare(out: Judged, call: Call, clean: dict[str, Any], poisoned: dict[str,
         if per_mode["off"].agrees and not per_mode["on"].agrees:
             wrong.append(f"pass on disagrees with the file's reference, pass off agrees: {per_mode['on']}")
         elif not per_mode["off"].agrees:  # Helion's eager baseline, whatever the pass did
-            message = f"Helion with its pass off disagrees with the file's reference: {per_mode['off']}"
-            out.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-off", message))
+            off_wrong = f"Helion with its pass off disagrees with the file's reference: {per_mode['off']}"
     elif not on_vs_off.agrees:
         wrong.append(f"pass on and pass off disagree on the file's inputs: {on_vs_off}")
     # under poison, each kernel against its own clean run, on the elements both clean runs define
@@ -254,21 +269,17 @@ def _compare(out: Judged, call: Call, clean: dict[str, Any], poisoned: dict[str,
     out.numerics.update({f"{m} poisoned vs clean": str(leaks[m]) for m in MODES})
     if not leaks["only on"].agrees:
         wrong.append(f"poison reached the pass-on kernel's result where not the pass-off one's: {leaks['only on']}")
-    if wrong:
-        out.findings.append(Finding(Kind.HELION_MISMATCH, Stage.VERIFY, "helion-on", "; ".join(wrong)))
+    out.findings += mismatches(off_wrong, "; ".join(wrong) or None)
 
 
 def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: Sequence[str] | None) -> None:
     """Both kernels of a call where the pass fired through the TPU compiler; with
     ``judged_gens``, the gate audit on every generation."""
-    from fuzzpass.backends import helion_tpu
-
     auditing = judged_gens is not None
     gens = tuple(dict.fromkeys((*generations, *(GENERATIONS if auditing else ()))))
-    with timed(out, "compile"):
-        built = {m: helion_tpu.build_call(call.kernel, clone(call.args), call.config, m) for m in MODES}
-        compiled = {m: helion_tpu.compile_built(b, gens) for m, b in built.items()}
-    unbuilt = {m: b.failure for m, b in built.items() if b.failure is not None}
+    build: Build = functools.cache(functools.partial(_build, call))
+    compiled = compile_modes(build, gens, MODES)
+    unbuilt = {m: build(m).failure for m in MODES if build(m).failure is not None}
     if unbuilt:  # the harness could not build it: no compiler saw it, so nothing is judged
         out.compiles = {
             gen: {m: _not_built(unbuilt[m]) if m in unbuilt else _compiled_json(compiled[m][gen]) for m in MODES}
@@ -277,17 +288,14 @@ def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: S
         return
     out.compiles, findings = helion_compiles(compiled, generations)
     out.findings += findings
-    if auditing:
-        assert judged_gens is not None
-        pattern = {"consumer": "helion kernel", "rank": "-", "at_load": "-", "at_consumer": "-"}
-        record = GateRecord(pattern, "defer", by="helion")
-        for gen in GENERATIONS:
-            record.add(
-                gen, {"eager": compiled["off"][gen], "deferred": compiled["on"][gen], "forced": compiled["on"][gen]}
-            )
-        record.judge(judged_gens, Kind.HELION_GATE, "helion-on")
-        out.gate = record.to_json()
-        out.findings += record.findings
+    if judged_gens is not None and gate_unavailable() is None:
+        record = audit_gate(build, lambda: PATTERN, judged_gens)
+        out.gate = record.to_json() if record else None
+        out.findings += record.findings if record else []
+
+
+def _build(call: Call, mode: str) -> helion_tpu.Built:
+    return helion_tpu.build_call(call.kernel, clone(call.args), call.config, mode)
 
 
 def _not_built(failure: str) -> dict[str, Any]:

@@ -1,26 +1,44 @@
 """A judging worker of ``fuzzpass corpus``: one recorded call at a time, read from disk.
 
-A task is ``{"folder": CALL FOLDER}`` (:mod:`.calls`); the worker judges the call
-(:func:`.judge.judge_call`), turns a fired kernel into a case where the case language can
+The supervisor (``core/supervisor.py``) runs :func:`judger` in a worker process or a Ray actor
+and gives it :class:`JudgeCall` tasks, a call's folder (:mod:`.calls`); the worker judges the
+call (:func:`.judge.judge_call`), turns a fired kernel into a case where the case language can
 state it, and writes the ``kernel`` event to ``judged.json`` beside the call. Its parent kills
 it when one call runs past ``--timeout``, and that call alone is the loss.
-
-``python -m fuzzpass.kernels.judge_worker --tpu v5e,v6e,tpu7x --gate v5e,v6e,tpu7x``.
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.core.supervisor import Emit, memory_budget, resident_bytes, serve
+from fuzzpass.core.workers.messages import Handler, Reply
+from fuzzpass.core.workers.serve import resident_bytes
 from fuzzpass.kernels import calls
 from fuzzpass.kernels.calls import Settings
 from fuzzpass.kernels.judge import judge_call
 from fuzzpass.kernels.record import Call
 from fuzzpass.kernels.to_case import NotExpressible, to_case
+
+
+@dataclass(frozen=True)
+class Judger:
+    """What every judging worker of a run shares: the generations and gate it judges with,
+    where deviceless compiles' outcomes are kept, the bytes it may hold before it retires."""
+
+    settings: Settings
+    cache: Path | None
+    memory: int
+
+
+@dataclass(frozen=True)
+class JudgeCall:
+    """A judging task: the call stored in ``folder``, of ``kernel`` in ``file``."""
+
+    folder: str
+    file: str
+    kernel: str
 
 
 def judge_stored(folder: Path, settings: Settings) -> dict[str, Any]:
@@ -65,33 +83,20 @@ def judge_one(call: Call, file: str, name: str, settings: Settings) -> dict[str,
     return {"event": "kernel", **judged.to_json()}
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fuzzpass.kernels.judge_worker")
-    parser.add_argument("--tpu", default="")
-    parser.add_argument("--gate", default=None)
-    parser.add_argument("--cache", default=None)
-    parser.add_argument("--memory", type=int, default=memory_budget(1), help="bytes held before retiring")
-    args = parser.parse_args(argv)
-    settings = Settings(
-        tuple(g for g in args.tpu.split(",") if g),
-        tuple(g for g in args.gate.split(",") if g) if args.gate is not None else None,
-    )
-    prepare(settings, Path(args.cache) if args.cache else None)
+def judger(setup: Judger) -> Handler:
+    """Prepare this process to judge and return the handler that judges a :class:`JudgeCall`;
+    True from it: the worker retires (a fresh one judges the next call)."""
+    prepare(setup.settings, setup.cache)
 
-    def handle(task: dict[str, Any], emit: Emit) -> bool:
-        folder = Path(task["folder"])
+    def handle(task: JudgeCall, reply: Reply) -> bool:
+        folder = Path(task.folder)
         try:
-            event = judge_stored(folder, settings)
+            event = judge_stored(folder, setup.settings)
         except calls.Unreadable as e:
-            event = {"event": "kernel", "file": task["file"], "kernel": task["kernel"], "status": "skipped"}
+            event = {"event": "kernel", "file": task.file, "kernel": task.kernel, "status": "skipped"}
             event["reason"] = f"its record cannot be read: {e}"
-        calls.write_judged(calls.Stored(folder, task["file"], task["kernel"]), event)
-        emit({"event": "judged", "kernel": event["kernel"], "status": event["status"]})
-        return resident_bytes() > args.memory  # retire: a fresh worker judges the next call
+        calls.write_judged(calls.Stored(folder, task.file, task.kernel), event)
+        reply.say({"event": "judged", "kernel": event["kernel"], "status": event["status"]})
+        return resident_bytes() > setup.memory
 
-    serve(handle)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return handle

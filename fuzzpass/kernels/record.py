@@ -122,61 +122,50 @@ class Recorder:
     @contextmanager
     def recording(self) -> Iterator[None]:
         """Helion's ``Kernel.bind``, ``BoundKernel.compile_config`` and ``to_code``, and
-        torch's ``assert_close``, wrapped to feed this recorder, inside the block only."""
-        import torch
-        from helion.runtime.kernel import BoundKernel, Kernel
+        torch's ``assert_close``, wrapped to feed this recorder, inside the block only
+        (installed by :func:`~fuzzpass.backends.helion_patches.recording_calls`)."""
+        from fuzzpass.backends.helion_patches import recording_calls
 
-        bind, compile_config, assert_close = Kernel.bind, BoundKernel.compile_config, torch.testing.assert_close
-        to_code = BoundKernel.to_code
-        recorder = self
-
-        def bind_recorded(kernel: Any, args: Any, *a: Any, **kw: Any) -> Any:
-            try:
-                bound = bind(kernel, args, *a, **kw)
-            except Exception as e:
-                recorder.kernels[id(kernel)] = kernel
-                recorder.bind_errors.setdefault(id(kernel), e)
-                raise
-            recorder._bound(kernel, bound, tuple(args))
-            return bound
-
-        def compile_recorded(bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
-            recorder._compiling += 1
-            try:
-                compiled = compile_config(bound, config, *a, **kw)
-            except Exception as e:
-                recorder.bind_errors.setdefault(id(bound.kernel), e)
-                raise
-            finally:
-                recorder._compiling -= 1
-            return recorder._compiled(bound, config if config is not None else bound._implicit_config(), compiled)
-
-        def code_recorded(bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
-            """A test that only reads the generated code (``to_code``, ``to_triton_code``)
-            still gives its kernel arguments and a config: a call to judge, with no result."""
-            if recorder._compiling:
-                return to_code(bound, config, *a, **kw)
-            try:
-                code = to_code(bound, config, *a, **kw)
-            except Exception as e:
-                recorder.bind_errors.setdefault(id(bound.kernel), e)
-                raise
-            recorder._kept(bound, config if config is not None else bound._implicit_config())
-            return code
-
-        def compared(actual: Any, expected: Any, *a: Any, **kw: Any) -> None:
-            recorder._compared(actual, expected, kw)
-            assert_close(actual, expected, *a, **kw)
-
-        Kernel.bind, BoundKernel.compile_config = bind_recorded, compile_recorded  # type: ignore[method-assign]
-        BoundKernel.to_code = code_recorded  # type: ignore[method-assign]
-        torch.testing.assert_close = compared
-        try:
+        with recording_calls(self._on_bind, self._on_compile, self._on_code, self._on_compared):
             yield
+
+    def _on_bind(self, bind: Any, kernel: Any, args: Any, *a: Any, **kw: Any) -> Any:
+        try:
+            bound = bind(kernel, args, *a, **kw)
+        except Exception as e:
+            self.kernels[id(kernel)] = kernel
+            self.bind_errors.setdefault(id(kernel), e)
+            raise
+        self._bound(kernel, bound, tuple(args))
+        return bound
+
+    def _on_compile(self, compile_config: Any, bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
+        self._compiling += 1
+        try:
+            compiled = compile_config(bound, config, *a, **kw)
+        except Exception as e:
+            self.bind_errors.setdefault(id(bound.kernel), e)
+            raise
         finally:
-            Kernel.bind, BoundKernel.compile_config = bind, compile_config  # type: ignore[method-assign]
-            BoundKernel.to_code = to_code  # type: ignore[method-assign]
-            torch.testing.assert_close = assert_close
+            self._compiling -= 1
+        return self._compiled(bound, config if config is not None else bound._implicit_config(), compiled)
+
+    def _on_code(self, to_code: Any, bound: Any, config: Any = None, *a: Any, **kw: Any) -> Any:
+        """A test that only reads the generated code (``to_code``, ``to_triton_code``) still
+        gives its kernel arguments and a config: a call to judge, with no result."""
+        if self._compiling:
+            return to_code(bound, config, *a, **kw)
+        try:
+            code = to_code(bound, config, *a, **kw)
+        except Exception as e:
+            self.bind_errors.setdefault(id(bound.kernel), e)
+            raise
+        self._kept(bound, config if config is not None else bound._implicit_config())
+        return code
+
+    def _on_compared(self, assert_close: Any, actual: Any, expected: Any, *a: Any, **kw: Any) -> None:
+        self._compared(actual, expected, kw)
+        assert_close(actual, expected, *a, **kw)
 
 
 def tensors(value: Any) -> list[Any]:

@@ -1,30 +1,28 @@
 """A recording worker of ``fuzzpass corpus``: runs a file's entries and writes each kernel call
 to disk, judging nothing.
 
-Judging a call (binds, interpret-mode runs, XLA compiles) happens in other processes
-(:mod:`.judge_worker`), so a slow compile never costs a rerun of the file's tests. A task is
-``{"file": PATH, "skip": [ENTRY NUMBERS]}``: entries an earlier worker ran already, or died
-or hung in. Events: ``where`` as each entry starts (what the parent blames if this
-worker dies), ``file``, then per entry a ``call`` per call it recorded (on disk by then) and
-``ran`` (its outcome), then ``kernel`` per kernel with no call to judge (and why), then
-``done``.
+Judging a call (binds, interpret-mode runs, XLA compiles) happens in other workers
+(:mod:`.judge_worker`), so a slow compile never costs a rerun of the file's tests. The
+supervisor (``core/supervisor.py``) runs :func:`recorder` in a worker process or a Ray actor and
+gives it :class:`RecordFile` tasks: a file, and ``skip``, entries an earlier worker ran already,
+or died or hung in. Events (dicts, as they are written to the file's record): ``where`` as each
+entry starts (what the parent blames if this worker dies), ``file``, then per entry a ``call``
+per call it recorded (on disk by then) and ``ran`` (its outcome), then ``kernel`` per kernel
+with no call to judge (and why).
 
-A task may name a ``shard`` ``[i, n]``: only the entries whose number is ``i`` modulo ``n``
-run (one long test file split over several workers).
-
-``python -m fuzzpass.kernels.record_worker --out OUT --seed 0 --limit 240``.
+A task's ``shard`` ``(i, n)``: only the entries whose number is ``i`` modulo ``n`` run (one
+long test file split over several workers).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fuzzpass.core.supervisor import Emit, memory_budget, resident_bytes, serve
+from fuzzpass.core.workers.messages import Emit, Handler, Reply
+from fuzzpass.core.workers.serve import resident_bytes
 from fuzzpass.kernels import calls, collect
 from fuzzpass.kernels.record import Recorder
 
@@ -52,6 +50,25 @@ class Limits:
 
     seconds: float
     memory: int
+
+
+@dataclass(frozen=True)
+class Recording:
+    """What every recording worker of a run shares: where calls go, the seed of every
+    entry's inputs, its limits."""
+
+    out: Path
+    seed: int
+    limits: Limits
+
+
+@dataclass(frozen=True)
+class RecordFile:
+    """A recording task: ``file``'s entries of ``shard`` but ``skip``."""
+
+    file: str
+    skip: tuple[int, ...] = ()
+    shard: tuple[int, int] = (0, 1)
 
 
 def record_file(
@@ -120,13 +137,9 @@ def write_calls(recorder: Recorder, written: set[int], file: str, number: int, o
             emit({"event": "call", "file": file, "kernel": name, "folder": stored.folder.name})
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fuzzpass.kernels.record_worker")
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--limit", type=float, default=240.0, help="seconds one entry may take")
-    parser.add_argument("--memory", type=int, default=memory_budget(1), help="bytes held before retiring")
-    args = parser.parse_args(argv)
+def recorder(setup: Recording) -> Handler:
+    """Prepare this process (Helion in interpret mode, default configs, JAX) and return the
+    handler that records a :class:`RecordFile`; True from it: the worker retires."""
     from fuzzpass.backends import helion
     from fuzzpass.backends.environment import start_jax
 
@@ -134,14 +147,10 @@ def main(argv: list[str] | None = None) -> int:
     _run_default_configs()
     start_jax()
 
-    limits = Limits(args.limit, args.memory)
+    def handle(task: RecordFile, reply: Reply) -> bool:
+        return record_file(Path(task.file), set(task.skip), task.shard, reply.say, setup.out, setup.seed, setup.limits)
 
-    def handle(task: dict[str, Any], emit: Emit) -> bool:
-        i, n = task.get("shard") or (0, 1)
-        return record_file(Path(task["file"]), set(task.get("skip", ())), (i, n), emit, args.out, args.seed, limits)
-
-    serve(handle)
-    return 0
+    return handle
 
 
 def _run_default_configs() -> None:
@@ -150,7 +159,3 @@ def _run_default_configs() -> None:
 
     os.environ.pop("HELION_DISALLOW_AUTOTUNING", None)
     os.environ["HELION_AUTOTUNE_EFFORT"] = "none"
-
-
-if __name__ == "__main__":
-    sys.exit(main())

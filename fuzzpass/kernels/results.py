@@ -3,7 +3,7 @@
 - ``kernels.jsonl``: one line per kernel call checked or kernel skipped (its event);
 - ``summary.json``: ``command: corpus``, the versions, and ``corpus``: the counts;
 - ``cases/<kernel>.json``: each fired kernel the case language can state, also added to the
-  corpus's seeds so that ``fuzzpass run`` under the same corpus mutates it;
+  example database's seeds so that ``fuzzpass run`` with the same ``--examples`` mutates it;
 - ``findings/<signature>/``: each finding of Helion's, with the kernel's sources, the pass's
   diff, its case where it has one and the command that reruns it;
 - ``report.html``: the morning report, with its "Real kernels" section.
@@ -15,7 +15,8 @@ import json
 from typing import Any
 
 from fuzzpass.core.files import write_atomically
-from fuzzpass.fuzz.corpus import add_seeds, shown
+from fuzzpass.fuzz.examples import add_seeds, shown
+from fuzzpass.fuzz.options import examples_location
 from fuzzpass.fuzz.summary import versions
 from fuzzpass.kernels.campaign import CorpusOptions, compiled_on, gate_agrees, write_findings
 
@@ -34,11 +35,11 @@ def write_results(options: CorpusOptions, corpus: dict[str, Any]) -> dict[str, A
     }
     for name, text in cases.items():
         write_atomically(out / "cases" / f"{name}.json", text)
-    location = options.corpus or str(out / "corpus")
+    location = options.examples or examples_location(out, None)
     if cases:
         add_seeds(location, cases)
     corpus["findings"] = write_findings(out, events)
-    corpus["seeds"] = {"corpus": shown(location), "added": sorted(cases)}
+    corpus["seeds"] = {"examples": shown(location), "added": sorted(cases)}
     summary = {
         "command": "corpus",
         "versions": dict(versions()),
@@ -128,7 +129,7 @@ def closing(summary: dict[str, Any]) -> list[str]:
         )
         lines.append(f"gate audit where the pass fired: agrees {agree}")
     lines.append(
-        f"as cases: {k['expressible']} of {k['fired']} fired kernels, added as seeds to {c['seeds']['corpus']}"
+        f"as cases: {k['expressible']} of {k['fired']} fired kernels, added as seeds to {c['seeds']['examples']}"
     )
     for reason, n in k["not_expressible"].items():
         lines.append(f"  not a case {n}: {reason}")

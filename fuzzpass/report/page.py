@@ -106,7 +106,7 @@ def fuzzing_run(s: dict[str, Any]) -> dict[str, Any]:
         "verdicts": ", ".join(f"{k} {v}" for k, v in (s.get("verdicts") or {}).items()) or "none",
         "health": f"{s.get('timeouts', 0)} timeouts, {s.get('worker_crashes', 0)} worker crashes",
         "healthy": not s.get("timeouts") and not s.get("worker_crashes"),
-        "corpus": f"{s.get('corpus')}, {s.get('compile_cache')}",
+        "examples": f"{s.get('examples')}, {s.get('compile_cache')}",
         "versions": versions(s),
     }
 

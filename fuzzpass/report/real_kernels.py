@@ -20,8 +20,8 @@ WRONG_NUMERICS = ("helion-mismatch", "helion-crash")
 
 
 def corpus_of(s: dict[str, Any]) -> dict[str, Any] | None:
-    """A ``fuzzpass corpus`` run's counts; None for a fuzzing run, whose ``corpus`` is where its
-    corpus lives (a string)."""
+    """A ``fuzzpass corpus`` run's counts; None for a fuzzing run (a run directory written before
+    the example database was named ``examples`` has its location there, a string)."""
     c = s.get("corpus")
     return c if isinstance(c, dict) else None
 
@@ -129,7 +129,7 @@ def corpus_counts(c: dict[str, Any]) -> dict[str, Any]:
         "gate": gate_agreement(sub(k, "gate")),
         "expressible": num(k, "expressible"),
         "not_expressible_reasons": reasons(sub(k, "not_expressible")),
-        "seeds": f"{len(seeds.get('added') or [])} to {seeds.get('corpus')}" if seeds else "none",
+        "seeds": f"{len(seeds.get('added') or [])} to {seeds.get('examples')}" if seeds else "none",
         "seconds": num(c, "seconds"),
         "kernels_per_second": num(c, "kernels_per_second"),
         "shares": ", ".join(

@@ -245,13 +245,14 @@ def _write_helion_repro(
 def forced_decisions(case: Case, config: Config) -> dict[str, dict[str, list[str]]]:
     """Per load, the tiles the pass under test's forced kernel defers and those the rules
     force (``expect_forced``): what a repro of a ``decision | forced variant`` finding checks."""
-    from fuzzpass.core.expect import RELAYOUTS, expect_forced
+    from fuzzpass.core.expect import expect_forced
     from fuzzpass.judge.candidate import under_test
     from fuzzpass.judge.check import forced_variant
+    from reference.relayouts import RELAYOUT_OPS
 
     mutant = under_test(config.mutant, config.candidate)
     got = forced_variant(case, mutant).deferred()
-    rules = expect_forced(case.spec, mutant.deferral.relayout_ops if mutant else RELAYOUTS)
+    rules = expect_forced(case.spec, mutant.deferral.relayout_ops if mutant else RELAYOUT_OPS)
     return {
         load: {"deferred": sorted(got.get(load, [])), "expected": sorted(t for t, ok in tiles.items() if ok)}
         for load, tiles in rules.items()

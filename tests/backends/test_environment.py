@@ -40,7 +40,7 @@ def test_a_process_ends_with_its_code_its_output_and_its_exit_handlers(imports: 
 def test_the_fuzzpass_command_ends_by_exit_process() -> None:
     script = TORN_DOWN + "import jax; sys.argv = ['fuzzpass', 'check', '/nonexistent.json']; import fuzzpass.__main__"
     done = subprocess.run([sys.executable, "-c", "import sys" + script], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 2 and done.stderr.startswith("fuzzpass: /nonexistent.json"), done.stderr
+    assert done.returncode == 2 and done.stderr.startswith("fuzzpass: error: /nonexistent.json"), done.stderr
     assert "torn down" not in done.stderr
 
 

@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 import torch
 
-from fuzzpass.backends import helion as fuzzpass_helion  # noqa: F401  Helion's environment, before Helion
-from fuzzpass.backends import helion_tpu, tpu_aot
+from fuzzpass.backends import helion_patches, helion_tpu, tpu_aot
+from fuzzpass.backends.helion import prepare_environment
 
+prepare_environment()  # Helion's environment, before Helion is imported
 helion = pytest.importorskip("helion")
 hl = pytest.importorskip("helion.language")
 
@@ -144,7 +145,7 @@ def test_each_generation_kernel_asks_its_own_chip_for_its_vmem(monkeypatch: pyte
     monkeypatch.setattr(launcher, "_CACHED_VMEM_LIMIT_BYTES", 16 * 1024 * 1024)  # as a fresh process's fallback
     for kernel, make_args, config, _ in (PATHS["grid-unroll"], PATHS["compact-worklist-unroll"]):
         built = helion_tpu.build_call(kernel, make_args(), config, "on")
-        with helion_tpu._tpu_launcher():
+        with helion_patches.tpu_launcher():
             modules = {g: tpu_aot.lower_for(built.jit_fn_for_chip, built.shapes, g).as_text() for g in ("v5e", "tpu7x")}
         assert str(128 * 2**20) in modules["v5e"] and str(64 * 2**20) not in modules["v5e"]
         assert str(64 * 2**20) in modules["tpu7x"] and str(128 * 2**20) not in modules["tpu7x"]
@@ -154,7 +155,7 @@ def test_each_generation_kernel_asks_its_own_chip_for_its_vmem(monkeypatch: pyte
 def test_a_launcher_path_the_harness_does_not_know_is_named_as_its_limit(monkeypatch: pytest.MonkeyPatch) -> None:
     """As if Helion's compact-worklist builder were new: its kernel reaches the torch_tpu
     hand-over with nothing this module can repeat per chip, which is said, not compiled."""
-    monkeypatch.setattr(helion_tpu, "BUILDERS", ("_pallas_compile_jit_fn",))
+    monkeypatch.setattr(helion_patches, "BUILDERS", ("_pallas_compile_jit_fn",))
     kernel, make_args, config, _ = PATHS["compact-worklist-unroll"]
     built = helion_tpu.build_call(kernel, make_args(), config, "on")
     assert built.failure is not None and built.failure.startswith("the harness cannot build this kernel without a TPU")

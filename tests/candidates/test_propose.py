@@ -23,7 +23,7 @@ CANDIDATE = f"{FILE}:RankChangingRelayouts"
 @pytest.fixture(scope="module")
 def patch_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("propose") / "node_masking.patch"
-    assert main(["propose", CANDIDATE, "--out", str(out)]) == 0
+    assert main(["propose", CANDIDATE, "-o", str(out)]) == 0
     return out
 
 
@@ -48,7 +48,7 @@ def test_an_edit_this_helion_does_not_have_is_named(tmp_path: Path) -> None:
 def test_a_candidate_without_a_helion_form_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     f = tmp_path / "plain.py"
     f.write_text("from reference.defer import MaskDeferral\n\n\nclass Plain(MaskDeferral):\n    pass\n")
-    assert main(["propose", f"{f}:Plain", "--out", str(tmp_path / "x.patch")]) == 2
+    assert main(["propose", f"{f}:Plain", "-o", str(tmp_path / "x.patch")]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "has no helion_edits" in err
 

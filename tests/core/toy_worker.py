@@ -1,28 +1,31 @@
-"""A worker of :mod:`fuzzpass.core.supervisor` that does what its task says: answer, hang, die
-or print to stdout (which must not reach the parent's events)."""
+"""A worker of :mod:`fuzzpass.core.supervisor` that does what its task says: answer, hang
+(inside a timed step, or between steps), die, retire, or print to stdout (which must not reach
+the parent's messages)."""
 
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Any
 
-from fuzzpass.core.supervisor import Emit, serve
+from fuzzpass.core.workers.messages import Handler, Reply
 
 
-def handle(task: dict[str, Any], emit: Emit) -> bool:
-    emit({"event": "where", "at": task["name"]})
-    print("noise a kernel prints")  # to stderr: stdout carries events only
-    if task["do"] == "hang":
-        time.sleep(600)
-    elif task["do"] == "die":
-        os._exit(3)
-    emit({"event": "answer", "name": task["name"], "pid": os.getpid()})
-    return task["do"] == "retire"
-
-
-if __name__ == "__main__":
-    if "--die-at-start" in sys.argv:
+def toy(setup: dict[str, Any]) -> Handler:
+    if setup.get("die_at_start"):
         os._exit(4)
-    serve(handle)
+
+    def handle(task: dict[str, Any], reply: Reply) -> bool:
+        reply.say({"event": "where", "at": task["name"], "pid": os.getpid()})
+        print("noise a kernel prints")  # to the log: the message channel carries messages only
+        if task["do"] == "hang":
+            time.sleep(600)
+        elif task["do"] == "rest":  # silent between two steps: no timeout applies
+            reply.say({"event": "resting"}, timed=False)
+            time.sleep(task["seconds"])
+        elif task["do"] == "die":
+            os._exit(3)
+        reply.say({"event": "answer", "name": task["name"], "pid": os.getpid(), "slot": os.environ.get("SLOT")})
+        return task["do"] == "retire"
+
+    return handle

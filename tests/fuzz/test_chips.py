@@ -3,19 +3,16 @@ environment, and a run's parent that never starts JAX. The run on chips is TPU-o
 
 from __future__ import annotations
 
-import inspect
 import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, ClassVar
 
 import pytest
 
 from fuzzpass.backends import chips
 from fuzzpass.fuzz.options import Budget, Options
 from fuzzpass.fuzz.run import Run
-from fuzzpass.fuzz.worker import worker_main
 from fuzzpass.judge.checked import Config
 
 NO_CHIPS = "no TPU chips on this host (no /dev/accel<N> or /dev/vfio/<N>)"
@@ -60,27 +57,12 @@ def test_more_workers_than_chips_or_no_chips_is_refused(tmp_path: Path) -> None:
     assert chips.unavailable(None, tmp_path / "empty") == NO_CHIPS
 
 
-class _Recorded:
-    """Stands in for a worker process: keeps what it would have been started with."""
-
-    started: ClassVar[list[tuple[Any, ...]]] = []
-
-    def __init__(self, target: Any, args: tuple[Any, ...], daemon: bool) -> None:
-        self.args = args
-
-    def start(self) -> None:
-        _Recorded.started.append(self.args)
-
-
 @pytest.mark.parametrize("backend", ["tpu", "interpret"])
 def test_the_run_gives_worker_i_chip_i_and_no_chip_environment_off_tpu(tmp_path: Path, backend: str) -> None:
     run = Run(Options(Config(backend=backend), Budget(seconds=1), jobs=2, out=tmp_path, progress=False))
-    run.ctx = type("Context", (), {"Process": _Recorded})()
-    _Recorded.started = []
-    for index in range(2):
-        run.spawn(index, 0, None)
-    at = list(inspect.signature(worker_main).parameters).index("env")
-    envs = [args[at] for args in _Recorded.started]
+    tasks = [run.task(index, 0, None) for index in range(2)]
+    assert [t.slot for t in tasks] == [0, 1]  # shard i's every incarnation runs in slot i
+    envs = [run.environment(t.slot) for t in tasks]  # what the supervisor gives slot i's process
     assert envs == ([chips.environment(0), chips.environment(1)] if backend == "tpu" else [{}, {}])
 
 

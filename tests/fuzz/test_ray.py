@@ -46,7 +46,7 @@ def test_actors_find_a_mutants_bug_and_write_each_finding_once(
     cluster: tuple[Cluster, Any], tmp_path: Path, redis_url: str
 ) -> None:
     c, _ = cluster
-    with fuzzpass_run(c.address, tmp_path, "--budget", "60", "--stop-at-first", "--corpus", redis_url) as run:
+    with fuzzpass_run(c.address, tmp_path, "--budget", "60", "--stop-at-first", "--examples", redis_url) as run:
         _, stderr = run.communicate(timeout=600)
     assert run.returncode == 1, stderr
     summary = json.loads((tmp_path / "summary.json").read_text())
@@ -86,7 +86,7 @@ def test_a_lost_node_costs_no_finding_and_the_run_finishes_on_the_other(
     after = {Path(f["case"]).parent.name for f in summary["findings"]}
     assert before and before <= after  # nothing reported before the loss is lost
     assert after == {p.parent.name for p in (tmp_path / "findings").glob("*/case.json")}
-    assert any((tmp_path / "corpus").iterdir())  # the findings' examples, saved through the corpus actor
+    assert any((tmp_path / "examples").iterdir())  # the findings' examples, saved through the corpus actor
 
 
 def test_without_ray_the_flag_says_how_to_install_it(tmp_path: Path) -> None:

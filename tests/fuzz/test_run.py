@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.cli import MUTANT_NAMES
+from fuzzpass.commands.flags import MUTANT_NAMES
 from fuzzpass.core.case import load_case
 from fuzzpass.fuzz.options import Budget, BudgetError
 from fuzzpass.judge.mutants import MUTANTS
@@ -102,7 +102,7 @@ def _workers_of(pid: int) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if int(stat[1]) == pid and b"spawn_main" in cmdline:
+        if int(stat[1]) == pid and b"fuzzpass.core.workers.child" in cmdline:
             found.append(int(entry.name))
     return found
 

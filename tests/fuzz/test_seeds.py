@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 
 from fuzzpass.core.case import parse_case
-from fuzzpass.fuzz.corpus import add_seeds, read_seeds
+from fuzzpass.fuzz.examples import add_seeds, read_seeds
 from fuzzpass.fuzz.explorer import Explorer
 from fuzzpass.judge.checked import Checked, Config
 from generators.examples import seeded
@@ -52,7 +52,7 @@ def test_seeds_round_trip_in_a_directory_and_in_redis(tmp_path: Path, redis_url:
 
 def run(out: Path, corpus: Path) -> subprocess.CompletedProcess[str]:
     command = [sys.executable, "-m", "fuzzpass", "run", "--jobs", "1", "--seed", "3", "--out", str(out),
-               "--quiet", "--no-minimize", "--budget", "40cases", "--corpus", str(corpus)]  # fmt: skip
+               "--quiet", "--no-minimize", "--budget", "40cases", "--examples", str(corpus)]  # fmt: skip
     return subprocess.run(command, capture_output=True, text=True, timeout=600)
 
 
@@ -60,7 +60,7 @@ def test_a_run_under_a_seeded_corpus_says_so(tmp_path: Path) -> None:
     add_seeds(tmp_path / "corpus", {"dense-kv": SEED_CASE})
     done = run(tmp_path / "out", tmp_path / "corpus")
     assert done.returncode == 0, done.stderr
-    assert json.loads((tmp_path / "out" / "summary.json").read_text())["corpus_seeds"] == 1
+    assert json.loads((tmp_path / "out" / "summary.json").read_text())["example_seeds"] == 1
     assert "1 seed structures from real kernels" in done.stderr
 
 
@@ -69,4 +69,4 @@ def test_a_corrupt_seed_is_one_line(tmp_path: Path) -> None:
     done = run(tmp_path / "out", tmp_path / "corpus")
     assert done.returncode == 2
     (line,) = done.stderr.strip().splitlines()
-    assert line.startswith(f"fuzzpass: error: --corpus {tmp_path / 'corpus'}: seeds/broken.json: ")
+    assert line.startswith(f"fuzzpass: error: --examples {tmp_path / 'corpus'}: seeds/broken.json: ")

@@ -14,6 +14,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 
 from fuzzpass.backends import helion
+from fuzzpass.backends.helion_decisions import LoadDecision, eager_loads
 from fuzzpass.core.case import Case, load_case
 from fuzzpass.judge.check import check_case
 from fuzzpass.judge.mutants import MUTANTS
@@ -25,6 +26,8 @@ from reference.ops.base import Inexpressible
 from reference.spec import KernelSpec
 from tests.conftest import CONTRACT_CASES
 from tests.specs import dense_kv, node, spec
+
+helion.prepare_environment()  # before anything here imports Helion
 
 REGRESSIONS = Path(__file__).parent / "helion_cases"
 
@@ -72,7 +75,7 @@ def test_dense_kv_is_deferred_by_helion_and_computed_right() -> None:
     assert result.verdict.value == "pass", [f.message for f in result.findings]
     assert result.helion is not None and result.helion["deferred"] == {"x": ["t0"], "kt": []}
     on, off = result.helion["pallas"]["on"], result.helion["pallas"]["off"]
-    assert "x" not in helion.eager_loads(on) and "x" in helion.eager_loads(off)  # the move, in Helion's source
+    assert "x" not in eager_loads(on) and "x" in eager_loads(off)  # the move, in Helion's source
     assert "jnp.where" in on.split("x = ", 1)[1]  # re-masked after the transpose
     assert result.helion["comparisons"]["on"]["out_of_tolerance"] == 0
     assert set(result.helion["versions"]) == {"helion", "jax", "jaxlib", "torch"}
@@ -82,7 +85,7 @@ def test_a_second_use_keeps_the_eager_mask_in_helion_too() -> None:
     result = check_case(case(second_use()), backend="helion", generations=())
     assert result.verdict.value == "pass", [f.message for f in result.findings]
     assert result.helion is not None and result.helion["deferred"]["x"] == []
-    assert "x" in helion.eager_loads(result.helion["pallas"]["on"])
+    assert "x" in eager_loads(result.helion["pallas"]["on"])
 
 
 def test_a_helion_pass_that_drops_its_remask_is_a_helion_mismatch_on_a_generated_case(remask_dropped: None) -> None:
@@ -177,8 +180,8 @@ def test_a_dot_contracting_the_rhs_last_dim_is_transposed_there() -> None:
 
 
 def test_match_loads_by_name_then_by_source_in_order() -> None:
-    nodes = [helion.LoadDecision("x", "q", ["t0"]), helion.LoadDecision("load_1", "k", []),
-             helion.LoadDecision("load_2", "k", ["t0"])]  # fmt: skip
+    nodes = [LoadDecision("x", "q", ["t0"]), LoadDecision("load_1", "k", []),
+             LoadDecision("load_2", "k", ["t0"])]  # fmt: skip
     from fuzzpass.judge.helion_check import match_loads
 
     matched = match_loads([("x", "q"), ("a", "k"), ("b", "k")], nodes, {"x": "x", "a": "a", "b": "b"})
@@ -268,9 +271,9 @@ def test_a_helion_without_the_launcher_hooks_keeps_its_interpret_half(monkeypatc
     """A Helion whose launcher lacks a hook the TPU half wraps (as if renamed). Deleting the
     real one instead breaks Helion's own interpret launch, except where an earlier test in
     the same process had already launched that kernel: the test then passed by test order."""
-    from fuzzpass.backends import helion_tpu
+    from fuzzpass.backends import helion_patches
 
-    monkeypatch.setattr(helion_tpu, "HOOKS", ("_pallas_compile_jit_fn_renamed", *helion_tpu.HOOKS[1:]))
+    monkeypatch.setattr(helion_patches, "HOOKS", ("_pallas_compile_jit_fn_renamed", *helion_patches.HOOKS[1:]))
     result = check_case(case(dense_kv()), backend="helion", generations=("v6e",))
     assert result.verdict.value == "pass" and result.helion is not None
     assert result.helion["tpu"].startswith("unavailable: helion 1.5.1 has no helion.runtime.pallas.launcher.")

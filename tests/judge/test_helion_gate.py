@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fuzzpass.backends import helion, helion_force
+from fuzzpass.backends import helion, helion_bind, helion_patches
 from fuzzpass.core.case import Case
 from fuzzpass.core.data import draw
 from fuzzpass.judge import gate
@@ -23,6 +23,8 @@ from fuzzpass.repro.export import write_repro
 from reference.helion_codegen import helion_source
 from reference.spec import KernelSpec
 from tests.specs import dense_kv, node, spec
+
+helion.prepare_environment()  # before anything here imports Helion
 
 
 def rank4_sum() -> KernelSpec:
@@ -43,8 +45,8 @@ def case(s: KernelSpec, name: str = "test") -> Case:
 
 def decided(s: KernelSpec, mode: str) -> dict[str, list[str]]:
     c = case(s)
-    _, _, run = helion.bind(helion_source(c.spec, c.name), draw(c, "nan"), c.spec.dtype, mode)
-    return {load.node: load.deferred for load in run.loads if load.node == "x"}
+    bound = helion_bind.bind(helion_source(c.spec, c.name), draw(c, "nan"), c.spec.dtype, mode)
+    return {load.node: load.deferred for load in bound.loads if load.node == "x"}
 
 
 def test_forcing_helions_pass_defers_where_its_gate_keeps_and_nowhere_unsafe() -> None:
@@ -63,7 +65,7 @@ def test_a_helion_without_its_gate_predicates_reports_why(monkeypatch: pytest.Mo
         return None
 
     monkeypatch.setattr(node_masking, "defer_pallas_load_masks", defer_pallas_load_masks)
-    reason = helion_force.unavailable()
+    reason = helion_patches.gate_unavailable()
     assert reason is not None and "no predicate is_major_dim, is_last_two_dim" in reason
     result = check_case(case(rank4_sum()), backend="helion", generations=(), gate=("v6e",))
     assert result.helion is not None and result.helion["gate"] == f"unavailable: {reason}"

@@ -20,7 +20,9 @@ CORPUS = Path(__file__).parent / "corpus"
 @pytest.fixture(scope="module")
 def corpus_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, Path, dict[str, Any], list[dict[str, Any]]]:
     out = tmp_path_factory.mktemp("corpus-run")
-    code = main(["corpus", str(CORPUS), "--out", str(out), "--jobs", "2", "--tpu", "v5e", "--timeout", "240"])
+    code = main(
+        ["corpus", str(CORPUS), "--out", str(out), "--jobs", "2", "--tpu", "v5e", "--timeout", "240", "--seed", "0"]
+    )
     summary = json.loads((out / "summary.json").read_text())
     events = [json.loads(line) for line in (out / "kernels.jsonl").read_text().splitlines()]
     return code, out, summary, events
@@ -95,7 +97,7 @@ def test_fired_kernels_become_seed_cases(corpus_run: Any) -> None:
 
     names = sorted(p.stem for p in (out / "cases").glob("*.json"))
     assert names == ["jagged_head_sum", "jagged_proj"] == summary["corpus"]["seeds"]["added"]
-    assert sorted(p.stem for p in (out / "corpus" / "seeds").glob("*.json")) == names
+    assert sorted(p.stem for p in (out / "examples" / "seeds").glob("*.json")) == names
     proj = parse_case(json.loads((out / "cases" / "jagged_proj.json").read_text()))
     assert [n.op for n in proj.spec.graph] == ["load", "permute", "load", "dot_general", "store"]
     assert proj.expect_deferred == {"x": ("t0",), "w2": ()}

@@ -2,7 +2,8 @@
 that discharged it is caught as ``helion-mismatch`` against the file's own reference, while the
 real pass on the same kernel passes; Helion's eager baseline wrong is Helion's (``helion-off``)
 whatever the pass did; a kernel Helion's launcher cannot build here is ``not run`` on every
-generation, never the TPU compiler's verdict."""
+generation, never the TPU compiler's verdict; the gate audit of a fired call builds Helion's
+forced kernel, as a case's does."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from fuzzpass.backends import helion, tpu_aot
+from fuzzpass.judge.gate import GENERATIONS
 from fuzzpass.kernels import collect
 from fuzzpass.kernels.judge import judge_call
 from fuzzpass.kernels.record import Call, Recorder
+
+helion.prepare_environment()  # before the corpus files import Helion
 
 CORPUS = Path(__file__).parent / "corpus"
 
@@ -74,3 +79,28 @@ def test_a_kernel_not_built_here_is_not_run_never_a_compiler_verdict(monkeypatch
     event = {"event": "kernel", **judged.to_json()}
     (_, row) = table([event], ("v5e", "v6e"), ("v5e", "v6e"))
     assert row.split() == ["jagged_head_sum", "yes", "agree", "not", "run", "not", "run", "not", "run", "pass"]
+
+
+@pytest.mark.skipif(tpu_aot.unavailable() is not None, reason="needs libtpu (the tpu extra)")
+def test_the_gate_audit_of_a_fired_call_builds_helions_forced_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real gate record, as a case's: the pass-off, pass-on and forced kernels each built
+    once and compiled for every generation, timed as the call's ``compile``."""
+    from fuzzpass.backends import helion_tpu
+
+    built: list[str] = []
+    real = helion_tpu.build_call
+
+    def building(kernel: object, args: object, config: object, mode: str) -> helion_tpu.Built:
+        built.append(mode)
+        return real(kernel, args, config, mode)
+
+    monkeypatch.setattr(helion_tpu, "build_call", building)
+    call = recorded("head_sum.py", "jagged_head_sum")
+    judged, _ = judge_call(call, "head_sum.py", "jagged_head_sum", ("v6e",), ("v6e",))
+    assert sorted(built) == ["force", "off", "on"]
+    gate = judged.gate
+    assert gate is not None and gate["by"] == "helion" and gate["choice"] == "defer"
+    assert gate["pattern"]["consumer"] == "helion kernel" and set(gate["counts"]) == set(GENERATIONS)
+    v6e = gate["counts"]["v6e"]
+    assert all(isinstance(v6e[name], int) and v6e[name] > 0 for name in ("eager", "deferred", "forced"))
+    assert judged.verdict == "pass" and set(judged.seconds) == {"bind", "run", "compile"}

@@ -20,10 +20,12 @@ import pytest
 from fuzzpass.cli import main
 
 FILES = Path(__file__).parent / "tpu_only"
+RERUNNABLE = ("--seed", "0", "--jobs", "1")
+"""A rerun under the same OUT reuses the recordings only under the same seed."""
 
 
 def run(out: Path, *extra: str) -> tuple[int, dict[str, Any], list[dict[str, Any]]]:
-    code = main(["corpus", str(FILES), "--out", str(out), "--tpu", "v5e", "--timeout", "240", *extra])
+    code = main(["corpus", str(FILES), "--out", str(out), "--tpu", "v5e", "--timeout", "240", *RERUNNABLE, *extra])
     summary = json.loads((out / "summary.json").read_text())
     events = [json.loads(line) for line in (out / "kernels.jsonl").read_text().splitlines()]
     return code, summary, events
@@ -109,7 +111,7 @@ def test_corrupt_records_are_one_line(first: Any, tmp_path: Path, capsys: pytest
     shutil.copytree(out, broken)
     judged = sorted(broken.glob("calls/*/dense_kv_attention.*/judged.json"))[0]
     judged.write_text("{not json")
-    assert main(["corpus", str(FILES), "--out", str(broken), "--tpu", "v5e"]) == 2
+    assert main(["corpus", str(FILES), "--out", str(broken), "--tpu", "v5e", *RERUNNABLE]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith(f"fuzzpass: error: corpus: {judged}: not a JSON record")
     # a call whose pickle is corrupt is judged again and skipped with why, the run goes on

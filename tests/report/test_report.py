@@ -362,10 +362,15 @@ def test_a_malformed_kernels_line_is_said_at_the_top_and_the_rest_renders(tmp_pa
     assert "<th>kernels found</th><td>40</td>" in page and 'id="real-kernel-calls"' not in page
 
 
-def test_a_fuzzing_runs_corpus_location_is_no_real_kernels_section(tmp_path: Path) -> None:
-    (tmp_path / "summary.json").write_text(json.dumps({"seed": 2, "corpus": "/runs/corpus", "findings": []}))
+def test_a_fuzzing_runs_example_database_is_no_real_kernels_section(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text(json.dumps({"seed": 2, "examples": "/runs/examples", "findings": []}))
     page = write_report(tmp_path).read_text()
-    assert "real-kernels" not in page and "<td>/runs/corpus, None</td>" in page and 'id="no-findings"' in page
+    assert "real-kernels" not in page and "<td>/runs/examples, None</td>" in page and 'id="no-findings"' in page
+
+
+def test_an_older_runs_corpus_location_is_no_real_kernels_section_either(tmp_path: Path) -> None:
+    (tmp_path / "summary.json").write_text(json.dumps({"seed": 2, "corpus": "/runs/corpus", "findings": []}))
+    assert "real-kernels" not in write_report(tmp_path).read_text()
 
 
 def test_the_browser_shows_the_real_kernels_with_the_passs_lines_marked(tmp_path: Path, browser: Any) -> None:

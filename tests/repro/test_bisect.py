@@ -118,7 +118,7 @@ def test_bisect_over_releases_names_the_first_that_lost_the_pass(
     for version, lost in (("9.0.0", False), ("9.1.0", False), ("9.2.0", True)):
         helion_tree(tmp_path / "cache" / "helion" / version, lost)
     out = tmp_path / "bisect"
-    code = main(["bisect", str(lost_finding), "--releases", "9.0.0,9.1.0,9.2.0", "--out", str(out)])
+    code = main(["bisect", str(lost_finding), "--releases", "9.0.0,9.1.0,9.2.0", "--log-dir", str(out)])
     assert code == 0
     assert capsys.readouterr().out.strip() == "helion-decision (helion-on) broke between 9.1.0 (good) and 9.2.0 (bad)"
     logged = [json.loads(line) for line in (out / "bisect.log").read_text().splitlines()]
@@ -149,7 +149,9 @@ def test_bisect_over_a_checkouts_commits_names_the_commit(lost_finding: Path, tm
     commit("more notes")
     out = tmp_path / "bisect"
     command = [sys.executable, "-m", "fuzzpass", "bisect", str(lost_finding), "--helion-repo", str(repo)]
-    done = subprocess.run([*command, "--good", first, "--out", str(out)], capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [*command, "--good", first, "--log-dir", str(out)], capture_output=True, text=True, timeout=900
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads((out / "bisect.json").read_text())
     assert result["boundary"][1] == culprit, result

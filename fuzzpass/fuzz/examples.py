@@ -1,10 +1,11 @@
-"""Where a run keeps its corpus (``--corpus``): a directory, ``OUT/corpus`` by default, or a
+"""Where a run keeps its examples (``--examples``), Hypothesis' example database: a directory,
+``OUT/examples`` by default, or a
 Redis server that the runs of several hosts share, both behind Hypothesis' database interface
-and both lasting (:class:`LastingCorpus`).
+and both lasting (:class:`LastingExamples`).
 
-A Redis corpus needs ``pip install -e '.[redis]'``. Its examples are Hypothesis' Redis
+A Redis database needs ``pip install -e '.[redis]'``. Its examples are Hypothesis' Redis
 database's sets under the :data:`KEY_PREFIX` namespace, kept a year from their last use (a
-nightly paused for a month finds its corpus again). Any Redis the runs can reach serves:
+nightly paused for a month finds its examples again). Any Redis the runs can reach serves:
 ``redis://``, ``rediss://`` (TLS) or ``unix://`` URLs, with the password in the URL.
 """
 
@@ -21,20 +22,22 @@ from fuzzpass.core.files import write_atomically
 
 REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 KEY_PREFIX = b"fuzzpass-corpus:"
+"""The namespace of a Redis database's keys: kept as it was named, so that a nightly's Redis keeps
+the examples it saved before the database was called ``examples``."""
 KEPT_FOR = timedelta(days=365)
 SEEDS = "seeds"
 """Where a corpus keeps its seed cases (``fuzzpass corpus``: real kernels' structures): the
-``seeds/`` folder of a directory corpus, the ``KEY_PREFIX + seeds`` hash of a Redis one."""
+``seeds/`` folder of a directory database, the ``KEY_PREFIX + seeds`` hash of a Redis one."""
 
 
-class CorpusError(Exception):
-    """A corpus that cannot be opened: one line, naming ``--corpus`` (exit 2)."""
+class ExamplesError(Exception):
+    """An example database that cannot be opened: one line, naming ``--examples`` (exit 2)."""
 
 
-class LastingCorpus(ExampleDatabase):
+class LastingExamples(ExampleDatabase):
     """A Hypothesis example database that never forgets.
 
-    Hypothesis deletes a saved example that no longer fails. A fuzz corpus should outlive the
+    Hypothesis deletes a saved example that no longer fails. A fuzzer's examples should outlive the
     bug that put an example there: a fixed bug's case is a regression test, and an explorer
     that already reported a signature does not raise on it again (so to Hypothesis it "no
     longer fails"). Saves go through; deletes are dropped; a move keeps the source.
@@ -61,24 +64,26 @@ def is_redis(location: str | Path) -> bool:
     return str(location).startswith(REDIS_SCHEMES)
 
 
-def open_corpus(location: str | Path) -> LastingCorpus:
-    """The lasting corpus at ``location``: a directory, or a Redis URL (checked with a ping, so
+def open_examples(location: str | Path) -> LastingExamples:
+    """The lasting example database at ``location``: a directory, or a Redis URL (checked with a ping, so
     that an unreachable server is one line at the start of a run, not a worker's traceback)."""
     if not is_redis(location):
         if Path(location).exists() and not Path(location).is_dir():
-            raise CorpusError(f"--corpus {location}: not a directory")
-        return LastingCorpus(DirectoryBasedExampleDatabase(str(location)))
+            raise ExamplesError(f"--examples {location}: not a directory")
+        return LastingExamples(DirectoryBasedExampleDatabase(str(location)))
     try:
         import redis
         from hypothesis.extra.redis import RedisExampleDatabase
     except ImportError:
-        raise CorpusError("--corpus: a Redis corpus needs the redis package (pip install -e '.[redis]')") from None
+        raise ExamplesError(
+            "--examples: a Redis database needs the redis package (pip install -e '.[redis]')"
+        ) from None
     try:
         client = redis.Redis.from_url(str(location))
         client.ping()
     except (redis.RedisError, ValueError) as e:
-        raise CorpusError(f"--corpus {shown(str(location))}: {first_line(e)}") from None
-    return LastingCorpus(RedisExampleDatabase(client, expire_after=KEPT_FOR, key_prefix=KEY_PREFIX))
+        raise ExamplesError(f"--examples {shown(str(location))}: {first_line(e)}") from None
+    return LastingExamples(RedisExampleDatabase(client, expire_after=KEPT_FOR, key_prefix=KEY_PREFIX))
 
 
 def shown(location: str | Path) -> str:
@@ -97,7 +102,7 @@ def first_line(e: Exception) -> str:
 
 
 def add_seeds(location: str | Path, cases: dict[str, str]) -> None:
-    """Keep ``cases`` (name -> case file text) as seeds of the corpus at ``location``, each name
+    """Keep ``cases`` (name -> case file text) as seeds of the example database at ``location``, each name
     once (a later text replaces an earlier one)."""
     if is_redis(location):
         import redis
@@ -111,15 +116,15 @@ def add_seeds(location: str | Path, cases: dict[str, str]) -> None:
 
 
 def read_seeds(location: str | Path) -> dict[str, str]:
-    """The seed cases of the corpus at ``location`` (name -> text); none where it has none.
+    """The seed cases of the example database at ``location`` (name -> text); none where it has none.
     Their texts are parsed by the caller, which says in one line which one is corrupt."""
     if is_redis(location):
-        import redis  # open_corpus has checked that it is installed
+        import redis  # open_examples has checked that it is installed
 
         try:
             stored = redis.Redis.from_url(str(location)).hgetall(KEY_PREFIX + SEEDS.encode())
         except (redis.RedisError, ValueError) as e:
-            raise CorpusError(f"--corpus {shown(str(location))}: seeds: {first_line(e)}") from None
+            raise ExamplesError(f"--examples {shown(str(location))}: seeds: {first_line(e)}") from None
         return {k.decode(): v.decode() for k, v in sorted(stored.items())}
     folder = Path(location) / SEEDS
     if not folder.is_dir():
@@ -127,4 +132,4 @@ def read_seeds(location: str | Path) -> dict[str, str]:
     try:
         return {p.stem: p.read_text() for p in sorted(folder.glob("*.json"))}
     except (OSError, UnicodeDecodeError) as e:
-        raise CorpusError(f"--corpus {location}: {SEEDS}: {first_line(e)}") from None
+        raise ExamplesError(f"--examples {location}: {SEEDS}: {first_line(e)}") from None

@@ -98,10 +98,10 @@ def chip() -> int:
 
 
 class Cluster:
-    """A Ray cluster joined (``address``) or started locally (None) for one run: its
+    """A Ray cluster joined (``address``) or started locally (``local``) for one run: its
     launcher, and the example database its workers share."""
 
-    def __init__(self, address: str | None, examples: str, backend: str) -> None:
+    def __init__(self, address: str, examples: str, backend: str) -> None:
         import ray
 
         self.on_chips = backends.backend(backend).on_chips

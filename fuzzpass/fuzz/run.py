@@ -71,8 +71,7 @@ class Run:
         if options.ray is not None:  # workers are Ray actors (fuzz/cluster.py); the rest is the same
             from fuzzpass.fuzz.cluster import Cluster
 
-            address = None if options.ray == "local" else options.ray
-            self.cluster = Cluster(address, options.examples_at, options.config.backend)
+            self.cluster = Cluster(options.ray, options.examples_at, options.config.backend)
             if options.jobs is None:
                 options = replace(options, jobs=self.cluster.slots())
         assert options.jobs is not None, "only a Ray run sizes itself from its cluster"

@@ -235,7 +235,7 @@ def launcher_for(options: CorpusOptions) -> Launcher:
         return ProcessLauncher(lambda slot: options.out / "workers.log")
     from fuzzpass.core.workers.actors import RayLauncher
 
-    return RayLauncher(None if options.ray == "local" else options.ray, {"num_cpus": 1})
+    return RayLauncher(options.ray, {"num_cpus": 1})
 
 
 def judged_with(options: CorpusOptions) -> dict[str, Any]:

@@ -123,12 +123,13 @@ class Actor:
 
 
 class RayLauncher:
-    """Worker actors on the cluster at ``address`` (None: a local one started here), each
+    """Worker actors on the cluster at ``address`` (``local``: a new local one started here,
+    never one that happens to run on this host already, which may end under the run), each
     with ``per_worker`` as its actor options (``{"num_cpus": 1}``, or a TPU chip)."""
 
     startup_seconds: float | None = None  # an actor may wait for room on the cluster as long as Ray makes it
 
-    def __init__(self, address: str | None, per_worker: dict[str, Any]) -> None:
+    def __init__(self, address: str, per_worker: dict[str, Any]) -> None:
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 

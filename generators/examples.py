@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from fuzzpass.core.case import Case
 from generators.lengths import jagged
 from generators.policies import Policy
+from generators.realistic import realistic_structures
 from generators.structures import Structure, structures, weighted
 
 MAX_INSTANCES = 8
@@ -99,7 +100,7 @@ def examples(draw: st.DrawFn, policy: Policy, disabled: frozenset[str] = frozens
     """A structure under ``policy`` without the ``disabled`` op kinds, and 1-8 instances;
     with ``tpu``, only structures the TPU compiler can build (for the TPU backends and the
     gate audit: a structure it cannot build would only be counted, never compiled)."""
-    structure = draw(structures(policy, disabled))
+    structure = draw(realistic_structures(policy) if policy.realistic else structures(policy, disabled))
     if policy.helion:
         assume(expressible(structure))
     if tpu:

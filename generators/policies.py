@@ -89,6 +89,10 @@ class Policy:
     rank_ops: Weights = (("squeeze", 2), ("unsqueeze", 2), ("subscript", 1), ("expand", 1))
     """Which rank-changing op: ``squeeze``/``expand`` of a plain dim of size 1, ``unsqueeze``
     or ``x[:, None]`` (``subscript``) anywhere."""
+    realistic: bool = False
+    """Draw real kernels' shapes (``generators/realistic.py``): ``consumers`` then name its
+    patterns, ``positions`` K's layout, ``plain_dims`` the heads, ``lane_dims`` the head dims,
+    ``free_dims`` the other operand's rows or a projection's width."""
 
 
 _JAGGED: Weights = (("random", 3), ("uniform", 2), ("ramp", 2), ("boundary", 3), ("zero", 1), ("single", 1))
@@ -194,6 +198,25 @@ POLICIES: dict[str, Policy] = {
             plain_dims=(1, 2, 8, 3),
             lane_dims=(1, 8, 128, 3),
             rank_changes=80,
+        ),
+        Policy(
+            name="realistic",
+            doc="attention and projection tiles as Helion's kernels use them: head dims 64-256 on the lanes, "
+            "sequence blocks of 64-512 rows, 1-16 heads, bfloat16 first, dense-KV and jagged lengths",
+            ranks=(("3", 1),),
+            tile_counts=(("1", 1),),
+            dtypes=(("bfloat16", 3), ("float32", 1)),
+            consumers=(("scores", 3), ("values", 2), ("projection", 2), ("scores-q", 1), ("pooling", 1)),
+            negatives=(("none", 1),),
+            positions=(("seq-major", 3), ("head-major", 2)),
+            reductions=(("sum", 1),),
+            distributions=(("uniform", 2), ("ramp", 2), ("random", 3), ("boundary", 1)),
+            extra_path=0,
+            blocks=(("128", 3), ("256", 2), ("64", 1), ("512", 1)),
+            plain_dims=(8, 1, 2, 4, 16),
+            lane_dims=(128, 64, 256),
+            free_dims=(128, 64, 256, 512),
+            realistic=True,
         ),
         Policy(
             name="gate-boundary",

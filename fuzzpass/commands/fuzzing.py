@@ -101,8 +101,11 @@ def run_config(args: argparse.Namespace, backend_name: str, out: Path) -> Config
         say(f"fuzzpass run: {len(seeds)} seed structures from real kernels in the corpus")
     tested = candidate(args)
     prepare_environment()
+    policy = args.policy or default_policy(backend_name)
+    if refusals := refused_line(policy):
+        say(f"fuzzpass run: {refusals}")
     return Config(
-        policy=args.policy or default_policy(backend_name),
+        policy=policy,
         backend=backend_name,
         poison=args.poison or flags.POISON_NAMES[0],
         mutant=args.mutant,
@@ -114,6 +117,20 @@ def run_config(args: argparse.Namespace, backend_name: str, out: Path) -> Config
         seeds=seeds,
         baseline=baseline,
     )
+
+
+def refused_line(policy: str) -> str | None:
+    """For ``--policy realistic``: how many of its shapes do not fit the VMEM budget and are
+    drawn smaller (``generators.realistic.refused``); None for a policy that refuses nothing."""
+    from generators.policies import POLICIES
+    from generators.realistic import VMEM_BUDGET, refused
+
+    if not POLICIES[policy].realistic:
+        return None
+    shapes = refused(POLICIES[policy])
+    largest = max((was for was, _ in shapes), key=lambda s: s.vmem(), default=None)
+    said = f"{len(shapes)} realistic shapes need more than {VMEM_BUDGET >> 20} MiB of VMEM and are drawn smaller"
+    return f"{said}, heads first (the largest: {largest}, {largest.vmem() >> 20} MiB)" if largest else said
 
 
 def announced_seed(args: argparse.Namespace) -> int:

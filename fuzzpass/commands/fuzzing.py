@@ -215,7 +215,7 @@ def exhaust_options(p: argparse.ArgumentParser) -> None:
 
 def exhaust_command(args: argparse.Namespace) -> int:
     from fuzzpass.backends.environment import prepare_environment
-    from fuzzpass.fuzz.options import Budget, Options, workers_unavailable
+    from fuzzpass.fuzz.options import Budget, Options, default_jobs, workers_unavailable
     from fuzzpass.judge.checked import Config
 
     backend_name, out = args.backend or DEFAULT_BACKEND, flags.out_of(args)
@@ -232,7 +232,7 @@ def exhaust_command(args: argparse.Namespace) -> int:
     options = Options(
         config,
         args.budget or Budget(),
-        args.jobs or os.cpu_count() or 1,
+        args.jobs or default_jobs(backend_name, None),
         out,
         args.timeout,
         use_swarm=False,

@@ -5,7 +5,7 @@ the run, for every command that runs workers (``fuzzpass run``, ``exhaust``, ``m
 ``jobs`` workers, each in a slot, run ``entry(setup)`` (a module-level function that prepares
 the process and returns its handler) where a launcher puts them: local processes
 (:class:`~fuzzpass.core.workers.processes.ProcessLauncher`) or Ray actors
-(:class:`~fuzzpass.core.workers.ray.RayLauncher`). A worker says ``Ready``; the supervisor
+(:class:`~fuzzpass.core.workers.actors.RayLauncher`). A worker says ``Ready``; the supervisor
 then gives it one :class:`Task` at a time, and the worker answers with events and ``Done``
 (:mod:`fuzzpass.core.workers.messages`). Every message is a heartbeat. A worker that dies, or
 says nothing on its task for ``timeout`` seconds while inside a timed step, is killed and

@@ -57,9 +57,8 @@ class _Shard:
     disabled: frozenset[str]
     done: bool = False
     case: str | None = None  # the case text being checked
-    saving: bool = (
-        False  # its last message was a finding, which Hypothesis may still be writing to the example database
-    )
+    # its last message was a finding, which Hypothesis may still be writing to the example database:
+    saving: bool = False
     checked: int = 0
 
 

@@ -45,9 +45,9 @@ def main() -> None:
         for r in records:
             case = parse_case(r["case_file"])
             data = draw(case, "nan")
-            per_gen = gate_variants(case, gate)
+            per_gen = gate_variants(case, gate, JUDGED)
             entry = {"choice": choice_of(per_gen[JUDGED[0]]), "choices": {}, "counts": {}}
-            for gen in JUDGED:
+            for gen in (g for g in JUDGED if g in r["counts"]):  # the generations the run audited
                 entry["choices"][gen] = choice_of(per_gen[gen])
                 entry["counts"][gen] = tpu_aot.compile_for(per_gen[gen].source, data, case.spec.dtype, gen).bundles
             replayed = dict(r, gates={gate: entry})

@@ -129,6 +129,17 @@ def call_args(source: KernelSource, data: CaseData, dtype: str) -> list[Any]:
     return args
 
 
+def arg_shapes(source: KernelSource, data: CaseData, dtype: str) -> tuple[tuple[tuple[int, ...], str], ...]:
+    """What :func:`call_args` would be, as (shape, dtype name) pairs, without building the
+    arrays: a compiler needs no values, and converting a realistic case's inputs (tens of MiB)
+    once per variant and generation cost more than reading a kept compile outcome."""
+    from reference.values import np_dtype
+
+    items = [(a.shape, str(a.dtype)) for a in work_items(source.tiles, data)]
+    name = str(np.dtype(np_dtype(dtype)))
+    return tuple(items + [(data.inputs[src].shape, name) for src in source.inputs])
+
+
 def outputs(source: KernelSource, data: CaseData, results: list[Any]) -> dict[str, np.ndarray]:
     """Kernel results as float64, one row per real work item, shaped like the stored value."""
     n = int(np.prod(data.grid))

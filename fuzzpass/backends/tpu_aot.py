@@ -19,7 +19,7 @@ from typing import Any
 
 from fuzzpass.backends import outcomes, schedule
 from fuzzpass.backends.environment import libtpu_noise_filtered
-from fuzzpass.backends.kernel import bucketed_grid, call_args, load_module, structural
+from fuzzpass.backends.kernel import arg_shapes, bucketed_grid, load_module, structural
 from fuzzpass.core.data import CaseData
 from reference.codegen import KernelSource
 
@@ -61,7 +61,7 @@ def _device(generation: str) -> Any:
 def compile_for(source: KernelSource, data: CaseData, dtype: str, generation: str) -> Compiled:
     """Compile one variant for ``generation``; a rejection is returned, not raised. Cached by
     source, grid bucket and argument shapes, like interpret-mode kernels."""
-    shapes = tuple((tuple(a.shape), str(a.dtype)) for a in call_args(source, data, dtype))
+    shapes = arg_shapes(source, data, dtype)
     return _compile(structural(source.text), bucketed_grid(data), shapes, generation)
 
 

@@ -116,8 +116,8 @@ def audit(
     forced: Variant | None = None,
 ) -> GateRecord | None:
     """Compile the three variants of ``case`` (the check's ``eager`` and ``deferred``, and the
-    ``forced`` one: the pass under test's, by default the reference's) for every generation;
-    ``gate`` findings for the generations in ``judged``. ``gate_rule`` names the reference
+    ``forced`` one: the pass under test's, by default the reference's) for each generation of
+    ``judged`` (:func:`audited`), and judge them there: ``gate`` findings. ``gate_rule`` names the reference
     pass's gate when ``deferred`` is the reference's: a gate that reads the target generation
     has its own deferred variant per generation. None when no permute-only path can move a
     tile."""
@@ -127,15 +127,15 @@ def audit(
     pattern = pattern_of(forced)
     if pattern is None or mosaic.unsupported(case.spec):
         return None
-    by_gate = {name: variants_of(case, name) for name in GATES}
+    gens = audited(judged)
+    by_gate = {name: variants_of(case, name, gens) for name in GATES}
     record = GateRecord(pattern, choice_of(deferred))
-    record.kernels = distinct(
-        [eager, deferred], {"forced": forced} | {label(n, g): v for n, per in by_gate.items() for g, v in per.items()}
-    )
+    chosen = {label(n, g): v for n, per in by_gate.items() for g, v in per.items()}
+    record.kernels = distinct([eager, deferred], {"forced": forced} | chosen)
     targeted = gate_rule is not None and gates.gate(gate_rule).targeted  # None: the deferred kernel is a mutant's
     if targeted:
         record.choices = {gen: choice_of(v) for gen, v in by_gate[gate_rule].items()}
-    for gen in GENERATIONS:
+    for gen in gens:
         mine = by_gate[gate_rule][gen] if targeted else deferred  # type: ignore[index]
         baseline = tpu_aot.compile_for(eager.source, data, case.spec.dtype, gen)
         others = {"deferred": mine, "forced": forced} if baseline.ok else {}
@@ -150,6 +150,14 @@ def audit(
             )
     record.judge(judged)
     return record
+
+
+def audited(judged: Sequence[str]) -> tuple[str, ...]:
+    """The generations an audit compiles: those it judges (``--tpu``), in :data:`GENERATIONS`'
+    order. Deviceless compiles are the audit's cost, and a large realistic kernel takes a minute
+    on tpu7x alone: a generation nobody judges is not compiled, and its record says so by its
+    absence (``gate-report``: ``not run``). ``--tpu all`` audits all five."""
+    return tuple(g for g in GENERATIONS if g in judged)
 
 
 def label(gate: str, gen: str) -> str:
@@ -173,14 +181,15 @@ def distinct(known: list[Variant], named: dict[str, Variant]) -> dict[str, Varia
     return kept
 
 
-def variants_of(case: Any, gate: str) -> dict[str, Variant]:
-    """The reference pass under ``gate``, per generation: one variant for all unless the gate
-    reads the target generation (a ``targeted`` gate of ``reference.gates``)."""
+def variants_of(case: Any, gate: str, generations: Sequence[str] = GENERATIONS) -> dict[str, Variant]:
+    """The reference pass under ``gate``, per generation of ``generations``: one variant for
+    all unless the gate reads the target generation (a ``targeted`` gate of
+    ``reference.gates``)."""
     if not gates.gate(gate).targeted:
         one = compile_variant(case.spec, gate=gate, title=f"{case.name}: gate {gate}")
-        return dict.fromkeys(GENERATIONS, one)
+        return dict.fromkeys(generations, one)
     title = f"{case.name}: gate {gate}"
-    return {g: compile_variant(case.spec, gate=gate, generation=g, title=f"{title} ({g})") for g in GENERATIONS}
+    return {g: compile_variant(case.spec, gate=gate, generation=g, title=f"{title} ({g})") for g in generations}
 
 
 def choice_of(variant: Variant) -> str:
@@ -195,8 +204,10 @@ def choice_on(entry: dict[str, Any], gen: str) -> str:
 
 def agrees(record: dict[str, Any], gen: str, gate: str | None = None) -> bool | None:
     """Whether the pass's choice (or ``gate``'s, of ``reference.gates``) is no costlier than
-    the other beyond :data:`MARGIN` on ``gen``; None when a variant did not compile there or
-    the record has no such gate."""
+    the other beyond :data:`MARGIN` on ``gen``; None when the audit did not compile for
+    ``gen``, a variant did not compile there or the record has no such gate."""
+    if gen not in record["counts"]:
+        return None  # not audited there
     if gate is not None:
         mine = record.get("gates", {}).get(gate)
         if mine is None:

@@ -35,7 +35,7 @@ from fuzzpass.backends.helion_bind import Bound
 from fuzzpass.backends.helion_decisions import MODES, defers
 from fuzzpass.core import profile
 from fuzzpass.core.profile import stage
-from fuzzpass.judge.gate import GENERATIONS, GateRecord
+from fuzzpass.judge.gate import GateRecord, audited
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 
 STAGES = ("helion-bind", "helion", "helion-tpu-compile", "helion-gate-audit")
@@ -110,7 +110,8 @@ def gate_unavailable() -> str | None:
 
 
 def audit_gate(build: Build, pattern: Callable[[], dict[str, Any]], judged: Sequence[str]) -> GateRecord | None:
-    """Helion's three kernels (:data:`KERNELS`) compiled for every generation; its choice is the
+    """Helion's three kernels (:data:`KERNELS`) compiled for each generation of ``judged``
+    (``gate.audited``: what the audit judges is what it compiles); its choice is the
     pass-on kernel's, the other choice the pass-off kernel (it deferred) or the forced one (it
     kept the masks); ``helion-gate`` findings for the generations of ``judged``. None where the
     forced kernel defers nothing: there was no choice to make. ``pattern``: what the record is
@@ -119,8 +120,9 @@ def audit_gate(build: Build, pattern: Callable[[], dict[str, Any]], judged: Sequ
         if not build("force").defers:
             return None
         record = GateRecord(pattern(), "defer" if build("on").defers else "keep", by="helion")
-        compiled = {name: helion_tpu.compile_built(build(mode), GENERATIONS) for name, mode in KERNELS.items()}
-        for gen in GENERATIONS:
+        gens = audited(judged)
+        compiled = {name: helion_tpu.compile_built(build(mode), gens) for name, mode in KERNELS.items()}
+        for gen in gens:
             record.add(gen, {name: per_gen[gen] for name, per_gen in compiled.items()})
         record.judge(judged, Kind.HELION_GATE, "helion-on")
         return record

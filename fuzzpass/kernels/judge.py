@@ -40,7 +40,7 @@ from typing import Any
 from fuzzpass.backends import helion, helion_patches, helion_tpu
 from fuzzpass.backends.helion_bind import Bound, copy_kernel
 from fuzzpass.backends.helion_decisions import pass_mode
-from fuzzpass.judge.gate import GENERATIONS
+from fuzzpass.judge.gate import audited
 from fuzzpass.judge.helion_judge import (
     Binds,
     Build,
@@ -274,9 +274,8 @@ def _compare(out: Judged, call: Call, clean: dict[str, Any], poisoned: dict[str,
 
 def _compile(out: Judged, call: Call, generations: Sequence[str], judged_gens: Sequence[str] | None) -> None:
     """Both kernels of a call where the pass fired through the TPU compiler; with
-    ``judged_gens``, the gate audit on every generation."""
-    auditing = judged_gens is not None
-    gens = tuple(dict.fromkeys((*generations, *(GENERATIONS if auditing else ()))))
+    ``judged_gens``, the gate audit on those generations."""
+    gens = tuple(dict.fromkeys((*generations, *(audited(judged_gens) if judged_gens is not None else ()))))
     build: Build = functools.cache(functools.partial(_build, call))
     compiled = compile_modes(build, gens, MODES)
     unbuilt = {m: build(m).failure for m in MODES if build(m).failure is not None}

@@ -21,9 +21,10 @@ def load(path: Path) -> list[dict[str, Any]]:
 
 
 def pays(record: dict[str, Any], gen: str) -> bool | None:
-    """Whether forcing deferral schedules fewer bundles than the eager kernel on ``gen``."""
-    counts = record["counts"][gen]
-    if counts["forced"] is None or counts["eager"] is None:
+    """Whether forcing deferral schedules fewer bundles than the eager kernel on ``gen``; None
+    where the audit did not compile both there."""
+    counts = record["counts"].get(gen)
+    if counts is None or counts["forced"] is None or counts["eager"] is None:
         return None
     return counts["forced"] < counts["eager"]
 
@@ -48,6 +49,9 @@ def report(records: list[dict[str, Any]]) -> list[str]:
     present = [by for by in BY if any(r.get("by", "reference") == by for r in records)] or ["reference"]
     gates = gate_names(records)
     for gen in GENERATIONS:
+        if not any(gen in r["counts"] for r in records):
+            lines += [f"{gen}: not run: the audit judged {', '.join(judged(records))} (--tpu)", ""]
+            continue
         rows: dict[str, dict[str, list[int]]] = {}  # pattern -> by -> [cases, not compiled, pays, agrees, per gate]
         for r in records:
             p = r["pattern"]
@@ -104,6 +108,11 @@ def report(records: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def judged(records: list[dict[str, Any]]) -> list[str]:
+    """The generations the audits compiled for, which are those the run judged (``--tpu``)."""
+    return [g for g in GENERATIONS if any(g in r["counts"] for r in records)]
+
+
 def differing(records: list[dict[str, Any]], gates: list[str]) -> list[str]:
     """The audited cases where the gates chose differently: per generation, the eager and
     forced kernels' bundles and which gate agrees with them."""
@@ -115,7 +124,7 @@ def differing(records: list[dict[str, Any]], gates: list[str]) -> list[str]:
         lines.append(f"  {r.get('case', '?')}: {p['consumer']} rank {p['rank']} tile {p['at_load']} -> "
                      f"{p['at_consumer']}; {chosen}")  # fmt: skip
         for gen in GENERATIONS:
-            c = r["counts"][gen]
+            c = r["counts"].get(gen, {})
             if c.get("eager") is None or c.get("forced") is None:
                 continue
             right = [g for g in gates if agrees(r, gen, g)]

@@ -335,3 +335,23 @@ def test_a_generation_that_rejects_the_eager_kernel_compiles_nothing_else(monkey
     assert compiled.count("v4") == 1 and compiled.count("v5e") > 2
     assert set(compiled) == {"v4", "v5e"} and set(record.counts) == {"v4", "v5e"}  # only what it judges
     assert agrees(record.to_json(), "v4") is None and agrees(record.to_json(), "v5e") is not None
+
+
+def test_gate_generation_from_the_command_line_reads_the_first_tpu_generation(tmp_path: Path) -> None:
+    """``check --gate generation --tpu GEN``: the bfloat16 sublane-to-lane move is deferred for
+    v5e (no 16-bit vector unit: the value is unpacked to be masked anyway) and kept for v6e, as
+    the positional gate keeps it (rank 2)."""
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(Case("sublane-to-lane", 3, sublane_to_lane(), None).to_json()))
+
+    def checked(gate: str, gen: str) -> dict[str, object]:
+        run = subprocess.run([sys.executable, "-m", "fuzzpass", "check", str(path), "--gate", gate, "--tpu", gen,
+                              "--json"], capture_output=True, text=True, timeout=600)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        return json.loads(run.stdout)
+
+    v5e, v6e, positional = checked("generation", "v5e"), checked("generation", "v6e"), checked("positional", "v5e")
+    assert v5e["deferred"] == {"x": ["t0"]} and v5e["reasons"] == {"x": {"t0": "deferred"}}
+    assert v6e["deferred"] == {"x": []} and v6e["reasons"] == {"x": {"t0": "rank-2"}}
+    assert positional["reasons"] == {"x": {"t0": "rank-2"}}
+    assert v5e["verdict"] == v6e["verdict"] == positional["verdict"] == "pass"

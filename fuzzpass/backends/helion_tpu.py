@@ -51,12 +51,11 @@ def unavailable() -> str | None:
         return reason
     from importlib.metadata import version
 
-    from helion.runtime.pallas import launcher
-
+    launcher = helion_patches.launcher_module()  # where this Helion keeps them, releases before PR #3182 too
     missing = [name for name in helion_patches.HOOKS if not callable(getattr(launcher, name, None))]
     if missing:
         return (
-            f"helion {version('helion')} has no helion.runtime.pallas.launcher.{', '.join(missing)}: "
+            f"helion {version('helion')} has no {launcher.__name__}.{', '.join(missing)}: "
             "its kernels cannot be caught for the TPU compiler"
         )
     return None

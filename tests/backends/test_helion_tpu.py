@@ -161,3 +161,19 @@ def test_a_launcher_path_the_harness_does_not_know_is_named_as_its_limit(monkeyp
     assert built.failure is not None and built.failure.startswith("the harness cannot build this kernel without a TPU")
     assert "torch_tpu" in built.failure and "_pallas_compile_jit_fn" in built.failure
     assert all(c.message == built.failure for c in helion_tpu.compile_built(built, GENERATIONS).values())
+
+
+@needs_libtpu
+def test_a_helion_without_the_pallas_launcher_module_is_a_reason_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Helion 1.4.0 keeps its launchers in ``helion.runtime`` and lacks the hooks fuzzpass
+    catches kernels by: ``check --helion 1.4.0`` raised ``No module named
+    'helion.runtime.pallas'``. Where the launchers live is ``helion_patches.launcher_module``'s
+    to say, and a missing hook is the reason the TPU half is not run."""
+    import types
+
+    monkeypatch.setattr(helion_patches, "launcher_module", lambda: types.ModuleType("helion.runtime"))
+    reason = helion_tpu.unavailable()
+    assert reason is not None and f"has no helion.runtime.{helion_patches.HOOKS[0]}" in reason
+    assert reason.endswith("its kernels cannot be caught for the TPU compiler")

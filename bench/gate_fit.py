@@ -5,7 +5,8 @@ eager and forced kernels' static schedules per generation). For every audited ca
 features a gate can read where the pass asks it (the reference pass forced, at the first
 deferred tile): the tile's place in the layout at the load and at its consumer masks, the
 block, the dtype's packing, each value's size in vector registers (``reference.gates.vregs``),
-the consumer's op, the other operands of the consumer. Decision trees of depth 1 to 4
+the consumer's op and its other operands, and for a dot which operand the masked value is,
+whether the tile is contracted and where the contracted dim lies. Decision trees of depth 1 to 4
 (scikit-learn) are fitted per generation on FIT_RUN's cases where one choice is more than the
 margin cheaper, and scored on TEST_RUN's cases as ``gate-report`` scores a gate: a choice
 agrees when its schedule is no longer than the other's by more than 5%.
@@ -38,6 +39,9 @@ FEATURES = (
     "user_vregs",
     "other_vregs",
     "is_dot",
+    "dot_operand",
+    "tile_contracted",
+    "contracted_from_end",
 )
 
 
@@ -73,8 +77,21 @@ def features(case_file: dict[str, Any]) -> list[float] | None:
             float(sum(vregs(u.meta["value"]) for u in users)),
             float(sum(vregs(a.meta["value"]) for a in others)),
             float(any(u.meta["op"].name == "dot_general" for u in users if "op" in u.meta)),
+            *dot_features(masks[0], at.dim_index(tile)),
         ]
     return None
+
+
+def dot_features(mask: Any, tile_dim: int) -> list[float]:
+    """For a dot reading the masked value: which operand it is (0 lhs, 1 rhs), whether the
+    tile's dim is contracted, and the contracted dim counted from the end (-1 where no dot)."""
+    for user in mask.users:
+        if "op" in user.meta and user.meta["op"].name == "dot_general":
+            side = list(user.args).index(mask)
+            contracted = tuple(user.kwargs["contract"][side])
+            rank = mask.meta["value"].rank
+            return [float(side), float(tile_dim in contracted), float(rank - 1 - contracted[0])]
+    return [-1.0, -1.0, -1.0]
 
 
 def cases(run: Path) -> list[tuple[list[float], dict[str, Any]]]:

@@ -48,38 +48,33 @@ FEATURES = (
 def features(case_file: dict[str, Any]) -> list[float] | None:
     """What a gate can read of the case's first tile that forcing defers; None if none is."""
     from fuzzpass.core.case import parse_case
+    from fuzzpass.judge.gate import first_deferred
     from reference.compile import compile_variant
     from reference.gates import vregs
     from reference.values import sublane_tile
 
     spec = parse_case(case_file).spec
-    forced = compile_variant(spec, "force")
-    for load in forced.graph.nodes:
-        decision = forced.decisions.get(load.meta.get("var", ""))
-        if decision is None or not decision.deferred:
-            continue
-        tile = decision.deferred[0]
-        value = load.meta["value"]
-        masks = [n for n in forced.graph.nodes if n.meta.get("var") in decision.consumers[tile]]
-        at = masks[0].meta["value"]
-        users = [u for m in masks for u in m.users if "value" in u.meta]
-        others = [a for u in users for a in u.all_input_nodes if a not in masks and "value" in a.meta]
-        return [
-            float(sublane_tile(spec.dtype) == 16),
-            float(value.shape[value.dim_index(tile)]),
-            float(value.rank - 1 - value.dim_index(tile)),
-            float(at.rank - 1 - at.dim_index(tile)),
-            float(vregs(value)),
-            float(sum(vregs(m.meta["value"]) for m in masks)),
-            float(at.shape[-1]),
-            float(at.shape[-2] if at.rank > 1 else 1),
-            float(math.prod(at.shape[:-2])),
-            float(sum(vregs(u.meta["value"]) for u in users)),
-            float(sum(vregs(a.meta["value"]) for a in others)),
-            float(any(u.meta["op"].name == "dot_general" for u in users if "op" in u.meta)),
-            *dot_features(masks[0], at.dim_index(tile)),
-        ]
-    return None
+    if (first := first_deferred(compile_variant(spec, "force"))) is None:
+        return None
+    load, tile, masks = first
+    value, at = load.meta["value"], masks[0].meta["value"]
+    users = [u for m in masks for u in m.users if "value" in u.meta]
+    others = [a for u in users for a in u.all_input_nodes if a not in masks and "value" in a.meta]
+    return [
+        float(sublane_tile(spec.dtype) == 16),
+        float(value.shape[value.dim_index(tile)]),
+        float(value.rank - 1 - value.dim_index(tile)),
+        float(at.rank - 1 - at.dim_index(tile)),
+        float(vregs(value)),
+        float(sum(vregs(m.meta["value"]) for m in masks)),
+        float(at.shape[-1]),
+        float(at.shape[-2] if at.rank > 1 else 1),
+        float(math.prod(at.shape[:-2])),
+        float(sum(vregs(u.meta["value"]) for u in users)),
+        float(sum(vregs(a.meta["value"]) for a in others)),
+        float(any(u.meta["op"].name == "dot_general" for u in users if "op" in u.meta)),
+        *dot_features(masks[0], at.dim_index(tile)),
+    ]
 
 
 def dot_features(mask: Any, tile_dim: int) -> list[float]:

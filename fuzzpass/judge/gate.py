@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch.fx
+
 from fuzzpass.judge.verdict import Finding, Kind, Stage
 from reference import gates, mosaic
 from reference.compile import Variant, compile_variant
@@ -87,23 +89,30 @@ class GateRecord:
             self.findings.append(Finding(kind, Stage.DECIDE, variant, message))
 
 
+def first_deferred(forced: Variant) -> tuple[torch.fx.Node, str, list[torch.fx.Node]] | None:
+    """The first load whose tile forcing defers, that tile, and the consumer masks that
+    discharge it: where the audit files a case, and what a gate is asked about it."""
+    for load in forced.graph.nodes:
+        decision = forced.decisions.get(load.meta.get("var", ""))
+        if decision is not None and decision.deferred:
+            tile = decision.deferred[0]
+            return load, tile, [n for n in forced.graph.nodes if n.meta.get("var") in decision.consumers[tile]]
+    return None
+
+
 def pattern_of(forced: Variant) -> dict[str, Any] | None:
     """Consumer kind, rank, and the tile's dim at the load and at the consumer, of the first
     tile that forcing defers; None when forcing defers nothing."""
-    for load in forced.graph.nodes:
-        decision = forced.decisions.get(load.meta.get("var", ""))
-        if decision is None or not decision.deferred:
-            continue
-        tile = decision.deferred[0]
-        value = load.meta["value"]
-        masks = [n for n in forced.graph.nodes if n.meta.get("var") in decision.consumers[tile]]
-        return {
-            "consumer": ",".join(sorted({u.meta["op"].name for m in masks for u in m.users})),
-            "rank": value.rank,
-            "at_load": value.dim_index(tile),
-            "at_consumer": ",".join(str(i) for i in sorted({m.meta["value"].dim_index(tile) for m in masks})),
-        }
-    return None
+    if (first := first_deferred(forced)) is None:
+        return None
+    load, tile, masks = first
+    value = load.meta["value"]
+    return {
+        "consumer": ",".join(sorted({u.meta["op"].name for m in masks for u in m.users})),
+        "rank": value.rank,
+        "at_load": value.dim_index(tile),
+        "at_consumer": ",".join(str(i) for i in sorted({m.meta["value"].dim_index(tile) for m in masks})),
+    }
 
 
 def audit(

@@ -19,30 +19,12 @@ gate (Helion's) and the best constant choice are printed beside it, on the same 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 from pathlib import Path
 from typing import Any
 
 JUDGED = ("v5e", "v6e", "tpu7x")
 DEPTHS = (1, 2, 3, 4)
-FEATURES = (
-    "packed",
-    "block",
-    "from_end_at_load",
-    "from_end_at_consumer",
-    "load_vregs",
-    "consumer_vregs",
-    "lanes_at_consumer",
-    "rows_at_consumer",
-    "major_at_consumer",
-    "user_vregs",
-    "other_vregs",
-    "is_dot",
-    "dot_operand",
-    "tile_contracted",
-    "contracted_from_end",
-)
 
 
 def features(case_file: dict[str, Any]) -> list[float] | None:
@@ -91,15 +73,9 @@ def dot_features(mask: Any, tile_dim: int) -> list[float]:
 
 def cases(run: Path) -> list[tuple[list[float], dict[str, Any]]]:
     """The reference's audited cases of a run, with their features and records."""
-    lines = (run / "gate.jsonl").read_text().splitlines()
-    records = [json.loads(line) for line in lines if line.strip()]
-    out = []
-    for r in records:
-        if r.get("by", "reference") != "reference" or "case_file" not in r:
-            continue
-        if (x := features(r["case_file"])) is not None:
-            out.append((x, r))
-    return out
+    from fuzzpass.perf.gate_report import replayable
+
+    return [(x, r) for r in replayable(run) if (x := features(r["case_file"])) is not None]
 
 
 def cheaper(record: dict[str, Any], gen: str) -> tuple[bool, bool] | None:

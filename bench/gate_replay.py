@@ -13,7 +13,6 @@ measured on another (a fresh ``run --check-gate --gate G``), never on its own da
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 JUDGED = ("v5e", "v6e", "tpu7x")
@@ -35,9 +34,9 @@ def main() -> None:
     from fuzzpass.core.data import draw
     from fuzzpass.judge.gate import agrees, choice_of
     from fuzzpass.judge.gate import variants_of as gate_variants
+    from fuzzpass.perf.gate_report import replayable
 
-    records = [json.loads(line) for line in (args.run / "gate.jsonl").read_text().splitlines() if line.strip()]
-    records = [r for r in records if r.get("by", "reference") == "reference" and "case_file" in r]
+    records = replayable(args.run)
     for gate in args.gates:
         agreed = dict.fromkeys(JUDGED, 0)
         judged = dict.fromkeys(JUDGED, 0)

@@ -50,16 +50,16 @@ def main() -> None:
     parser.add_argument("out", type=Path, help="the folder to write (tests/benchmarks/realistic)")
     parser.add_argument("runs", type=Path, nargs="+", help="--check-gate runs' --out directories")
     args = parser.parse_args()
+    from fuzzpass.judge.gate import GENERATIONS
+    from fuzzpass.perf.gate_report import replayable
+
     found: dict[str, tuple[dict[str, Any], list[str]]] = {}
     for run in args.runs:
-        for line in (run / "gate.jsonl").read_text().splitlines():
-            record = json.loads(line) if line.strip() else {}
-            if record.get("by", "reference") != "reference" or "case_file" not in record:
-                continue
+        for record in replayable(run):
             if gens := missed(record):
                 key = structure(record["case_file"])
                 first, known = found.get(key, (record, []))
-                found[key] = (first, sorted(set(known) | set(gens), key=gens_order))
+                found[key] = (first, [g for g in GENERATIONS if g in known or g in gens])
     args.out.mkdir(parents=True, exist_ok=True)
     for old in args.out.glob("*.json"):
         old.unlink()
@@ -68,12 +68,6 @@ def main() -> None:
         case_file = dict(record["case_file"], name=name, missed=gens)
         (args.out / f"{name}.json").write_text(json.dumps(case_file, indent=1) + "\n")
     print(f"{len(found)} structures missed, written to {args.out}")
-
-
-def gens_order(gen: str) -> int:
-    from fuzzpass.judge.gate import GENERATIONS
-
-    return GENERATIONS.index(gen)
 
 
 if __name__ == "__main__":

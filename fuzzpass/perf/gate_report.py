@@ -20,6 +20,12 @@ def load(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def replayable(run: Path) -> list[dict[str, Any]]:
+    """The reference's audited cases of a run (``RUN/gate.jsonl``) that carry their case file:
+    what the scripts of ``bench/`` compile again, fit on or keep as benchmarks."""
+    return [r for r in load(run / "gate.jsonl") if r.get("by", "reference") == "reference" and "case_file" in r]
+
+
 def pays(record: dict[str, Any], gen: str) -> bool | None:
     """Whether forcing deferral schedules fewer bundles than the eager kernel on ``gen``; None
     where the audit did not compile both there."""
@@ -48,9 +54,10 @@ def report(records: list[dict[str, Any]]) -> list[str]:
              f"{MARGIN:.0%}", ""]  # fmt: skip
     present = [by for by in BY if any(r.get("by", "reference") == by for r in records)] or ["reference"]
     gates = gate_names(records)
+    compiled_for = judged(records)
     for gen in GENERATIONS:
-        if not any(gen in r["counts"] for r in records):
-            lines += [f"{gen}: not run: the audit judged {', '.join(judged(records))} (--tpu)", ""]
+        if gen not in compiled_for:
+            lines += [f"{gen}: not run: the audit judged {', '.join(compiled_for)} (--tpu)", ""]
             continue
         rows: dict[str, dict[str, list[int]]] = {}  # pattern -> by -> [cases, not compiled, pays, agrees, per gate]
         for r in records:

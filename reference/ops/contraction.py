@@ -232,11 +232,12 @@ def dot_t64(lhs: T64, rhs: T64, contract: Pair, batch: Pair) -> T64:
     k = math.prod(lhs.val.shape[d + 1] for d in lc)
     err = k * UNIT_ROUNDOFF["float32"] * ein(np.abs(lv), np.abs(rv)) + rounding("float32", val)
     # An exact operand (a load's) carries no error: its terms are zeros, each a product to skip
-    if le.any():
+    lhs_err, rhs_err = bool(le.any()), bool(re.any())
+    if lhs_err:
         err += ein(le, np.abs(rv))
-    if re.any():
+    if rhs_err:
         err += ein(np.abs(lv), re)
-    if le.any() and re.any():
+    if lhs_err and rhs_err:
         err += ein(le, re)
     return T64(np.where(valid, val, np.nan), valid, err)
 

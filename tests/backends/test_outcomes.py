@@ -127,3 +127,17 @@ def test_a_function_without_a_program_text_is_kept_by_its_lowered_module(kept: P
     assert first.ok and not first.kept and again.kept and len(entries(kept)) == 1
     other = tpu_aot.compile_function(build, (((16, 128), "float32"),), "v6e")
     assert not other.kept
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_an_outcomes_argument_shapes_are_the_kernels_arguments_without_building_them(dtype: str) -> None:
+    """``kernel.arg_shapes`` keys a kept outcome; it must name exactly the (shape, dtype) of
+    what ``call_args`` would hand the kernel, or an outcome would be found for other arguments."""
+    import dataclasses
+
+    from fuzzpass.backends.kernel import arg_shapes, call_args
+
+    case = Case("dense-kv", 7, dataclasses.replace(dense_kv(), dtype=dtype), None)
+    source, data = compile_variant(case.spec).source, draw(case)
+    built = tuple((tuple(a.shape), str(a.dtype)) for a in call_args(source, data, dtype))
+    assert arg_shapes(source, data, dtype) == built and built[-1][1] == dtype
